@@ -1,0 +1,1 @@
+"""Campaigns: optimisation of recipes and what-if simulations."""

@@ -1,0 +1,1 @@
+"""Figures, the review app and HTML reports."""

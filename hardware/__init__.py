@@ -1,0 +1,1 @@
+"""Adapters that execute recipes on real tools."""

@@ -1,0 +1,58 @@
+"""Pinholes and particles: the probability that a cell is shorted through the electrolyte.
+
+Shorts come from pinholes, whose density falls exponentially with film thickness [A], and from particles
+(flakes from the shields, arc debris; FACTS §4 [A]) that the film is too thin to cover: a particle on the
+cell shorts it with probability ``exp(−h/h_p)`` [A]. Both are Poisson, so
+``P_short = 1 − exp(−A·D0·exp(−h/h_pin) − n_cell·exp(−h/h_p))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from process_models import _num as nx
+from process_models._params import param
+
+
+@dataclass(frozen=True)
+class DefectParams:
+    """Parameters of the short-circuit model."""
+
+    pinhole_density_cm2: float = param(30.0, "1/cm²", "pinhole density extrapolated to zero thickness", "[A]",
+                                       low=0, high=1e6)
+    pinhole_thickness_nm: float = param(25.0, "nm", "thickness over which the pinhole density falls by e",
+                                        "[A]", low=0.1, high=1e4)
+    particle_cover_thickness_nm: float = param(150.0, "nm", "thickness over which a particle's chance to "
+                                               "short falls by e", "[A]", low=0.1, high=1e5)
+    cell_area_cm2: float = param(0.1, "cm²", "area of one cell (top electrode)", "[A]", low=1e-4, high=100)
+    substrate_area_cm2: float = param(1.0, "cm²", "substrate area on which particles land", "[A]", low=1e-3,
+                                      high=1e4)
+
+
+DEFECTS = DefectParams()
+"""Default defect parameters."""
+
+
+def short_probability(thickness_nm, particles_on_substrate, params: DefectParams = DEFECTS):
+    """Probability that a cell is shorted [0–1].
+
+    Parameters
+    ----------
+    thickness_nm : numeric
+        Electrolyte thickness [nm].
+    particles_on_substrate : numeric
+        Expected (or counted) particles on the substrate.
+
+    Examples
+    --------
+    >>> round(short_probability(100.0, 0.0), 4)
+    0.0535
+    >>> round(short_probability(100.0, 2.0), 4)
+    0.1458
+    >>> short_probability(0.0, 0.0) > 0.95
+    True
+    """
+    pinholes = params.cell_area_cm2 * params.pinhole_density_cm2 * nx.exp(-thickness_nm / params.pinhole_thickness_nm)
+    n_cell = particles_on_substrate * params.cell_area_cm2 / params.substrate_area_cm2
+    particles = n_cell * nx.exp(-thickness_nm / params.particle_cover_thickness_nm)
+    return -nx.expm1(-(pinholes + particles))

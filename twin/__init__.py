@@ -1,0 +1,27 @@
+"""The sputtering chamber twin: recipes, chambers, the simpy model, results and tools.
+
+>>> from twin import Recipe, simulate
+>>> round(simulate(Recipe(), deterministic=True).deposition_rate_nm_min, 2)
+1.71
+"""
+
+from twin.chamber import Chamber
+from twin.errors import (
+    AbortedError,
+    ChamberError,
+    InputError,
+    InterlockError,
+    RecipeError,
+    SputterTwinError,
+    ToolError,
+)
+from twin.recipe import Recipe
+from twin.result import Event, RunResult
+from twin.simulate import VENT, simulate, simulate_queue
+from twin.tool import SimulatedTool, Tool, ToolStatus, available_tools, load_tool
+
+__all__ = [
+    "VENT", "AbortedError", "Chamber", "ChamberError", "Event", "InputError", "InterlockError", "Recipe",
+    "RecipeError", "RunResult", "SimulatedTool", "SputterTwinError", "Tool", "ToolError", "ToolStatus",
+    "available_tools", "load_tool", "simulate", "simulate_queue",
+]

@@ -1,0 +1,260 @@
+"""The chamber: geometry, limits, vacuum, state, random-event rates, and every process-model parameter.
+
+A chamber TOML has one table per section below (``[geometry]``, ``[limits]``, ..., ``[interface]``);
+each key is a field of that section's dataclass, documented by its metadata (``sputter-twin chamber-doc``
+prints them all). Unknown keys are errors. Omitted keys take the defaults, which describe a 3-inch RF
+magnetron research tool with a load lock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import process_models as pm
+from process_models._params import describe, param
+from twin.config import dataclass_to_table, dump_toml, load_dataclass, read_toml
+from twin.errors import ChamberError, InputError, RecipeError
+from twin.recipe import Recipe
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Target and substrate geometry."""
+
+    target_diameter_mm: float = param(76.2, "mm", "target diameter (3 inch)", "[A] tool", low=10, high=1000)
+
+    @property
+    def target_area_cm2(self) -> float:
+        return math.pi * (self.target_diameter_mm / 20.0) ** 2
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The tool's limits; a recipe outside them is refused before anything runs."""
+
+    max_power_density_w_cm2: float = param(5.5, "W/cm²", "ceramic target limit (thermal shock)",
+                                           "[M] FACTS §2 (Hu 2008 used up to 5.5)", low=0.1, high=50)
+    min_power_w: float = param(10.0, "W", "lowest power that sustains the plasma", "[A]", low=0, high=1e4)
+    min_pressure_pa: float = param(0.1, "Pa", "lower end of the plasma window", "[M] FACTS §2", low=1e-3,
+                                   high=100)
+    max_pressure_pa: float = param(5.0, "Pa", "upper end of the plasma window", "[M] FACTS §2", low=1e-3,
+                                   high=100)
+    min_distance_mm: float = param(40.0, "mm", "shortest target–substrate distance", "[M] FACTS §2", low=1,
+                                   high=1000)
+    max_distance_mm: float = param(120.0, "mm", "longest target–substrate distance", "[M] FACTS §2", low=1,
+                                   high=1000)
+    max_substrate_temperature_c: float = param(600.0, "°C", "substrate heater limit", "[A]", low=0, high=2000)
+    max_anneal_temperature_c: float = param(600.0, "°C", "anneal heater limit", "[A]", low=0, high=2000)
+    max_thickness_nm: float = param(5000.0, "nm", "thickest film the tool will grow in one run", "[A]", low=1,
+                                    high=1e6)
+    max_presputter_min: float = param(240.0, "min", "longest pre-sputter", "[A]", low=0, high=1e5)
+    max_pumpdown_min: float = param(10080.0, "min", "longest wait for pump-down (a week)", "[A]", low=0,
+                                    high=1e7)
+    max_anneal_min: float = param(1440.0, "min", "longest anneal", "[A]", low=0, high=1e6)
+    max_air_exposure_min: float = param(10080.0, "min", "longest air exposure accepted", "[A]", low=0, high=1e7)
+
+
+@dataclass(frozen=True)
+class Vacuum:
+    """Vacuum system and handling times."""
+
+    load_lock: bool = param(True, "", "true: samples enter through a load lock and the process chamber stays "
+                            "under vacuum; false: every load vents the process chamber", "[A] tool")
+    transfer_min: float = param(5.0, "min", "time to move the sample into the process chamber", "[A]", low=0,
+                                high=1e4)
+    heat_rate_c_min: float = param(20.0, "°C/min", "substrate heating and cooling rate", "[A]", low=0.01,
+                                   high=1e4)
+    unload_min: float = param(5.0, "min", "time to take the sample out", "[A]", low=0, high=1e4)
+    room_temperature_c: float = param(25.0, "°C", "room and measurement temperature", "[A]", low=-50, high=100)
+
+
+@dataclass(frozen=True)
+class State:
+    """Initial state of the chamber; a queue of runs carries it over from run to run."""
+
+    target_kwh: float = param(0.0, "kWh", "energy already put into the target", "[A]", low=0, high=1e5)
+    target_life_kwh: float = param(120.0, "kWh", "energy after which the target is worn out", "[A]", low=0.01,
+                                   high=1e5)
+    shield_kwh: float = param(0.0, "kWh", "energy since the shields were last cleaned", "[A]", low=0, high=1e5)
+    hours_since_vent: float = param(0.0, "h", "time since the process chamber was last vented, at the first "
+                                    "load (0: vented for this run)", "[A]", low=0, high=1e6)
+
+
+@dataclass(frozen=True)
+class Events:
+    """Rates and effects of random events (FACTS §4 [A]: arcs, RF trips, leak bursts, flakes)."""
+
+    arc_rate_per_h: float = param(1.0, "1/h", "arc rate with plasma on at the reference power density, pure "
+                                  "Ar", "[A]", low=0, high=1e5)
+    arc_reference_power_density_w_cm2: float = param(2.5, "W/cm²", "reference power density of the arc rate",
+                                                     "[A]", low=0.01, high=100)
+    arc_power_exponent: float = param(2.0, "1", "arc rate ∝ (power density)^k", "[A]", low=0, high=10)
+    arc_n2_factor: float = param(3.0, "1", "arc rate in pure N2 relative to Ar (poisoned target)", "[A]",
+                                 low=0, high=100)
+    arc_particle_probability: float = param(0.2, "1", "chance that an arc throws a particle onto the "
+                                            "substrate while the shutter is open", "[A]", low=0, high=1)
+    rf_trip_rate_per_h: float = param(0.3, "1/h", "RF trips per hour of plasma", "[A]", low=0, high=1e5)
+    rf_trip_recovery_s: float = param(90.0, "s", "time to re-strike after a trip (shutter closed meanwhile)",
+                                      "[A]", low=0, high=1e5)
+    leak_rate_per_h: float = param(0.2, "1/h", "virtual-leak bursts per hour in the process chamber", "[A]",
+                                   low=0, high=1e5)
+    leak_h2o_pa: float = param(5e-5, "Pa", "mean H2O partial-pressure jump of a burst (exponential)", "[A]",
+                               low=0, high=1)
+    leak_decay_s: float = param(120.0, "s", "decay time of a burst", "[A]", low=0.01, high=1e6)
+    flake_rate_per_h: float = param(0.5, "1/h", "flakes per hour of plasma from clean shields", "[A]", low=0,
+                                    high=1e5)
+    flake_shield_kwh_scale: float = param(10.0, "kWh", "shield load at which the flake rate has doubled",
+                                          "[A]", low=0.01, high=1e5)
+
+
+@dataclass(frozen=True)
+class Noise:
+    """Measurement noise in stochastic mode (none in deterministic mode)."""
+
+    resistance_rel_sigma: float = param(0.05, "1", "log-normal σ of the measured interface resistance", "[A]",
+                                        low=0, high=2)
+    thickness_rel_sigma: float = param(0.01, "1", "relative σ of the measured thickness", "[A]", low=0, high=1)
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """Sampling of telemetry, built only when asked for."""
+
+    interval_s: float = param(1.0, "s", "sample interval with plasma on or heating", "[A]", low=0.01, high=1e4)
+    idle_interval_s: float = param(30.0, "s", "sample interval while pumping or waiting", "[A]", low=0.01,
+                                   high=1e5)
+
+
+SECTIONS: dict[str, type] = {
+    "geometry": Geometry, "limits": Limits, "vacuum": Vacuum, "state": State, "events": Events,
+    "noise": Noise, "telemetry": Telemetry,
+    "deposition": pm.DepositionParams, "energetics": pm.EnergeticsParams,
+    "contamination": pm.ContaminationParams, "film": pm.FilmParams, "interface": pm.InterfaceParams,
+    "defects": pm.DefectParams,
+}
+"""Chamber TOML sections and the dataclass each one fills."""
+
+
+@dataclass(frozen=True)
+class Chamber:
+    """A sputter tool and every parameter of its model."""
+
+    name: str = "default"
+    geometry: Geometry = field(default_factory=Geometry)
+    limits: Limits = field(default_factory=Limits)
+    vacuum: Vacuum = field(default_factory=Vacuum)
+    state: State = field(default_factory=State)
+    events: Events = field(default_factory=Events)
+    noise: Noise = field(default_factory=Noise)
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    deposition: pm.DepositionParams = field(default_factory=pm.DepositionParams)
+    energetics: pm.EnergeticsParams = field(default_factory=pm.EnergeticsParams)
+    contamination: pm.ContaminationParams = field(default_factory=pm.ContaminationParams)
+    film: pm.FilmParams = field(default_factory=pm.FilmParams)
+    interface: pm.InterfaceParams = field(default_factory=pm.InterfaceParams)
+    defects: pm.DefectParams = field(default_factory=pm.DefectParams)
+
+    def __post_init__(self) -> None:
+        lim = self.limits
+        for lo, hi in (("min_pressure_pa", "max_pressure_pa"), ("min_distance_mm", "max_distance_mm")):
+            if getattr(lim, lo) > getattr(lim, hi):
+                raise ChamberError(f"limits.{lo}", getattr(lim, lo), f"greater than limits.{hi}",
+                                   f"<= {getattr(lim, hi)}")
+        ip = self.interface
+        if ip.li_p_window_low > ip.li_p_window_high:
+            raise ChamberError("interface.li_p_window_low", ip.li_p_window_low,
+                               "greater than interface.li_p_window_high", f"<= {ip.li_p_window_high}")
+
+    # -- files ---------------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any], source: str = "") -> Chamber:
+        """Build from a dict of sections; errors name ``source``."""
+        try:
+            kwargs: dict[str, Any] = {}
+            for key, value in doc.items():
+                if key == "name":
+                    if not isinstance(value, str):
+                        raise ChamberError("name", value, "expected a string")
+                    kwargs["name"] = value
+                elif key in SECTIONS:
+                    kwargs[key] = load_dataclass(SECTIONS[key], value, key, ChamberError)
+                else:
+                    raise ChamberError(key, value if not isinstance(value, dict) else "{...}",
+                                       "unknown section", "name, " + ", ".join(SECTIONS))
+            return cls(**kwargs)
+        except InputError as exc:
+            raise (exc.with_source(source) if source else exc) from None
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Chamber:
+        """Load a chamber file."""
+        return cls.from_dict(read_toml(path, ChamberError), source=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Sections as nested dicts (JSON- and TOML-serialisable)."""
+        out: dict[str, Any] = {"name": self.name}
+        for key in SECTIONS:
+            out[key] = dataclass_to_table(getattr(self, key))
+        return out
+
+    def to_toml(self, header: str = "") -> str:
+        """The chamber as TOML text, every parameter written out."""
+        tables = {key: dataclass_to_table(getattr(self, key)) for key in SECTIONS}
+        return f"name = {self.name!r}\n".replace("'", '"') + "\n" + dump_toml(tables, header)
+
+    # -- parameters by dotted name (calibration moves these) ---------------------------------------------
+    def get(self, dotted: str) -> Any:
+        """A parameter by ``section.field``."""
+        section, _, name = dotted.partition(".")
+        if section not in SECTIONS or name not in {f.name for f in dataclasses.fields(SECTIONS[section])}:
+            raise ChamberError(dotted, None, "no such chamber parameter")
+        return getattr(getattr(self, section), name)
+
+    def replace(self, changes: dict[str, Any] | None = None, **top: Any) -> Chamber:
+        """A copy with parameters changed by dotted name, e.g. ``{"interface.damage_coefficient": 2.0}``."""
+        sections: dict[str, dict[str, Any]] = {}
+        for dotted, value in (changes or {}).items():
+            self.get(dotted)
+            section, _, name = dotted.partition(".")
+            sections.setdefault(section, {})[name] = value
+        new = {s: dataclasses.replace(getattr(self, s), **kv) for s, kv in sections.items()}
+        return dataclasses.replace(self, **new, **top)
+
+    @staticmethod
+    def parameter_docs() -> list[dict[str, Any]]:
+        """Every chamber parameter: section, name, default, unit, doc, source, low, high."""
+        return [{"section": s, **row} for s, cls in SECTIONS.items() for row in describe(cls)]
+
+    # -- recipes against the tool's limits -----------------------------------------------------------
+    def check(self, recipe: Recipe) -> None:
+        """Raise :class:`RecipeError` naming field, value and allowed range if the recipe breaks a limit."""
+        lim, area = self.limits, self.geometry.target_area_cm2
+        max_w = lim.max_power_density_w_cm2 * area
+
+        def need(name: str, value: float, lo: float, hi: float, unit: str, why: str = "outside the tool's limits"):
+            if not lo <= value <= hi:
+                raise RecipeError(f"recipe.{name}", value, why, f"[{lo:.4g}, {hi:.4g}] {unit}")
+
+        need("rf_power_w", recipe.rf_power_w, lim.min_power_w, max_w, "W",
+             f"power density {recipe.rf_power_w / area:.3g} W/cm² outside the target's limits")
+        if recipe.seed_thickness_nm > 0:
+            need("seed_power_w", recipe.seed_power_w, lim.min_power_w, max_w, "W",
+                 f"power density {recipe.seed_power_w / area:.3g} W/cm² outside the target's limits")
+        need("pressure_pa", recipe.pressure_pa, lim.min_pressure_pa, lim.max_pressure_pa, "Pa",
+             "outside the plasma window")
+        need("target_substrate_distance_mm", recipe.target_substrate_distance_mm, lim.min_distance_mm,
+             lim.max_distance_mm, "mm")
+        need("substrate_temperature_c", recipe.substrate_temperature_c, self.vacuum.room_temperature_c,
+             lim.max_substrate_temperature_c, "°C")
+        need("target_thickness_nm", recipe.target_thickness_nm, 1.0, lim.max_thickness_nm, "nm")
+        need("presputter_min", recipe.presputter_min, 0.0, lim.max_presputter_min, "min")
+        need("pumpdown_min", recipe.pumpdown_min, 0.0, lim.max_pumpdown_min, "min")
+        need("air_exposure_min", recipe.air_exposure_min, 0.0, lim.max_air_exposure_min, "min")
+        need("anneal_min", recipe.anneal_min, 0.0, lim.max_anneal_min, "min")
+        if recipe.anneal_min > 0:
+            need("anneal_temperature_c", recipe.anneal_temperature_c, self.vacuum.room_temperature_c,
+                 lim.max_anneal_temperature_c, "°C")

@@ -1,0 +1,129 @@
+"""The ``Tool`` protocol every tool implements, and :class:`SimulatedTool`, the twin behind it.
+
+Plans (campaigns) talk only to this protocol, so the simulated tool and a hardware adapter are
+interchangeable (as bluesky separates plans from devices). Tools are found by name through the
+``sputter_twin.tools`` entry-point group (:func:`load_tool`), so campaigns never import a hardware module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from importlib.metadata import entry_points
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from twin.chamber import Chamber
+from twin.errors import AbortedError, InputError
+from twin.recipe import Recipe
+from twin.result import RunResult
+from twin.simulate import simulate_queue
+
+
+class ToolStatus(enum.Enum):
+    """What a tool is doing."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    ABORTED = "aborted"
+    FAULT = "fault"
+    DISCONNECTED = "disconnected"
+
+
+@runtime_checkable
+class Tool(Protocol):
+    """A sputter tool: simulated or real."""
+
+    name: str
+    is_real: bool
+    """True for hardware: recipes need a person's approval before they run."""
+
+    def check(self, recipe: Recipe) -> None:
+        """Dry pass: raise :class:`twin.RecipeError` if the recipe breaks a limit or an interlock. Moves nothing."""
+
+    def run(self, recipe: Recipe) -> RunResult:
+        """Execute one recipe and return its result."""
+
+    def abort(self) -> None:
+        """Stop what is running and put the tool in its safe state."""
+
+    @property
+    def status(self) -> ToolStatus:
+        """Current status."""
+
+
+class SimulatedTool:
+    """The twin as a tool: each :meth:`run` is the next run of a queue on the same chamber.
+
+    Chamber state (target and shield kWh, time since vent) carries over between runs. Run ``k`` draws its
+    randomness from ``SeedSequence([seed, k])``, so a campaign resumed at run ``k`` (``run_index=k`` and the
+    recorded ``state``) continues exactly as an uninterrupted one would.
+    """
+
+    is_real = False
+
+    def __init__(self, chamber: Chamber | None = None, *, seed: int | None = 0, deterministic: bool = False,
+                 telemetry: bool = False, run_index: int = 0, state: dict[str, float] | None = None,
+                 name: str = "simulated") -> None:
+        self.chamber = chamber if chamber is not None else Chamber()
+        if state:
+            self.chamber = self.chamber.replace({f"state.{k}": float(v) for k, v in state.items()})
+        self.seed = seed
+        self.deterministic = deterministic
+        self.telemetry = telemetry
+        self.run_index = run_index
+        self.name = name
+        self._status = ToolStatus.IDLE
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], chamber: Chamber | None = None) -> SimulatedTool:
+        """Build from a campaign's ``[tool]`` table (keys: seed, deterministic, telemetry)."""
+        allowed = {"seed", "deterministic", "telemetry", "type", "require_approval"}
+        unknown = sorted(set(config) - allowed)
+        if unknown:
+            raise InputError(f"tool.{unknown[0]}", config[unknown[0]], "unknown key", ", ".join(sorted(allowed)))
+        return cls(chamber, seed=config.get("seed", 0), deterministic=bool(config.get("deterministic", False)),
+                   telemetry=bool(config.get("telemetry", False)))
+
+    def check(self, recipe: Recipe) -> None:
+        self.chamber.check(recipe)
+
+    def run(self, recipe: Recipe) -> RunResult:
+        if self._status is ToolStatus.ABORTED:
+            raise AbortedError("the simulated tool was aborted; create a new one")
+        self.check(recipe)
+        seed = None
+        if not self.deterministic:
+            base = 0 if self.seed is None else int(self.seed)
+            seed = int(np.random.SeedSequence([base, self.run_index]).generate_state(1, np.uint64)[0] >> 1)
+        self._status = ToolStatus.RUNNING
+        try:
+            (result,) = simulate_queue([recipe], self.chamber, seed=seed, deterministic=self.deterministic,
+                                       telemetry=self.telemetry, check=False)
+        finally:
+            self._status = ToolStatus.IDLE
+        self.run_index += 1
+        st = dataclasses.replace(self.chamber.state, **{k: v for k, v in result.chamber_state_after.items()})
+        self.chamber = dataclasses.replace(self.chamber, state=st)
+        return result
+
+    def abort(self) -> None:
+        self._status = ToolStatus.ABORTED
+
+    @property
+    def status(self) -> ToolStatus:
+        return self._status
+
+
+def available_tools() -> list[str]:
+    """Names registered in the ``sputter_twin.tools`` entry-point group."""
+    return sorted(ep.name for ep in entry_points(group="sputter_twin.tools"))
+
+
+def load_tool(kind: str) -> Any:
+    """The tool class registered under ``kind`` (``simulated``, ``opcua``, ...)."""
+    for ep in entry_points(group="sputter_twin.tools"):
+        if ep.name == kind:
+            return ep.load()
+    raise InputError("tool.type", kind, "unknown tool", " | ".join(available_tools()) or "none registered")
