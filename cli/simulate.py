@@ -27,10 +27,13 @@ def _summary(res) -> str:
         + (f" (seed {r.seed_thickness_nm:g} nm at {r.seed_power_w:g} W)" if r.seed_thickness_nm else "")
         + f", {r.pressure_pa:g} Pa, N2 {r.n2_fraction:.0%}, {r.transfer} transfer",
         f"interface resistance  {res.interface_resistance_ohm_cm2:9.2f} Ω·cm²   (Haruta et al. 2015: 8.6 Ω·cm²)",
-        f"bulk resistance       {res.bulk_resistance_ohm_cm2:9.2f} Ω·cm²   (σ = {res.ionic_conductivity_s_cm:.2e} S/cm)",
+        f"bulk resistance       {res.bulk_resistance_ohm_cm2:9.2f} Ω·cm²"
+        f"   (σ = {res.ionic_conductivity_s_cm:.2e} S/cm)",
         f"thickness             {res.thickness_nm:9.1f} nm       rate {res.deposition_rate_nm_min:.2f} nm/min",
-        f"process time          {res.process_time_s / 3600:9.2f} h        deposition {res.deposition_time_s / 60:.1f} min",
-        f"damage dose           {res.interface_damage_dose_ev_nm2:9.1f} eV/nm²   delithiated {res.damaged_layer_nm:.3f} nm",
+        f"process time          {res.process_time_s / 3600:9.2f} h"
+        f"        deposition {res.deposition_time_s / 60:.1f} min",
+        f"damage dose           {res.interface_damage_dose_ev_nm2:9.1f} eV/nm²"
+        f"   delithiated {res.damaged_layer_nm:.3f} nm",
         f"contamination         {res.interface_contamination_ml:9.3f} ML       H2O dose {res.h2o_dose_langmuir:.3g} L,"
         f" protons {res.proton_uptake:.3f}",
         f"Li/P {res.li_p_ratio:.2f}, N/P {res.nitrogen_content:.2f}, short probability {res.short_probability:.3f}"
