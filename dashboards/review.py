@@ -1,0 +1,185 @@
+"""What a reviewer needs to judge one proposed recipe: margins to the tool's limits, distance to past runs,
+the recipe beside another. Pure functions: recipes and a chamber in, plain rows out (the app and figures show them).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin import Chamber, Recipe
+
+NUMERIC_FIELDS = tuple(f for f in Recipe.fields() if f != "transfer")
+"""Recipe fields that are numbers (``transfer`` is a category)."""
+
+
+@dataclass(frozen=True)
+class Margin:
+    """How far one recipe field sits from the tool's limits.
+
+    ``fraction`` is the smaller distance to either limit divided by the width of the allowed range: 0 at a limit,
+    0.5 in the middle, negative outside (the tool would refuse the recipe).
+    """
+
+    field: str
+    value: float
+    low: float
+    high: float
+    unit: str
+    fraction: float
+
+    @property
+    def ok(self) -> bool:
+        return self.fraction >= 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {"field": self.field, "value": self.value, "low": self.low, "high": self.high, "unit": self.unit,
+                "margin_pct": round(100.0 * self.fraction, 1), "ok": self.ok}
+
+
+def _margin(field: str, value: float, low: float, high: float, unit: str) -> Margin:
+    width = high - low
+    if width <= 0:
+        frac = 0.0 if value == low else -1.0
+    else:
+        frac = min(value - low, high - value) / width
+    return Margin(field, float(value), float(low), float(high), unit, float(frac))
+
+
+def limit_margins(recipe: Recipe, chamber: Chamber) -> list[Margin]:
+    """Margins of every limited field of ``recipe`` to ``chamber``'s limits, the same ranges as :meth:`Chamber.check`.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The proposed recipe.
+    chamber : Chamber
+        The tool; its ``limits`` and target area set the allowed ranges (power from W/cm² × cm²).
+
+    Returns
+    -------
+    list of Margin
+        One per limited field, smallest margin first.
+
+    Examples
+    --------
+    >>> from twin import Chamber, Recipe
+    >>> m = {x.field: x for x in limit_margins(Recipe(pressure_pa=0.1), Chamber())}
+    >>> m["pressure_pa"].fraction, m["pressure_pa"].ok
+    (0.0, True)
+    """
+    lim, area = chamber.limits, chamber.geometry.target_area_cm2
+    max_w = lim.max_power_density_w_cm2 * area
+    room = chamber.vacuum.room_temperature_c
+    rows = [
+        _margin("rf_power_w", recipe.rf_power_w, lim.min_power_w, max_w, "W"),
+        _margin("pressure_pa", recipe.pressure_pa, lim.min_pressure_pa, lim.max_pressure_pa, "Pa"),
+        _margin("target_substrate_distance_mm", recipe.target_substrate_distance_mm, lim.min_distance_mm,
+                lim.max_distance_mm, "mm"),
+        _margin("substrate_temperature_c", recipe.substrate_temperature_c, room, lim.max_substrate_temperature_c,
+                "°C"),
+        _margin("target_thickness_nm", recipe.target_thickness_nm, 1.0, lim.max_thickness_nm, "nm"),
+        _margin("presputter_min", recipe.presputter_min, 0.0, lim.max_presputter_min, "min"),
+        _margin("pumpdown_min", recipe.pumpdown_min, 0.0, lim.max_pumpdown_min, "min"),
+    ]
+    if recipe.seed_thickness_nm > 0:
+        rows.append(_margin("seed_power_w", recipe.seed_power_w, lim.min_power_w, max_w, "W"))
+    if recipe.transfer == "air":
+        rows.append(_margin("air_exposure_min", recipe.air_exposure_min, 0.0, lim.max_air_exposure_min, "min"))
+    if recipe.anneal_min > 0:
+        rows.append(_margin("anneal_min", recipe.anneal_min, 0.0, lim.max_anneal_min, "min"))
+        rows.append(_margin("anneal_temperature_c", recipe.anneal_temperature_c, room, lim.max_anneal_temperature_c,
+                            "°C"))
+    return sorted(rows, key=lambda m: m.fraction)
+
+
+def recipe_vector(recipe: Recipe) -> np.ndarray:
+    """The recipe as numbers in :data:`NUMERIC_FIELDS` order, then ``transfer`` as 0 (vacuum) or 1 (air)."""
+    return np.array([float(getattr(recipe, f)) for f in NUMERIC_FIELDS] + [float(recipe.transfer == "air")])
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A past run near the proposal: its index in the list given, and the normalised distance."""
+
+    index: int
+    distance: float
+
+
+def distances_to_past(recipe: Recipe, past: Sequence[Recipe],
+                      bounds: dict[str, tuple[float, float]] | None = None) -> np.ndarray:
+    """Normalised Euclidean distance from ``recipe`` to each past recipe.
+
+    Each field is scaled by the width of its range: ``bounds[field]`` if given (the campaign's search space),
+    else the span of the values among ``past`` and ``recipe``; fields that do not vary add nothing. The distance
+    is divided by √(number of varying fields), so 0 is a repeat and 1 is across the whole space in every field.
+
+    Examples
+    --------
+    >>> from twin import Recipe
+    >>> past = [Recipe(rf_power_w=50.0), Recipe(rf_power_w=150.0)]
+    >>> distances_to_past(Recipe(rf_power_w=50.0), past).round(3).tolist()
+    [0.0, 1.0]
+    >>> distances_to_past(Recipe(rf_power_w=100.0), past, {"rf_power_w": (0.0, 200.0)}).round(3).tolist()
+    [0.25, 0.25]
+    """
+    if not past:
+        return np.zeros(0)
+    x = recipe_vector(recipe)
+    xs = np.stack([recipe_vector(r) for r in past])
+    names = [*NUMERIC_FIELDS, "transfer"]
+    allx = np.vstack([xs, x])
+    width = allx.max(axis=0) - allx.min(axis=0)
+    for i, name in enumerate(names):
+        if bounds and name in bounds:
+            lo, hi = bounds[name]
+            width[i] = max(hi - lo, width[i]) if hi > lo else width[i]
+    varying = width > 0
+    if not varying.any():
+        return np.zeros(len(past))
+    d = (xs[:, varying] - x[varying]) / width[varying]
+    return np.sqrt((d**2).sum(axis=1) / varying.sum())
+
+
+def nearest_past(recipe: Recipe, past: Sequence[Recipe], k: int = 3,
+                 bounds: dict[str, tuple[float, float]] | None = None) -> list[Neighbour]:
+    """The ``k`` past runs nearest to ``recipe`` (see :func:`distances_to_past`), nearest first."""
+    d = distances_to_past(recipe, past, bounds)
+    order = np.argsort(d, kind="stable")[:k]
+    return [Neighbour(int(i), float(d[i])) for i in order]
+
+
+def compare_recipes(a: Recipe, b: Recipe, label_a: str = "A", label_b: str = "B") -> list[dict[str, object]]:
+    """Rows ``{field, label_a, label_b, diff}`` for a side-by-side table; ``diff`` is b − a (blank if equal).
+
+    Examples
+    --------
+    >>> rows = compare_recipes(Recipe(), Recipe(rf_power_w=60.0), "best", "proposal")
+    >>> [r for r in rows if r["field"] == "rf_power_w"][0]
+    {'field': 'rf_power_w', 'best': 110.0, 'proposal': 60.0, 'diff': -50.0}
+    """
+    rows: list[dict[str, object]] = []
+    for f in Recipe.fields():
+        va, vb = getattr(a, f), getattr(b, f)
+        if isinstance(va, str) or isinstance(vb, str):
+            diff: object = "" if va == vb else "changed"
+        else:
+            diff = "" if va == vb else round(float(vb) - float(va), 6)
+        rows.append({"field": f, label_a: va, label_b: vb, "diff": diff})
+    return rows
+
+
+def fmt_ohm(mean: float | None, std: float | None = None) -> str:
+    """``"12.3 ± 1.4 Ω·cm²"``; ``"–"`` when unknown (NaN or None).
+
+    >>> fmt_ohm(12.345, 1.43), fmt_ohm(float("nan"))
+    ('12.35 ± 1.43 Ω·cm²', '–')
+    """
+    if mean is None or not math.isfinite(mean):
+        return "–"
+    if std is None or not math.isfinite(std):
+        return f"{mean:.4g} Ω·cm²"
+    return f"{mean:.4g} ± {std:.3g} Ω·cm²"
