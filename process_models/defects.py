@@ -1,9 +1,12 @@
 """Pinholes and particles: the probability that a cell is shorted through the electrolyte.
 
 Shorts come from pinholes, whose density falls exponentially with film thickness [A], and from particles
-(flakes from the shields, arc debris; FACTS §4 [A]) that the film is too thin to cover: a particle on the
-cell shorts it with probability ``exp(−h/h_p)`` [A]. Both are Poisson, so
-``P_short = 1 − exp(−A·D0·exp(−h/h_pin) − n_cell·exp(−h/h_p))``.
+(flakes from the shields, arc debris, handling; FACTS §4 [A], the seed's "internal short circuits") that reach
+the bare or barely covered LiCoO2. Only particles that land before the film is ``h_i`` thick count (a particle on a
+continuous insulating film cannot bridge to the cathode) [A]; the rest of the film must cover them, and one
+shorts the cell with probability ``exp(−h/h_p)`` [A]. Both are Poisson, so
+``P_short = 1 − exp(−A·D0·exp(−h/h_pin) − n_cell·exp(−h/h_p))``, with ``n_cell`` the interface particles on the
+cell's area.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ class DefectParams:
     cell_area_cm2: float = param(0.1, "cm²", "area of one cell (top electrode)", "[A]", low=1e-4, high=100)
     substrate_area_cm2: float = param(1.0, "cm²", "substrate area on which particles land", "[A]", low=1e-3,
                                       high=1e4)
+    load_particles: float = param(0.5, "1", "expected particles on the substrate from load, transfer and "
+                                  "pump-down, before deposition", "[A]", low=0, high=1e4)
+    interface_thickness_nm: float = param(5.0, "nm", "film thickness after which a landing particle sits on a "
+                                          "continuous insulator and can no longer short the cell", "[A]",
+                                          low=0, high=1e4)
 
 
 DEFECTS = DefectParams()
@@ -41,7 +49,8 @@ def short_probability(thickness_nm, particles_on_substrate, params: DefectParams
     thickness_nm : numeric
         Electrolyte thickness [nm].
     particles_on_substrate : numeric
-        Expected (or counted) particles on the substrate.
+        Expected (or counted) particles on the substrate that landed before the film was
+        ``interface_thickness_nm`` thick.
 
     Examples
     --------

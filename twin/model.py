@@ -100,6 +100,9 @@ class _Run:
     dose_ev_nm2: float = 0.0
     dose_range_weight: float = 0.0
     particles: float = 0.0
+    interface_particles: float = 0.0
+    seg_start: float = 0.0
+    seg_h0: float = 0.0
     plasma_s: float = 0.0
     deposition_s: float = 0.0
     current: _Step | None = None
@@ -147,6 +150,7 @@ def _plasma(env: simpy.Environment, rt: ChamberRuntime, run: _Run, step: _Step, 
     run.current = step
     while remaining > 1e-9:
         start = env.now
+        run.seg_start, run.seg_h0 = start, run.thickness_nm
         run.plasma_on = True
         run.shutter_open = depositing
         ev, rt.plasma_event = rt.plasma_event, env.event()
@@ -162,6 +166,9 @@ def _plasma(env: simpy.Environment, rt: ChamberRuntime, run: _Run, step: _Step, 
         run.plasma_on = False
         run.shutter_open = False
         run.plasma_s += elapsed
+        life = rt.chamber.state.target_life_kwh
+        if rt.target_kwh < life <= rt.target_kwh + step.power_w * elapsed / 3.6e6:
+            run.log(env.now, "target_end_of_life", rt.target_kwh)
         rt.target_kwh += step.power_w * elapsed / 3.6e6
         rt.shield_kwh += step.power_w * elapsed / 3.6e6
         h0 = run.thickness_nm
@@ -214,6 +221,8 @@ def run_process(env: simpy.Environment, rt: ChamberRuntime, recipe: Recipe, reco
     run.proc = env.active_process
     rt.run = run
     run.log(env.now, "load")
+    if rt.rng is not None:
+        run.particles = run.interface_particles = float(rt.rng.poisson(ch.defects.load_particles))
     if not vac.load_lock:
         rt.vent()
         run.log(env.now, "vent")
@@ -253,6 +262,14 @@ def run_process(env: simpy.Environment, rt: ChamberRuntime, recipe: Recipe, reco
 
 
 # -- random event sources (stochastic mode) --------------------------------------------------------------
+def _particle_lands(env: simpy.Environment, rt: ChamberRuntime, run: _Run) -> None:
+    """A particle on the substrate; it counts for shorts if the film is still thinner than the interface layer."""
+    run.particles += 1
+    run.log(env.now, "particle_on_substrate")
+    current = run.seg_h0 + run.current.rate_nm_s * (env.now - run.seg_start)
+    if current < rt.chamber.defects.interface_thickness_nm:
+        run.interface_particles += 1
+
 def _plasma_source(env: simpy.Environment, rt: ChamberRuntime, kind: str):
     """Poisson events with plasma on, at a rate fixed per plasma step; thinning handles step changes."""
     rng = rt.rng
@@ -280,13 +297,11 @@ def _plasma_source(env: simpy.Environment, rt: ChamberRuntime, kind: str):
                 continue
             run.log(env.now, "arc")
             if run.shutter_open and rng.random() < ev.arc_particle_probability:
-                run.particles += 1
-                run.log(env.now, "particle_on_substrate")
+                _particle_lands(env, rt, run)
         elif kind == "flake":
             run.log(env.now, "flake")
             if run.shutter_open:
-                run.particles += 1
-                run.log(env.now, "particle_on_substrate")
+                _particle_lands(env, rt, run)
         else:
             run.proc.interrupt(_TRIP)
 
@@ -306,6 +321,22 @@ def _leak_source(env: simpy.Environment, rt: ChamberRuntime):
 
 
 # -- results -----------------------------------------------------------------------------------------------
+def _expected_particles(ch: Chamber, r: Recipe, run: _Run, shield_kwh: float) -> tuple[float, float]:
+    """Expected particles on the substrate, all and those landing before the interface layer is complete."""
+    ev, load = ch.events, ch.defects.load_particles
+    flake = ev.flake_rate_per_h / 3600.0 * (1 + shield_kwh / ev.flake_shield_kwh_scale)
+    total, interface, h = load, load, 0.0
+    layers = [(run.seed, r.seed_thickness_nm)] if run.seed else []
+    layers.append((run.bulk, r.target_thickness_nm - r.seed_thickness_nm))
+    for step, dh in layers:
+        per_s = flake + ev.arc_particle_probability * step.arc_rate_per_s
+        total += per_s * dh / step.rate_nm_s
+        covered = min(max(ch.defects.interface_thickness_nm - h, 0.0), dh)
+        interface += per_s * covered / step.rate_nm_s
+        h += dh
+    return total, interface
+
+
 def finish(rt: ChamberRuntime, run: _Run, end_time: float, state_after: dict[str, float],
            rng: np.random.Generator | None, seed: int | None) -> RunResult:
     """Turn a finished run into a :class:`RunResult` (measurement noise drawn here in stochastic mode)."""
@@ -331,16 +362,11 @@ def finish(rt: ChamberRuntime, run: _Run, end_time: float, state_after: dict[str
     n_content = pf.nitrogen_content(r.n2_fraction, pd_bulk, r.pressure_pa, ch.film)
     sigma = pf.ionic_conductivity_s_cm(n_content, run.bulk.li_p, room, ch.film)
     thickness = run.thickness_nm
-    if rng is None:  # expected particles: flakes and arc debris while the shutter is open
-        ev = ch.events
-        flake = ev.flake_rate_per_h / 3600.0 * (1 + state_after["shield_kwh"] / ev.flake_shield_kwh_scale)
-        seed_s = r.seed_thickness_nm / run.seed.rate_nm_s if run.seed else 0.0
-        bulk_s = run.deposition_s - seed_s
-        particles = (flake * run.deposition_s + ev.arc_particle_probability
-                     * (run.bulk.arc_rate_per_s * bulk_s + (run.seed.arc_rate_per_s * seed_s if run.seed else 0)))
+    if rng is None:  # expected particles: load, then flakes and arc debris while the shutter is open
+        particles, interface_particles = _expected_particles(ch, r, run, state_after["shield_kwh"])
     else:
-        particles = run.particles
-    p_short = pd_.short_probability(thickness, particles, ch.defects)
+        particles, interface_particles = run.particles, run.interface_particles
+    p_short = pd_.short_probability(thickness, interface_particles, ch.defects)
     if rng is None:
         shorted = p_short >= 0.5
         r_meas, t_meas = r_int, thickness
@@ -359,4 +385,5 @@ def finish(rt: ChamberRuntime, run: _Run, end_time: float, state_after: dict[str
         ionic_conductivity_s_cm=sigma, particles_on_substrate=float(particles), short_probability=p_short,
         shorted=bool(shorted), events=tuple(run.events), seed=seed, deterministic=rng is None,
         model_version=pm.MODEL_VERSION, target_kwh_start=run.kwh_start, chamber_state_after=state_after,
+        interface_particles=float(interface_particles),
     )

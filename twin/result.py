@@ -12,6 +12,7 @@ from twin.recipe import Recipe
 STEP_EVENTS = ("load", "vent", "pumpdown_done", "transfer_done", "heated", "presputter_start", "shutter_open",
                "seed_done", "deposition_done", "anneal_start", "anneal_done", "unload")
 RANDOM_EVENTS = ("arc", "rf_trip", "rf_restored", "leak_burst", "flake", "particle_on_substrate")
+STATE_EVENTS = ("target_end_of_life",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,8 @@ class RunResult:
     target_kwh_start: float
     chamber_state_after: dict[str, float]
     telemetry: Any = field(default=None, compare=False, repr=False)
+    interface_particles: float = 0.0
+    """Particles that landed before the interface layer was complete (the ones that can short the cell)."""
 
     @property
     def total_resistance_ohm_cm2(self) -> float:
