@@ -169,7 +169,7 @@ def proton_uptake(h2o_dose_l, params: ContaminationParams = CONTAMINATION):
     Examples
     --------
     >>> round(proton_uptake(5e3), 3)
-    0.632
+    0.221
     >>> proton_uptake(0.0)
     0.0
     """

@@ -141,6 +141,38 @@ def damaging_energy_at_substrate_ev(energy_ev, distance_mm, mfp_mm, m1_amu, gas_
             + scattered_arrival * (1 - unscattered) * nx.maximum(e_scattered - threshold_ev, 0.0))
 
 
+def o_minus_energy_ev(self_bias_v, params: EnergeticsParams = ENERGETICS):
+    """Energy of negative oxygen ions leaving the target [eV]: ``e·(|V_dc| + V_p)``.
+
+    O⁻ formed at the target surface are accelerated away by the full sheath, so they arrive with about the
+    target voltage (Welzel & Ellmer 2013, FACTS §3 [C]).
+
+    Examples
+    --------
+    >>> o_minus_energy_ev(250.0)
+    260.0
+    """
+    return self_bias_v + params.plasma_potential_v
+
+
+def reflected_neutral_energy_ev(self_bias_v, ion_mass_amu, target_mass_amu=P_MASS_AMU):
+    """Energy of a process-gas neutral reflected head-on from a target atom [eV].
+
+    Elastic backscattering returns ``((M2 − M1)/(M1 + M2))²`` of the ion energy, and none when the ion is the
+    heavier (FACTS §3: reflected neutrals add at low pressure; Drüsedau 1999).
+
+    Examples
+    --------
+    >>> round(reflected_neutral_energy_ev(250.0, 14.007), 1)
+    35.6
+    >>> reflected_neutral_energy_ev(250.0, 39.948)
+    0.0
+    """
+    if ion_mass_amu >= target_mass_amu:
+        return 0.0 * self_bias_v
+    return ((target_mass_amu - ion_mass_amu) / (target_mass_amu + ion_mass_amu)) ** 2 * self_bias_v
+
+
 def projected_range_nm(energy_ev, params: EnergeticsParams = ENERGETICS):
     """Projected range of an energetic particle in the film [nm], ``R = R_100·(E/100 eV)^k`` [A].
 
@@ -172,18 +204,17 @@ def energetic_dose_per_nm(self_bias_v, pressure_pa, distance_mm, n2_fraction,
     --------
     >>> phi, r = energetic_dose_per_nm(250.0, 0.5, 70.0, 1.0)
     >>> round(phi, 1), round(r, 2)
-    (94.2, 2.13)
+    (59.2, 2.13)
     """
     mfp = mean_free_path_mm(pressure_pa, n2_fraction, params.gas_temperature_k) / params.fast_cross_section_factor
     gas_mass = (1 - n2_fraction) * AR_MASS_AMU + n2_fraction * 2 * N_MASS_AMU
-    e_o = self_bias_v + params.plasma_potential_v
+    e_o = o_minus_energy_ev(self_bias_v, params)
     o_dmg = damaging_energy_at_substrate_ev(e_o, distance_mm, mfp, O_MASS_AMU, gas_mass,
                                             params.displacement_threshold_ev, params.scattered_arrival_fraction)
     # Atoms per nm³ of film ~ 100; O⁻ per nm² per nm of growth = x_O · η · n_film[1/nm³]
     n_film_nm3 = 100.0
     o_per_nm = LI3PO4_OXYGEN_FRACTION * params.o_minus_per_sputtered_o * n_film_nm3
-    refl_frac = ((P_MASS_AMU - N_MASS_AMU) / (P_MASS_AMU + N_MASS_AMU)) ** 2
-    e_n = refl_frac * self_bias_v
+    e_n = reflected_neutral_energy_ev(self_bias_v, N_MASS_AMU)
     n_dmg = damaging_energy_at_substrate_ev(e_n, distance_mm, mfp, N_MASS_AMU, gas_mass,
                                             params.displacement_threshold_ev, params.scattered_arrival_fraction)
     n_per_nm = params.reflection_coefficient * n2_fraction * n_film_nm3
@@ -216,8 +247,10 @@ def damaged_layer_nm(dose_ev_nm2, range_nm, params: EnergeticsParams = ENERGETIC
 
     Examples
     --------
-    >>> round(damaged_layer_nm(3000.0, 2.0), 3)
+    >>> round(damaged_layer_nm(1000.0, 2.0), 3)
     1.264
+    >>> round(damaged_layer_nm(100.0, 2.0), 4)
+    0.02
     >>> damaged_layer_nm(0.0, 2.0)
     0.0
     """

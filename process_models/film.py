@@ -62,7 +62,7 @@ def nitrogen_content(n2_fraction, power_density_w_cm2, pressure_pa, params: Film
     Examples
     --------
     >>> round(nitrogen_content(1.0, 2.5, 0.5), 3)
-    0.403
+    0.454
     >>> nitrogen_content(0.0, 2.5, 0.5)
     0.0
     """
@@ -95,7 +95,7 @@ def li_p_ratio(pressure_pa, distance_mm, dose_per_nm_ev_nm3, p0d0_pa_mm, params:
     Examples
     --------
     >>> round(li_p_ratio(0.5, 70.0, 2.0, 60.0), 3)
-    2.734
+    2.753
     """
     t_p = keller_simmons_transport(pressure_pa, distance_mm, p0d0_pa_mm)
     t_li = keller_simmons_transport(pressure_pa, distance_mm, p0d0_pa_mm * params.li_p0d0_ratio)

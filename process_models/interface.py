@@ -87,7 +87,7 @@ def anneal_effects(anneal_temperature_c, anneal_min, params: InterfaceParams = I
     --------
     >>> removal, inter = anneal_effects(150.0, 60.0)
     >>> round(removal, 3), f'{inter:.1e}'
-    (0.971, '2.2e-09')
+    (1.0, '2.2e-09')
     >>> anneal_effects(150.0, 0.0)
     (0.0, 0.0)
     """
@@ -107,7 +107,7 @@ def li_p_window_factor(li_p, params: InterfaceParams = INTERFACE):
     >>> li_p_window_factor(3.0)
     1.0
     >>> round(li_p_window_factor(2.3), 2)
-    9.0
+    4.56
     """
     below = nx.maximum(params.li_p_window_low - li_p, 0.0)
     above = nx.maximum(li_p - params.li_p_window_high, 0.0)
