@@ -31,8 +31,8 @@ def build(segments: list[tuple], t_load: float, recipe, chamber, vent_time: floa
             h2o = h2o + np.where(t >= tb, dp * np.exp(-(np.maximum(t - tb, 0.0)) / tau), 0.0)
         parts["time_s"].append(t - t_load)
         parts["phase"].append(np.full(t.size, phase, dtype=object))
-        parts["pressure_pa"].append(np.full(t.size, recipe.pressure_pa) if phase in _GAS_ON
-                                    else h2o + chamber.contamination.h2o_floor_pa)
+        # process gas while the plasma runs; otherwise the residual gas, which water dominates (FACTS §4 [M])
+        parts["pressure_pa"].append(np.full(t.size, recipe.pressure_pa) if phase in _GAS_ON else h2o)
         parts["h2o_pa"].append(h2o)
         parts["rf_power_w"].append(np.full(t.size, power))
         rate = (h1 - h0) / (t1 - t0) * 60.0 if shutter else 0.0
