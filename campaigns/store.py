@@ -1,0 +1,648 @@
+"""The campaign store: one SQLite file (WAL) holding campaigns, trials, their event log and telemetry.
+
+Every state change is one transaction (``BEGIN IMMEDIATE`` … ``COMMIT``) that checks the trial's current state
+and writes the new state and an event-log row together, so a crash at any moment leaves either the old or the
+new state, never half of one. Trial states::
+
+    proposed ─► approved ─► running ─► done
+        │                      ├─────► failed
+        ▼                      ├─────► awaiting_measurement ─► done
+     rejected                  └─────► interrupted
+
+Approval and rejection are compare-and-set from ``proposed``: of two concurrent reviewers exactly one wins; the
+other gets a :class:`~campaigns.errors.TrialStateError`.
+
+The store keeps observations, never pickled optimisers: a strategy is rebuilt by replaying ``tell`` over
+:meth:`CampaignStore.trials`.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "s.sqlite"
+>>> with CampaignStore(path) as store:
+...     cid = store.create_campaign("demo", "[campaign]\\nname = 'demo'\\n")
+...     (tid,) = store.add_proposals(cid, [{"rf_power_w": 50.0}], provenance={"strategy": "manual"})
+...     store.approve(tid, "alice").state
+'approved'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import json
+import logging
+import math
+import os
+import socket
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from campaigns.errors import RunnerBusyError, StoreError, TrialStateError
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+"""Version of the tables below; a store with a higher version is refused, never modified."""
+
+STATES = ("proposed", "approved", "running", "done", "failed", "awaiting_measurement", "rejected", "interrupted")
+PENDING_STATES = ("proposed", "approved", "running")
+"""States of a trial that has not produced an outcome yet."""
+FINISHED_STATES = ("done", "failed", "awaiting_measurement")
+"""States of a trial whose run has happened on the tool."""
+
+_SCHEMA = f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE campaigns (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    config_toml TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE trials (
+    id INTEGER PRIMARY KEY,
+    campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+    idx INTEGER NOT NULL,
+    batch INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ({", ".join(repr(s) for s in STATES)})),
+    recipe_json TEXT NOT NULL,
+    result_json TEXT,
+    run_index INTEGER,
+    predicted_mean REAL,
+    predicted_std REAL,
+    expected_improvement REAL,
+    proposed_at TEXT NOT NULL,
+    approved_at TEXT,
+    started_at TEXT,
+    finished_at TEXT,
+    reviewer TEXT,
+    comment TEXT,
+    provenance_json TEXT NOT NULL,
+    UNIQUE (campaign_id, idx)
+);
+CREATE TABLE trial_events (
+    id INTEGER PRIMARY KEY,
+    campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+    trial_id INTEGER REFERENCES trials(id),
+    time TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT,
+    detail_json TEXT NOT NULL
+);
+CREATE INDEX trial_events_trial ON trial_events(trial_id);
+CREATE TABLE telemetry (
+    trial_id INTEGER PRIMARY KEY REFERENCES trials(id),
+    format TEXT NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE TABLE runner_locks (
+    campaign_id INTEGER PRIMARY KEY REFERENCES campaigns(id),
+    token TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    proc_start TEXT NOT NULL,
+    acquired TEXT NOT NULL
+);
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _json(value: Any) -> str:
+    """JSON with NaN and infinity written as null (strict JSON)."""
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        return v
+
+    return json.dumps(clean(value), sort_keys=True, allow_nan=False)
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A campaign as stored: its id, name, the campaign TOML text and when it was created (UTC ISO 8601)."""
+
+    id: int
+    name: str
+    config_toml: str
+    created: str
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One proposed recipe and everything that happened to it. Times are UTC ISO 8601 strings."""
+
+    id: int
+    campaign_id: int
+    index: int
+    batch: int
+    state: str
+    recipe: dict[str, Any]
+    result: dict[str, Any] | None
+    run_index: int | None
+    predicted_mean: float | None
+    predicted_std: float | None
+    expected_improvement: float | None
+    proposed_at: str
+    approved_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    reviewer: str | None
+    comment: str | None
+    provenance: dict[str, Any]
+
+    @property
+    def interface_resistance_ohm_cm2(self) -> float:
+        """Measured interface resistance [Ω·cm²]; NaN while unknown."""
+        if not self.result or self.result.get("interface_resistance_ohm_cm2") is None:
+            return math.nan
+        return float(self.result["interface_resistance_ohm_cm2"])
+
+
+@dataclass(frozen=True)
+class TrialEvent:
+    """One row of the event log: a state change, a command or a note."""
+
+    id: int
+    campaign_id: int
+    trial_id: int | None
+    time: str
+    actor: str
+    kind: str
+    from_state: str | None
+    to_state: str | None
+    detail: dict[str, Any]
+
+
+def _process_start(pid: int) -> str | None:
+    """Start time of a live, non-zombie process (Linux ``/proc``), "" where unknown, None if it is gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    fields = stat[stat.rfind(")") + 2:].split()
+    if fields and fields[0] in ("Z", "X"):
+        return None  # a killed process that its parent has not reaped yet
+    return fields[19] if len(fields) > 19 else ""
+
+
+class CampaignStore:
+    """A campaign store in one SQLite file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The SQLite file. Created (with the schema) if missing, unless ``create`` is false.
+    create : bool
+        Create a missing file. With ``False`` a missing file is a :class:`StoreError`.
+    clock : callable, optional
+        Returns the current UTC time as an ISO 8601 string (tests may fix it). Default: the wall clock.
+        Only the store's bookkeeping uses it; simulations never read the wall clock.
+
+    Raises
+    ------
+    StoreError
+        The file is not an SQLite database, or it was written by a newer schema (it is then left untouched).
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True, clock: Callable[[], str] | None = None) -> None:
+        self.path = Path(path)
+        self._clock = clock or _now
+        self._lock = threading.RLock()
+        if not self.path.exists() and not create:
+            raise StoreError("--store", str(self.path), "no such campaign store", source=str(self.path))
+        if self.path.is_dir():
+            raise StoreError("--store", str(self.path), "is a directory, not a campaign store")
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._check_schema()
+        except sqlite3.DatabaseError as exc:
+            with contextlib.suppress(Exception):
+                self._db.close()
+            raise StoreError("--store", str(self.path), f"not a campaign store ({exc})") from None
+
+    # -- opening ---------------------------------------------------------------------------------------
+    def _check_schema(self) -> None:
+        db = self._db
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "meta" in tables:
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                db.close()
+                raise StoreError("schema_version", version, "store written by a newer sputter-twin; refusing to "
+                                 "open it", f"<= {SCHEMA_VERSION}", source=str(self.path))
+            if version < SCHEMA_VERSION:
+                db.close()
+                raise StoreError("schema_version", version, "unknown older store schema", str(SCHEMA_VERSION),
+                                 source=str(self.path))
+            self._set_pragmas()
+            return
+        if tables:
+            db.close()
+            raise StoreError("--store", str(self.path), "an SQLite file that is not a campaign store "
+                             f"(tables: {', '.join(sorted(tables))})")
+        self._set_pragmas()
+        with self._tx() as cur:
+            # another process may have created the schema meanwhile
+            if cur.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        cur.execute(stmt)
+                cur.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                cur.execute("INSERT INTO meta VALUES ('created', ?)", (self._clock(),))
+
+    def _set_pragmas(self) -> None:
+        mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            log.warning("store %s: journal mode %s instead of WAL", self.path, mode)
+        self._db.execute("PRAGMA synchronous = FULL")
+        self._db.execute("PRAGMA foreign_keys = ON")
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction, taken immediately (writers serialise here, readers are not blocked)."""
+        with self._lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection (the WAL is checkpointed by SQLite)."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> CampaignStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def schema_version(self) -> int:
+        """The store's schema version."""
+        return int(self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+
+    def integrity_check(self) -> str:
+        """``PRAGMA integrity_check`` (``"ok"`` for a sound file)."""
+        with self._lock:
+            return ";".join(r[0] for r in self._db.execute("PRAGMA integrity_check"))
+
+    # -- campaigns -------------------------------------------------------------------------------------
+    def create_campaign(self, name: str, config_toml: str, *, actor: str = "") -> int:
+        """Add a campaign and return its id; a name already in the store is a :class:`StoreError`."""
+        with self._tx() as cur:
+            if cur.execute("SELECT 1 FROM campaigns WHERE name = ?", (name,)).fetchone():
+                raise StoreError("campaign.name", name, "a campaign of this name is already in the store",
+                                 source=str(self.path))
+            cur.execute("INSERT INTO campaigns (name, config_toml, created) VALUES (?, ?, ?)",
+                        (name, config_toml, self._clock()))
+            cid = int(cur.lastrowid)
+            self._event(cur, cid, None, actor or "store", "campaign_created", None, None, {"name": name})
+        return cid
+
+    def campaigns(self) -> list[Campaign]:
+        """Every campaign, oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, name, config_toml, created FROM campaigns ORDER BY id").fetchall()
+        return [Campaign(*r) for r in rows]
+
+    def campaign(self, campaign_id: int | str) -> Campaign:
+        """A campaign by id or by name."""
+        col = "name" if isinstance(campaign_id, str) else "id"
+        with self._lock:
+            row = self._db.execute(f"SELECT id, name, config_toml, created FROM campaigns WHERE {col} = ?",  # noqa: S608
+                                   (campaign_id,)).fetchone()
+        if row is None:
+            raise StoreError("campaign", campaign_id, "no such campaign in the store",
+                             ", ".join(c.name for c in self.campaigns()) or "none", source=str(self.path))
+        return Campaign(*row)
+
+    def find_campaign(self, name: str) -> Campaign | None:
+        """The campaign called ``name``, or None."""
+        try:
+            return self.campaign(name)
+        except StoreError:
+            return None
+
+    # -- trials ----------------------------------------------------------------------------------------
+    _TRIAL_COLS = ("id, campaign_id, idx, batch, state, recipe_json, result_json, run_index, predicted_mean, "
+                   "predicted_std, expected_improvement, proposed_at, approved_at, started_at, finished_at, "
+                   "reviewer, comment, provenance_json")
+
+    @staticmethod
+    def _trial(row: Sequence[Any]) -> Trial:
+        (tid, cid, idx, batch, state, recipe, result, run_index, mean, std, ei, proposed, approved, started,
+         finished, reviewer, comment, prov) = row
+        return Trial(tid, cid, idx, batch, state, json.loads(recipe), json.loads(result) if result else None,
+                     run_index, mean, std, ei, proposed, approved, started, finished, reviewer, comment,
+                     json.loads(prov))
+
+    def trials(self, campaign_id: int, states: Sequence[str] | None = None) -> list[Trial]:
+        """The campaign's trials in proposal order (optionally only those in ``states``)."""
+        with self._lock:
+            rows = self._db.execute(f"SELECT {self._TRIAL_COLS} FROM trials WHERE campaign_id = ? ORDER BY idx",  # noqa: S608
+                                    (campaign_id,)).fetchall()
+        out = [self._trial(r) for r in rows]
+        return [t for t in out if t.state in states] if states is not None else out
+
+    def trial(self, trial_id: int) -> Trial:
+        """One trial by id."""
+        with self._lock:
+            row = self._db.execute(f"SELECT {self._TRIAL_COLS} FROM trials WHERE id = ?",  # noqa: S608
+                                   (trial_id,)).fetchone()
+        if row is None:
+            raise StoreError("trial", trial_id, "no such trial in the store", source=str(self.path))
+        return self._trial(row)
+
+    def add_proposals(self, campaign_id: int, recipes: Sequence[Any], *, provenance: dict[str, Any],
+                      predictions: Sequence[tuple[float | None, float | None, float | None]] | None = None,
+                      actor: str = "strategy", expect_count: int | None = None) -> list[int]:
+        """Add a batch of proposed recipes (dicts or objects with ``to_dict()``) in one transaction.
+
+        Parameters
+        ----------
+        provenance : dict
+            JSON-safe: strategy and settings, seed, versions, tool name. Stored with every trial.
+        predictions : sequence of (mean, std, EI), optional
+            The strategy's prediction for each recipe at proposal time, in the optimiser's units.
+        expect_count : int, optional
+            Compare-and-set guard: add only if the campaign holds exactly this many trials (so two processes
+            proposing from the same history cannot both add a batch). Otherwise :class:`TrialStateError`.
+
+        Returns
+        -------
+        list of int
+            The new trials' ids.
+        """
+        self.campaign(campaign_id)
+        preds = list(predictions) if predictions is not None else [(None, None, None)] * len(recipes)
+        if len(preds) != len(recipes):
+            raise ValueError("one prediction per recipe")
+        ids = []
+        with self._tx() as cur:
+            n, batch = cur.execute("SELECT COUNT(*), COALESCE(MAX(batch), -1) FROM trials WHERE campaign_id = ?",
+                                   (campaign_id,)).fetchone()
+            if expect_count is not None and n != expect_count:
+                raise TrialStateError("campaign", campaign_id, f"holds {n} trials, expected {expect_count}: "
+                                      "someone else proposed meanwhile")
+            now = self._clock()
+            for k, (recipe, (mean, std, ei)) in enumerate(zip(recipes, preds, strict=True)):
+                rd = recipe.to_dict() if hasattr(recipe, "to_dict") else dict(recipe)
+                cur.execute(
+                    "INSERT INTO trials (campaign_id, idx, batch, state, recipe_json, predicted_mean, predicted_std,"
+                    " expected_improvement, proposed_at, provenance_json) VALUES (?, ?, ?, 'proposed', ?, ?, ?, ?, ?,"
+                    " ?)", (campaign_id, n + k, batch + 1, _json(rd), _f(mean), _f(std), _f(ei), now,
+                            _json(provenance)))
+                tid = int(cur.lastrowid)
+                ids.append(tid)
+                self._event(cur, campaign_id, tid, actor, "proposed", None, "proposed",
+                            {"index": n + k, "batch": batch + 1})
+        return ids
+
+    def _transition(self, trial_id: int, from_states: Sequence[str], to_state: str, actor: str, kind: str,
+                    detail: dict[str, Any], sets: dict[str, Any]) -> Trial:
+        with self._tx() as cur:
+            row = cur.execute("SELECT campaign_id, state FROM trials WHERE id = ?", (trial_id,)).fetchone()
+            if row is None:
+                raise StoreError("trial", trial_id, "no such trial in the store", source=str(self.path))
+            cid, state = row
+            if state not in from_states:
+                raise TrialStateError(f"trial {trial_id}", state, f"cannot {kind} a trial that is {state}",
+                                      "from " + " | ".join(from_states))
+            cols = ", ".join(f"{k} = ?" for k in sets)
+            cur.execute(f"UPDATE trials SET state = ?{', ' if cols else ''}{cols} WHERE id = ? AND state = ?",  # noqa: S608
+                        (to_state, *sets.values(), trial_id, state))
+            if cur.rowcount != 1:  # cannot happen inside BEGIN IMMEDIATE; kept as the compare-and-set guard
+                raise TrialStateError(f"trial {trial_id}", state, "changed by someone else meanwhile")
+            self._event(cur, cid, trial_id, actor, kind, state, to_state, detail)
+        return self.trial(trial_id)
+
+    def approve(self, trial_id: int, reviewer: str, comment: str = "") -> Trial:
+        """proposed → approved (compare-and-set: a second approval fails with :class:`TrialStateError`)."""
+        if not reviewer:
+            raise TrialStateError("reviewer", reviewer, "an approval needs a reviewer's name")
+        return self._transition(trial_id, ("proposed",), "approved", reviewer, "approve", {"comment": comment},
+                                {"approved_at": self._clock(), "reviewer": reviewer, "comment": comment})
+
+    def reject(self, trial_id: int, reviewer: str, comment: str) -> Trial:
+        """proposed → rejected (compare-and-set)."""
+        if not reviewer:
+            raise TrialStateError("reviewer", reviewer, "a rejection needs a reviewer's name")
+        return self._transition(trial_id, ("proposed",), "rejected", reviewer, "reject", {"comment": comment},
+                                {"finished_at": self._clock(), "reviewer": reviewer, "comment": comment})
+
+    def mark_running(self, trial_id: int, run_index: int | None = None, *, actor: str = "runner",
+                     tool: str = "") -> Trial:
+        """approved → running; ``run_index`` is the tool's run counter for this run."""
+        return self._transition(trial_id, ("approved",), "running", actor, "start",
+                                {"run_index": run_index, "tool": tool},
+                                {"started_at": self._clock(), "run_index": run_index})
+
+    def record_result(self, trial_id: int, result: dict[str, Any], state: str = "done", *, actor: str = "runner",
+                      reason: str = "", telemetry: Any = None) -> Trial:
+        """running → ``state`` (done, failed or awaiting_measurement) with the run's result, in one transaction."""
+        if state not in FINISHED_STATES:
+            raise ValueError(f"state={state!r} must be one of {FINISHED_STATES}")
+        trial = self._transition(trial_id, ("running",), state, actor, "finish", {"reason": reason},
+                                 {"result_json": _json(result), "finished_at": self._clock()})
+        if telemetry is not None:
+            self.save_telemetry(trial_id, telemetry)
+        return trial
+
+    def mark_failed(self, trial_id: int, reason: str, result: dict[str, Any] | None = None, *,
+                    actor: str = "runner") -> Trial:
+        """approved | running → failed (the tool refused or faulted), with the reason and any partial result."""
+        sets: dict[str, Any] = {"finished_at": self._clock()}
+        if result is not None:
+            sets["result_json"] = _json(result)
+        return self._transition(trial_id, ("approved", "running"), "failed", actor, "fail", {"reason": reason}, sets)
+
+    def mark_interrupted(self, trial_id: int, reason: str, telemetry: Any = None, *, actor: str = "runner") -> Trial:
+        """running → interrupted (Ctrl-C, abort, a runner that died); telemetry up to the stop is kept."""
+        trial = self._transition(trial_id, ("running",), "interrupted", actor, "interrupt", {"reason": reason},
+                                 {"finished_at": self._clock()})
+        if telemetry is not None:
+            self.save_telemetry(trial_id, telemetry)
+        return trial
+
+    def record_measurement(self, trial_id: int, interface_resistance_ohm_cm2: float, actor: str) -> Trial:
+        """awaiting_measurement → done with the measured interface resistance [Ω·cm²] (finite, > 0)."""
+        r = interface_resistance_ohm_cm2
+        if isinstance(r, bool) or not isinstance(r, int | float) or not math.isfinite(r) or r <= 0:
+            raise TrialStateError("interface_resistance_ohm_cm2", r, "must be a finite positive number", "> 0 Ω·cm²")
+        if not actor:
+            raise TrialStateError("actor", actor, "a measurement needs the name of who entered it")
+        with self._tx() as cur:
+            row = cur.execute("SELECT campaign_id, state, result_json FROM trials WHERE id = ?",
+                              (trial_id,)).fetchone()
+            if row is None:
+                raise StoreError("trial", trial_id, "no such trial in the store", source=str(self.path))
+            cid, state, result_json = row
+            if state != "awaiting_measurement":
+                raise TrialStateError(f"trial {trial_id}", state, f"cannot enter a measurement for a trial that is "
+                                      f"{state}", "from awaiting_measurement")
+            result = json.loads(result_json) if result_json else {}
+            result["interface_resistance_ohm_cm2"] = float(r)
+            result["measured_by"] = actor
+            cur.execute("UPDATE trials SET state = 'done', result_json = ? WHERE id = ? AND state = ?",
+                        (_json(result), trial_id, state))
+            self._event(cur, cid, trial_id, actor, "measure", state, "done", {"interface_resistance_ohm_cm2": r})
+        return self.trial(trial_id)
+
+    # -- event log -------------------------------------------------------------------------------------
+    def _event(self, cur: sqlite3.Cursor, campaign_id: int, trial_id: int | None, actor: str, kind: str,
+               from_state: str | None, to_state: str | None, detail: dict[str, Any]) -> None:
+        cur.execute("INSERT INTO trial_events (campaign_id, trial_id, time, actor, kind, from_state, to_state,"
+                    " detail_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (campaign_id, trial_id, self._clock(), actor, kind, from_state, to_state, _json(detail)))
+
+    def log_event(self, trial_id: int | None, kind: str, detail: dict[str, Any] | str | None = None, *,
+                  actor: str = "", campaign_id: int | None = None) -> None:
+        """Record a command or a note about a trial (or, with ``trial_id=None``, about ``campaign_id``)."""
+        detail = {"note": detail} if isinstance(detail, str) else dict(detail or {})
+        with self._tx() as cur:
+            if trial_id is not None:
+                row = cur.execute("SELECT campaign_id FROM trials WHERE id = ?", (trial_id,)).fetchone()
+                if row is None:
+                    raise StoreError("trial", trial_id, "no such trial in the store", source=str(self.path))
+                campaign_id = row[0]
+            if campaign_id is None:
+                raise ValueError("log_event needs a trial_id or a campaign_id")
+            self._event(cur, campaign_id, trial_id, actor or "user", kind, None, None, detail)
+
+    def events(self, campaign_id: int | None = None, trial_id: int | None = None) -> list[TrialEvent]:
+        """Event-log rows of a campaign or a trial, in order."""
+        where, arg = ("trial_id", trial_id) if trial_id is not None else ("campaign_id", campaign_id)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, campaign_id, trial_id, time, actor, kind, from_state, to_state, detail_json "  # noqa: S608
+                f"FROM trial_events WHERE {where} = ? ORDER BY id", (arg,)).fetchall()
+        return [TrialEvent(*r[:8], json.loads(r[8])) for r in rows]
+
+    # -- telemetry -------------------------------------------------------------------------------------
+    def save_telemetry(self, trial_id: int, frame: Any) -> None:
+        """Store a trial's telemetry DataFrame as a Parquet blob."""
+        buf = io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        with self._tx() as cur:
+            cur.execute("INSERT OR REPLACE INTO telemetry (trial_id, format, data) VALUES (?, 'parquet', ?)",
+                        (trial_id, buf.getvalue()))
+
+    def telemetry(self, trial_id: int) -> Any:
+        """A trial's telemetry DataFrame, or None."""
+        import pandas as pd
+
+        with self._lock:
+            row = self._db.execute("SELECT data FROM telemetry WHERE trial_id = ?", (trial_id,)).fetchone()
+        return None if row is None else pd.read_parquet(io.BytesIO(row[0]))
+
+    # -- runner lock -----------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def runner_lock(self, campaign_id: int) -> Iterator[str]:
+        """Hold the campaign's runner lock while the block runs.
+
+        A second runner (any process) gets :class:`RunnerBusyError`. A lock left by a runner that died
+        (its process is gone, a zombie, or a different process now has its pid) is taken over and logged.
+        """
+        token = uuid.uuid4().hex
+        me, host = os.getpid(), socket.gethostname()
+        with self._tx() as cur:
+            row = cur.execute("SELECT pid, host, proc_start, acquired FROM runner_locks WHERE campaign_id = ?",
+                              (campaign_id,)).fetchone()
+            if row is not None:
+                pid, lhost, start, acquired = row
+                if lhost != host:
+                    alive = True  # cannot see another host's processes: never steal its lock
+                else:
+                    now_start = _process_start(pid)
+                    alive = now_start is not None and (not start or not now_start or now_start == start)
+                if alive:
+                    raise RunnerBusyError("campaign", self.campaign(campaign_id).name,
+                                          f"another runner (pid {pid} on {lhost}, since {acquired}) is running "
+                                          "this campaign; refusing to start a second one", source=str(self.path))
+                self._event(cur, campaign_id, None, f"runner {me}", "stale_lock_taken",
+                            None, None, {"pid": pid, "host": lhost, "acquired": acquired})
+            cur.execute("INSERT OR REPLACE INTO runner_locks VALUES (?, ?, ?, ?, ?, ?)",
+                        (campaign_id, token, me, host, _process_start(me) or "", self._clock()))
+        try:
+            yield token
+        finally:
+            with contextlib.suppress(sqlite3.Error), self._tx() as cur:
+                cur.execute("DELETE FROM runner_locks WHERE campaign_id = ? AND token = ?", (campaign_id, token))
+
+    # -- tables ----------------------------------------------------------------------------------------
+    def to_dataframe(self, campaign_id: int) -> Any:
+        """One row per trial: id, index, state, recipe fields, result fields, objective, times, reviewer.
+
+        Result columns keep the :class:`twin.RunResult` names (``seed`` becomes ``run_seed``); event counts
+        become ``n_arc``, ``n_rf_trip``...; ``objective`` and ``feasible`` follow the campaign's objective.
+        """
+        import pandas as pd
+
+        from campaigns.config import CampaignConfig
+
+        config = CampaignConfig.from_text(self.campaign(campaign_id).config_toml, check_limits=False)
+        rows = []
+        for t in self.trials(campaign_id):
+            row: dict[str, Any] = {"trial_id": t.id, "index": t.index, "batch": t.batch, "state": t.state}
+            row.update(t.recipe)
+            res = t.result or {}
+            for k, v in res.items():
+                if k in ("recipe", "events", "chamber_state_after", "event_counts"):
+                    continue
+                row["run_seed" if k == "seed" else k] = v
+            for k, v in (res.get("event_counts") or {}).items():
+                row[f"n_{k}"] = v
+            outcome = config.objective.outcome(t)
+            row["objective"] = outcome.value if outcome is not None else None
+            row["feasible"] = None if outcome is None else not outcome.failed
+            row["failure"] = None if outcome is None else outcome.reason or None
+            row.update(predicted_mean=t.predicted_mean, predicted_std=t.predicted_std,
+                       expected_improvement=t.expected_improvement, proposed_at=t.proposed_at,
+                       approved_at=t.approved_at, started_at=t.started_at, finished_at=t.finished_at,
+                       reviewer=t.reviewer, comment=t.comment, strategy=t.provenance.get("strategy"))
+            rows.append(row)
+        df = pd.DataFrame(rows)
+        for col in ("proposed_at", "approved_at", "started_at", "finished_at"):
+            if col in df:
+                df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601")
+        return df
+
+
+def _f(v: float | None) -> float | None:
+    return None if v is None or not math.isfinite(float(v)) else float(v)
+
+
+def trial_history(trials: Sequence[Trial]) -> list[dict[str, Any]]:
+    """What happened, without wall-clock times: index, state, recipe, result, run index (for comparisons)."""
+    return [dataclasses.asdict(t) | {k: None for k in ("proposed_at", "approved_at", "started_at", "finished_at",
+                                                       "id", "campaign_id")} for t in trials]

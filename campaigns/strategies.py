@@ -1,0 +1,330 @@
+"""Strategies that propose recipes, behind our own protocol, found by name in a registry.
+
+Built in: ``gp`` (scikit-optimize's GP with EI/PI/LCB/gp_hedge after a space-filling initial design),
+``random`` (uniform), ``space-filling`` (a Latin hypercube or low-discrepancy design, no model).
+
+**Adding a strategy** (the hook for ``campaigns/twin_prior.py``)::
+
+    from campaigns.strategies import StrategyContext, register_strategy
+
+    @register_strategy("twin-prior")
+    def make_twin_prior(ctx: StrategyContext) -> Strategy:
+        ...  # check ctx.settings (a dict; raise CampaignError("strategy.KEY", value, problem, allowed))
+
+Modules listed in :data:`PLUGIN_MODULES` are imported the first time a strategy is looked up, so a plug-in
+registers itself without this file importing it at module level. A factory is called once when a campaign file
+is checked (with ``ctx.chamber`` the campaign's chamber or the default one) and again whenever the runner
+rebuilds the strategy; it must be cheap and must not run anything.
+
+**Exact resume.** A strategy's proposals must depend only on its seed and the observations told to it, never
+on how many times ``ask`` was called or on the order of ``ask``/``tell`` calls: the runner rebuilds the strategy
+from the store (replaying ``tell``) before every proposal, in an uninterrupted and in a resumed campaign alike.
+Every strategy here draws its randomness from ``SeedSequence([seed, number of observations])``.
+
+**Failed runs** (shorted cells, runs that broke a constraint, tool failures, rejected recipes): ``gp`` tells
+them to the GP with the *worst score seen among successful runs* (``failure_penalty = "worst"``, the default).
+The GP then believes the neighbourhood is as bad as the worst run, so EI stops proposing there, while its
+normalisation and length scales are not wrecked as they would be by a huge constant penalty, and no region is
+declared worse than anything measured. Dropping failures (``failure_penalty = "drop"``) lets the GP propose the
+same failing recipe again, since nothing it knows has changed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from campaigns.config import Objective, Outcome
+from campaigns.errors import CampaignError
+from campaigns.space import SearchSpace
+from twin import Chamber, Recipe
+from twin.config import coerce
+from twin.errors import InputError
+
+PLUGIN_MODULES = ("campaigns.twin_prior",)
+"""Modules imported on first lookup so that they can register their strategies."""
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    """Proposes recipes from what it has been told.
+
+    Optional, for the dashboard and the store: ``predict(recipes) -> (mean, std)`` and
+    ``expected_improvement(recipes) -> array`` in the optimiser's units (log10 of the objective when the
+    objective is logged).
+    """
+
+    name: str
+    settings: dict[str, Any]
+    """Resolved settings (defaults filled in), recorded in each trial's provenance."""
+
+    def ask(self, n: int) -> list[Recipe]:
+        """``n`` recipes to run next (the same ones again until :meth:`tell`)."""
+
+    def tell(self, recipes: Sequence[Recipe], results: Sequence[Outcome]) -> None:
+        """Learn the outcomes of ``recipes``."""
+
+
+@dataclass(frozen=True)
+class StrategyContext:
+    """What a strategy factory gets: the space, its settings (the ``[strategy]`` table without ``name``), the
+    seed, the objective, the chamber (the twin's model of the tool), the budget and the batch size."""
+
+    space: SearchSpace
+    settings: dict[str, Any]
+    seed: int
+    objective: Objective = field(default_factory=Objective)
+    chamber: Chamber | None = None
+    budget: int = 30
+    batch_size: int = 1
+
+
+StrategyFactory = Callable[[StrategyContext], Strategy]
+_REGISTRY: dict[str, StrategyFactory] = {}
+_plugins_loaded = False
+
+
+def register_strategy(name: str) -> Callable[[StrategyFactory], StrategyFactory]:
+    """Decorator: register a factory ``(StrategyContext) -> Strategy`` under ``name``."""
+
+    def deco(factory: StrategyFactory) -> StrategyFactory:
+        _REGISTRY[name] = factory
+        return factory
+
+    return deco
+
+
+def _load_plugins() -> None:
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for mod in PLUGIN_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+
+
+def strategy_names() -> list[str]:
+    """Registered strategy names."""
+    _load_plugins()
+    return sorted(_REGISTRY)
+
+
+def make_strategy(name: str, ctx: StrategyContext) -> Strategy:
+    """Build the strategy registered as ``name``."""
+    _load_plugins()
+    if name not in _REGISTRY:
+        raise CampaignError("strategy.name", name, "unknown strategy", " | ".join(strategy_names()))
+    return _REGISTRY[name](ctx)
+
+
+def context(config: Any, chamber: Chamber | None = None) -> StrategyContext:
+    """The context of a :class:`campaigns.config.CampaignConfig`."""
+    return StrategyContext(config.space, dict(config.strategy_settings), config.seed, config.objective, chamber,
+                           config.budget, config.batch_size)
+
+
+def check_settings(config: Any) -> None:
+    """Build the campaign's strategy once so that bad settings fail when the file is read."""
+    make_strategy(config.strategy, context(config, Chamber()))
+
+
+def settings_from(table: dict[str, Any], spec: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
+    """Check a settings table against ``spec`` (name → (type, default)); returns defaults filled in."""
+    out = {k: default for k, (_, default) in spec.items()}
+    for k, v in table.items():
+        if k not in spec:
+            raise CampaignError(f"strategy.{k}", v, "unknown setting", ", ".join(spec) or "none")
+        try:
+            out[k] = coerce(v, spec[k][0], f"strategy.{k}", CampaignError)
+        except InputError as exc:
+            raise CampaignError(exc.field, exc.value, exc.problem, exc.allowed) from None
+    return out
+
+
+def _choice(settings: dict[str, Any], key: str, allowed: Sequence[str]) -> None:
+    if settings[key] not in allowed:
+        raise CampaignError(f"strategy.{key}", settings[key], "not one of the allowed values", " | ".join(allowed))
+
+
+def _seed(seed: int, k: int, salt: int = 0) -> int:
+    return int(np.random.SeedSequence([seed, k, salt]).generate_state(1)[0])
+
+
+class _Observed:
+    """Bookkeeping shared by the strategies: the points and outcomes told so far, in order."""
+
+    name = "base"
+
+    def __init__(self, ctx: StrategyContext, settings: dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.space = ctx.space
+        self.seed = ctx.seed
+        self.settings = settings
+        self.points: list[list[Any]] = []
+        self.outcomes: list[Outcome] = []
+
+    def tell(self, recipes: Sequence[Recipe], results: Sequence[Outcome]) -> None:
+        if len(recipes) != len(results):
+            raise ValueError("one outcome per recipe")
+        for r, o in zip(recipes, results, strict=True):
+            self.points.append(self.space.to_point(r))
+            self.outcomes.append(o)
+
+    def _recipes(self, points: Sequence[Sequence[Any]]) -> list[Recipe]:
+        return [self.space.to_recipe(p) for p in points]
+
+
+class RandomStrategy(_Observed):
+    """Uniform random recipes (log-uniform on log dimensions)."""
+
+    name = "random"
+
+    def ask(self, n: int) -> list[Recipe]:
+        rng = np.random.default_rng(_seed(self.seed, len(self.points)))
+        return self._recipes(self.space.sample(n, rng))
+
+
+class SpaceFillingStrategy(_Observed):
+    """Points of one space-filling design, in order (no model); random points once the design is used up."""
+
+    name = "space-filling"
+
+    def __init__(self, ctx: StrategyContext, settings: dict[str, Any]) -> None:
+        super().__init__(ctx, settings)
+        from campaigns import _skopt
+
+        _choice(settings, "design", _skopt.INITIAL_DESIGNS)
+        if settings["n_points"] < 1:
+            raise CampaignError("strategy.n_points", settings["n_points"], "must be positive", ">= 1")
+        self._design: list[list[Any]] | None = None
+
+    def ask(self, n: int) -> list[Recipe]:
+        from campaigns import _skopt
+
+        if self._design is None:
+            self._design = _skopt.initial_design(self.space, self.settings["n_points"], self.settings["design"],
+                                                 self.seed)
+        k = len(self.points)
+        pts = self._design[k:k + n]
+        if len(pts) < n:
+            rng = np.random.default_rng(_seed(self.seed, k))
+            pts += self.space.sample(n - len(pts), rng)
+        return self._recipes(pts)
+
+
+class GPStrategy(_Observed):
+    """Bayesian optimisation: a space-filling initial design, then skopt's GP with an acquisition function;
+    batches by constant liar with the kernel frozen at the one fit (see :mod:`campaigns._skopt`)."""
+
+    name = "gp"
+
+    def __init__(self, ctx: StrategyContext, settings: dict[str, Any]) -> None:
+        super().__init__(ctx, settings)
+        from campaigns import _skopt
+
+        _choice(settings, "initial_design", _skopt.INITIAL_DESIGNS)
+        _choice(settings, "acq_func", _skopt.ACQ_FUNCS)
+        _choice(settings, "acq_optimizer", ("auto", "sampling", "lbfgs"))
+        _choice(settings, "failure_penalty", ("worst", "drop"))
+        if settings["n_initial"] < 1:
+            raise CampaignError("strategy.n_initial", settings["n_initial"], "must be positive", ">= 1")
+        if not 100 <= settings["n_points"] <= 1_000_000:
+            raise CampaignError("strategy.n_points", settings["n_points"], "out of range", "[100, 1000000]")
+        self._design: list[list[Any]] | None = None
+        self._model: Any = None
+        self._model_n = -1
+
+    def _training_set(self) -> tuple[list[list[Any]], list[float]]:
+        ok = [o.score for o in self.outcomes if not o.failed and o.score is not None]
+        worst = max(ok) if ok else math.nan
+        xs, ys = [], []
+        for p, o in zip(self.points, self.outcomes, strict=True):
+            if not o.failed and o.score is not None:
+                xs.append(p)
+                ys.append(float(o.score))
+            elif self.settings["failure_penalty"] == "worst" and ok:
+                xs.append(p)
+                ys.append(worst)
+        return xs, ys
+
+    def model(self) -> Any:
+        """The GP fitted to the observations told so far, or None while fewer than two runs succeeded."""
+        from campaigns import _skopt
+
+        if self._model_n != len(self.points):
+            xs, ys = self._training_set()
+            n_ok = sum(1 for o in self.outcomes if not o.failed)
+            s = self.settings
+            self._model = None if n_ok < 2 else _skopt.GPModel(
+                self.space, xs, ys, seed=_seed(self.seed, len(self.points)), acq_func=s["acq_func"], xi=s["xi"],
+                kappa=s["kappa"], acq_optimizer=s["acq_optimizer"], n_points=s["n_points"],
+                n_restarts_optimizer=s["n_restarts_optimizer"])
+            self._model_n = len(self.points)
+        return self._model
+
+    def ask(self, n: int) -> list[Recipe]:
+        from campaigns import _skopt
+
+        k = len(self.points)
+        n_init = self.settings["n_initial"]
+        pts: list[list[Any]] = []
+        if k < n_init:
+            if self._design is None:
+                self._design = _skopt.initial_design(self.space, n_init, self.settings["initial_design"], self.seed)
+            pts = self._design[k:k + n]
+        if len(pts) < n:
+            model = self.model()
+            if model is None:
+                rng = np.random.default_rng(_seed(self.seed, k))
+                pts += self.space.sample(n - len(pts), rng)
+            else:
+                pts += model.ask(n - len(pts), pending=pts)
+        return self._recipes(pts)
+
+    def predict(self, recipes: Sequence[Recipe]) -> tuple[np.ndarray, np.ndarray]:
+        """GP mean and std of the score at ``recipes`` (NaN before the GP exists)."""
+        model = self.model()
+        if model is None:
+            nan = np.full(len(recipes), np.nan)
+            return nan, nan.copy()
+        return model.predict([self.space.to_point(r) for r in recipes])
+
+    def expected_improvement(self, recipes: Sequence[Recipe]) -> np.ndarray:
+        """Expected improvement of the score at ``recipes`` (NaN before the GP exists)."""
+        model = self.model()
+        if model is None:
+            return np.full(len(recipes), np.nan)
+        return model.expected_improvement([self.space.to_point(r) for r in recipes], xi=self.settings["xi"])
+
+
+GP_SETTINGS: dict[str, tuple[Any, Any]] = {
+    "n_initial": (int, 10), "initial_design": (str, "lhs"), "acq_func": (str, "EI"), "xi": (float, 0.01),
+    "kappa": (float, 1.96), "acq_optimizer": (str, "auto"), "n_points": (int, 10000),
+    "n_restarts_optimizer": (int, 5), "failure_penalty": (str, "worst"),
+}
+"""Settings of ``gp``: name → (type, default)."""
+
+
+@register_strategy("gp")
+def _make_gp(ctx: StrategyContext) -> Strategy:
+    return GPStrategy(ctx, settings_from(ctx.settings, GP_SETTINGS))
+
+
+@register_strategy("random")
+def _make_random(ctx: StrategyContext) -> Strategy:
+    return RandomStrategy(ctx, settings_from(ctx.settings, {}))
+
+
+@register_strategy("space-filling")
+def _make_space_filling(ctx: StrategyContext) -> Strategy:
+    return SpaceFillingStrategy(ctx, settings_from(ctx.settings, {"design": (str, "lhs"),
+                                                                  "n_points": (int, ctx.budget)}))
