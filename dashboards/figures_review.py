@@ -171,12 +171,13 @@ def margins_figure(margins: Sequence[Margin], title: str = "Margins to the tool'
     return fig
 
 
-def convergence_figure(objective: Sequence[float], title: str = "Convergence") -> go.Figure:
+def convergence_figure(objective: Sequence[float], trial_numbers: Sequence[int] | None = None,
+                       title: str = "Convergence") -> go.Figure:
     """Each trial's objective and the best so far, by trial number (NaN = not measured yet, left as gaps)."""
     y = np.asarray(objective, dtype=float)
     best = np.fmin.accumulate(np.where(np.isnan(y), np.inf, y)) if y.size else y
     best = np.where(np.isinf(best), np.nan, best)
-    n = np.arange(1, y.size + 1)
+    n = np.arange(1, y.size + 1) if trial_numbers is None else np.asarray(trial_numbers)
     fig = go.Figure([
         go.Scatter(x=n, y=y, mode="markers", name="trial"),
         go.Scatter(x=n, y=best, mode="lines", name="best so far", line={"shape": "hv"}),

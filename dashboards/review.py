@@ -20,8 +20,9 @@ NUMERIC_FIELDS = tuple(f for f in Recipe.fields() if f != "transfer")
 class Margin:
     """How far one recipe field sits from the tool's limits.
 
-    ``fraction`` is the smaller distance to either limit divided by the width of the allowed range: 0 at a limit,
-    0.5 in the middle, negative outside (the tool would refuse the recipe).
+    ``fraction`` is the distance to the nearer limit divided by the width of the allowed range: 0 at a limit,
+    0.5 in the middle, negative outside (the tool would refuse the recipe). For fields whose lower end is "none"
+    (0 min, room temperature, 1 nm) only the upper limit counts: sitting at "none" is no risk.
     """
 
     field: str
@@ -40,10 +41,12 @@ class Margin:
                 "margin_pct": round(100.0 * self.fraction, 1), "ok": self.ok}
 
 
-def _margin(field: str, value: float, low: float, high: float, unit: str) -> Margin:
+def _margin(field: str, value: float, low: float, high: float, unit: str, upper_only: bool = False) -> Margin:
     width = high - low
     if width <= 0:
         frac = 0.0 if value == low else -1.0
+    elif upper_only:
+        frac = (high - value) / width if value >= low else (value - low) / width
     else:
         frac = min(value - low, high - value) / width
     return Margin(field, float(value), float(low), float(high), unit, float(frac))
@@ -70,6 +73,8 @@ def limit_margins(recipe: Recipe, chamber: Chamber) -> list[Margin]:
     >>> m = {x.field: x for x in limit_margins(Recipe(pressure_pa=0.1), Chamber())}
     >>> m["pressure_pa"].fraction, m["pressure_pa"].ok
     (0.0, True)
+    >>> round(m["presputter_min"].fraction, 3)  # 20 of at most 240 min
+    0.917
     """
     lim, area = chamber.limits, chamber.geometry.target_area_cm2
     max_w = lim.max_power_density_w_cm2 * area
@@ -80,19 +85,19 @@ def limit_margins(recipe: Recipe, chamber: Chamber) -> list[Margin]:
         _margin("target_substrate_distance_mm", recipe.target_substrate_distance_mm, lim.min_distance_mm,
                 lim.max_distance_mm, "mm"),
         _margin("substrate_temperature_c", recipe.substrate_temperature_c, room, lim.max_substrate_temperature_c,
-                "°C"),
-        _margin("target_thickness_nm", recipe.target_thickness_nm, 1.0, lim.max_thickness_nm, "nm"),
-        _margin("presputter_min", recipe.presputter_min, 0.0, lim.max_presputter_min, "min"),
-        _margin("pumpdown_min", recipe.pumpdown_min, 0.0, lim.max_pumpdown_min, "min"),
+                "°C", True),
+        _margin("target_thickness_nm", recipe.target_thickness_nm, 1.0, lim.max_thickness_nm, "nm", True),
+        _margin("presputter_min", recipe.presputter_min, 0.0, lim.max_presputter_min, "min", True),
+        _margin("pumpdown_min", recipe.pumpdown_min, 0.0, lim.max_pumpdown_min, "min", True),
     ]
     if recipe.seed_thickness_nm > 0:
         rows.append(_margin("seed_power_w", recipe.seed_power_w, lim.min_power_w, max_w, "W"))
     if recipe.transfer == "air":
-        rows.append(_margin("air_exposure_min", recipe.air_exposure_min, 0.0, lim.max_air_exposure_min, "min"))
+        rows.append(_margin("air_exposure_min", recipe.air_exposure_min, 0.0, lim.max_air_exposure_min, "min", True))
     if recipe.anneal_min > 0:
-        rows.append(_margin("anneal_min", recipe.anneal_min, 0.0, lim.max_anneal_min, "min"))
+        rows.append(_margin("anneal_min", recipe.anneal_min, 0.0, lim.max_anneal_min, "min", True))
         rows.append(_margin("anneal_temperature_c", recipe.anneal_temperature_c, room, lim.max_anneal_temperature_c,
-                            "°C"))
+                            "°C", True))
     return sorted(rows, key=lambda m: m.fraction)
 
 

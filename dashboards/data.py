@@ -1,0 +1,229 @@
+"""What the review app reads from and writes to a campaign store, as plain values the pages can show.
+
+The app never writes SQL: approvals and rejections go through :meth:`campaigns.store.CampaignStore.approve` and
+``reject``, whose compare-and-set transactions make two reviewers clicking at once end with one decision.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from campaigns.errors import StoreError
+from campaigns.store import CampaignStore, Trial
+from dashboards.errors import DashboardError
+from twin import Chamber, Recipe
+
+log = logging.getLogger(__name__)
+
+AWAITING_REVIEW = "proposed"
+
+
+def open_store(path: str | Path) -> CampaignStore:
+    """Open an existing campaign store for the dashboard, never creating or altering a file.
+
+    Raises
+    ------
+    DashboardError or campaigns.errors.StoreError
+        The file does not exist, is a directory, is empty, is not SQLite or is not a campaign store.
+    """
+    p = Path(path)
+    allowed = "an existing campaign store (SQLite) written by 'sputter-twin campaign run'"
+    if not p.exists():
+        raise DashboardError("--store", str(p), "no such file", allowed)
+    if p.is_dir():
+        raise DashboardError("--store", str(p), "is a directory, not a campaign store", allowed)
+    if p.stat().st_size == 0:  # CampaignStore would initialise an empty file; the dashboard only reads stores
+        raise DashboardError("--store", str(p), "empty file, not a campaign store", allowed)
+    return CampaignStore(p, create=False)
+
+
+def trial_recipe(trial: Trial) -> Recipe | None:
+    """The trial's recipe as a :class:`Recipe`, or None if it does not validate (it is then shown raw)."""
+    try:
+        return Recipe.from_dict(dict(trial.recipe))
+    except (ValueError, TypeError):
+        return None
+
+
+def trial_label(trial: Trial) -> str:
+    """``"#12 (done, 11.2 Ω·cm²)"``: how a trial is named in lists."""
+    r = trial.interface_resistance_ohm_cm2
+    tail = f", {r:.3g} Ω·cm²" if math.isfinite(r) else ""
+    return f"#{trial.index} ({trial.state}{tail})"
+
+
+def best_trial(trials: list[Trial]) -> Trial | None:
+    """The done, not shorted trial with the lowest interface resistance, or None."""
+    done = [t for t in trials if t.state == "done" and math.isfinite(t.interface_resistance_ohm_cm2)
+            and not (t.result or {}).get("shorted", False)]
+    return min(done, key=lambda t: t.interface_resistance_ohm_cm2) if done else None
+
+
+def history_rows(trials: list[Trial]) -> tuple[list[dict[str, Any]], list[str]]:
+    """One JSON-safe row per trial for the history table, and the column order."""
+    fields = list(Recipe.fields())
+    cols = ["index", "state", "R_int", "total_R", "shorted", "predicted_mean", "predicted_std", "EI", *fields,
+            "n_arc", "n_rf_trip", "n_flake", "reviewer", "comment", "trial_id"]
+    rows = []
+    for t in trials:
+        res = t.result or {}
+        counts = res.get("event_counts") or {}
+        row: dict[str, Any] = {
+            "index": t.index, "state": t.state, "trial_id": t.id,
+            "R_int": _round(res.get("interface_resistance_ohm_cm2")),
+            "total_R": _round(res.get("total_resistance_ohm_cm2")),
+            "shorted": "" if "shorted" not in res else ("yes" if res["shorted"] else "no"),
+            "predicted_mean": _round(t.predicted_mean), "predicted_std": _round(t.predicted_std),
+            "EI": _round(t.expected_improvement),
+            "n_arc": counts.get("arc"), "n_rf_trip": counts.get("rf_trip"), "n_flake": counts.get("flake"),
+            "reviewer": t.reviewer or "", "comment": t.comment or "",
+        }
+        for f in fields:
+            v = t.recipe.get(f)
+            row[f] = _round(v) if isinstance(v, float) else v
+        rows.append(row)
+    return rows, cols
+
+
+def _round(v: Any, digits: int = 4) -> Any:
+    if v is None or isinstance(v, bool):
+        return v
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return v
+    if not math.isfinite(x):
+        return None
+    return float(f"{x:.{digits}g}")
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    """A row of the campaigns list."""
+
+    id: int
+    name: str
+    n_trials: int
+    n_proposed: int
+    n_done: int
+    best_r_int: float
+
+
+class ReviewData:
+    """The app's access to one store: read campaigns and trials, approve and reject, cache the surrogate.
+
+    Parameters
+    ----------
+    store : CampaignStore
+        An open store (see :func:`open_store`).
+    chamber : Chamber, optional
+        The tool the twin's predictions and the limit margins are computed for. Default: the campaign's chamber
+        if its configuration names one, else the built-in default chamber.
+    """
+
+    def __init__(self, store: CampaignStore, chamber: Chamber | None = None) -> None:
+        self.store = store
+        self._chamber = chamber
+        self._lock = threading.Lock()
+        self._surrogates: dict[tuple[int, int], Any] = {}
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def campaign_summaries(self) -> list[CampaignSummary]:
+        out = []
+        for c in self.store.campaigns():
+            trials = self.store.trials(c.id)
+            best = best_trial(trials)
+            out.append(CampaignSummary(
+                c.id, c.name, len(trials), sum(t.state == AWAITING_REVIEW for t in trials),
+                sum(t.state == "done" for t in trials),
+                best.interface_resistance_ohm_cm2 if best else math.nan))
+        return out
+
+    def resolve(self, key: str) -> int:
+        """A campaign id from the URL's key (its id or its name).
+
+        Raises
+        ------
+        DashboardError
+            No such campaign; the message lists the campaigns the store holds.
+        """
+        campaigns = self.store.campaigns()
+        for c in campaigns:
+            if key == str(c.id) or key == c.name:
+                return c.id
+        known = ", ".join(f"{c.id} ({c.name})" for c in campaigns) or "none"
+        raise DashboardError("campaign", key, "no such campaign in this store", known, source=str(self.store.path))
+
+    def name(self, campaign_id: int) -> str:
+        return self.store.campaign(campaign_id).name
+
+    def trials(self, campaign_id: int) -> list[Trial]:
+        return self.store.trials(campaign_id)
+
+    def trial(self, trial_id: int) -> Trial:
+        return self.store.trial(trial_id)
+
+    def telemetry(self, trial_id: int):
+        """The stored telemetry DataFrame of a trial, or None."""
+        return self.store.telemetry(trial_id)
+
+    def chamber(self, campaign_id: int) -> Chamber:
+        """The chamber the campaign runs on (see the class docstring)."""
+        if self._chamber is not None:
+            return self._chamber
+        return Chamber()
+
+    def bounds(self, campaign_id: int) -> dict[str, tuple[float, float]]:
+        """The campaign's search-space bounds of numeric fields, ``{}`` if unknown."""
+        return {}
+
+    def surrogate(self, campaign_id: int):
+        """The strategy's surrogate ``predict(recipes) -> (mean, std)`` [Ω·cm²], or None."""
+        return None
+
+    # -- writing ---------------------------------------------------------------------------------------
+    def decide(self, trial_id: int, decision: str, reviewer: str, comment: str) -> Trial:
+        """Approve or reject a proposed trial through the store's compare-and-set transaction.
+
+        Raises
+        ------
+        DashboardError
+            No reviewer name, a rejection without a comment, or an unknown decision.
+        campaigns.errors.TrialStateError
+            The trial is no longer proposed (someone decided first).
+        """
+        reviewer = (reviewer or "").strip()
+        comment = (comment or "").strip()
+        if not reviewer:
+            raise DashboardError("reviewer", reviewer, "a decision needs the reviewer's name", "non-empty")
+        if decision == "approve":
+            return self.store.approve(trial_id, reviewer, comment)
+        if decision == "reject":
+            if not comment:
+                raise DashboardError("comment", comment, "a rejection needs a comment saying why", "non-empty")
+            return self.store.reject(trial_id, reviewer, comment)
+        raise DashboardError("decision", decision, "unknown decision", "approve | reject")
+
+
+def safe_float(v: Any) -> float:
+    """``float(v)``, NaN for None or junk."""
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def objective_array(trials: list[Trial]) -> np.ndarray:
+    """Interface resistance of each trial in order [Ω·cm²], NaN where there is none (not run, not measured)."""
+    return np.array([t.interface_resistance_ohm_cm2 for t in trials], dtype=float)
+
+
+__all__ = ["AWAITING_REVIEW", "CampaignSummary", "ReviewData", "StoreError", "best_trial", "history_rows",
+           "objective_array", "open_store", "safe_float", "trial_label", "trial_recipe"]
