@@ -1,0 +1,145 @@
+"""The design of a what-if study: which runs exist, in what order, with which inputs and which seed.
+
+Everything here is a pure function of the scenario (its seed included), so the run with global index ``i``
+has the same inputs and the same randomness whatever the number of workers or the chunk size.
+
+Order of the work: the sweep first — design point ``p = variation * samples + draw``, each point's
+``replicates`` sequences next to each other — then the sensitivity design's points. A *sequence* is one
+call of :func:`twin.simulate_queue` (``[VENT] + [recipe] * runs_per_sequence``), seeded by
+``SeedSequence([scenario seed, sequence index])``; its runs are numbered ``sequence * runs_per_sequence + k``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from campaigns.whatif.scenario import Scenario
+
+SWEEP = "sweep"
+SENSITIVITY = "sensitivity"
+
+_DRAWS_KEY = 1
+_SENS_KEY = 2
+
+
+def sequence_seed(scenario_seed: int, sequence: int) -> int:
+    """Seed of one sequence's :func:`twin.simulate_queue`, from the scenario seed and its index only.
+
+    Examples
+    --------
+    >>> sequence_seed(7, 3) == sequence_seed(7, 3) != sequence_seed(7, 4)
+    True
+    """
+    state = np.random.SeedSequence([scenario_seed, sequence]).generate_state(1, np.uint64)[0]
+    return int(state >> np.uint64(1))
+
+
+@dataclass(frozen=True)
+class Point:
+    """One design point: where it comes from and the values of the varied parameters."""
+
+    index: int
+    design: str
+    variation: int
+    draw: int
+    values: dict[str, Any]
+
+
+class Plan:
+    """The runs of a scenario (sweep and sensitivity design), their inputs and their seeds."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        sc = scenario
+        self.scenario = sc
+        self.grid_shape = tuple(len(f.levels) for f in sc.grid_factors)
+        dist = sc.dist_factors
+        if dist:
+            rng = np.random.default_rng(np.random.SeedSequence(sc.seed, spawn_key=(_DRAWS_KEY,)))
+            u = rng.random((sc.samples, len(dist)))
+            self.draws = np.column_stack([f.from_unit(u[:, j]) for j, f in enumerate(dist)])
+        else:
+            self.draws = np.zeros((sc.samples, 0))
+        self.sens_unit = _sensitivity_sample(sc)
+        self.n_sweep_points = sc.n_variations * sc.samples
+        self.n_sens_points = len(self.sens_unit)
+        self.n_points = self.n_sweep_points + self.n_sens_points
+        self.n_sweep_sequences = self.n_sweep_points * sc.replicates
+        self.n_sequences = self.n_sweep_sequences + self.n_sens_points * sc.sensitivity.replicates
+        self.runs_per_sequence = sc.runs_per_sequence
+        self.total_runs = self.n_sequences * self.runs_per_sequence
+        self.sweep_runs = self.n_sweep_sequences * self.runs_per_sequence
+
+    # -- indices ------------------------------------------------------------------------------------------
+    def sequence(self, g: int) -> tuple[int, int]:
+        """Design point and replicate of sequence ``g``."""
+        if g < self.n_sweep_sequences:
+            return divmod(g, self.scenario.replicates)
+        k, r = divmod(g - self.n_sweep_sequences, self.scenario.sensitivity.replicates)
+        return self.n_sweep_points + k, r
+
+    def point(self, p: int) -> Point:
+        """Inputs of design point ``p``."""
+        sc = self.scenario
+        values: dict[str, Any] = {}
+        if p < self.n_sweep_points:
+            variation, draw = divmod(p, sc.samples)
+            idx = np.unravel_index(variation, self.grid_shape) if self.grid_shape else ()
+            for f, i in zip(sc.grid_factors, idx, strict=True):
+                values[f.name] = f.levels[int(i)]
+            for j, f in enumerate(sc.dist_factors):
+                values[f.name] = float(self.draws[draw, j])
+            return Point(p, SWEEP, int(variation), int(draw), values)
+        u = self.sens_unit[p - self.n_sweep_points]
+        for j, f in enumerate(sc.factors):
+            v = f.from_unit(u[j:j + 1])[0]
+            values[f.name] = f.levels[int(v)] if f.is_grid else float(v)
+        return Point(p, SENSITIVITY, -1, -1, values)
+
+    def chunks(self, chunk_runs: int) -> list[tuple[int, int]]:
+        """Ranges ``[start, stop)`` of sequences holding about ``chunk_runs`` runs each."""
+        per = max(1, math.ceil(chunk_runs / self.runs_per_sequence))
+        return [(s, min(s + per, self.n_sequences)) for s in range(0, self.n_sequences, per)]
+
+    def default_chunk_runs(self, workers: int) -> int:
+        """Enough runs per task to keep scheduling overhead small, and several tasks per worker."""
+        target = self.total_runs // max(1, 4 * workers)
+        return int(min(max(target, 250), 5000))
+
+    def describe(self) -> str:
+        sc = self.scenario
+        parts = [f"{sc.n_variations} variation(s) x {sc.samples} draw(s) x {sc.replicates} replicate(s) x "
+                 f"{sc.runs_per_sequence} run(s) = {self.sweep_runs} sweep runs"]
+        if self.n_sens_points:
+            parts.append(f"{sc.sensitivity.method} design: {self.n_sens_points} points x "
+                         f"{sc.sensitivity.replicates} x {sc.runs_per_sequence} = "
+                         f"{self.total_runs - self.sweep_runs} runs")
+        return "; ".join(parts)
+
+
+def _sensitivity_sample(sc: Scenario) -> np.ndarray:
+    """Points of the unit cube (one column per factor) of the SALib design, or an empty array."""
+    spec = sc.sensitivity
+    if spec.method == "none":
+        return np.zeros((0, len(sc.factors)))
+    problem = sensitivity_problem(sc)
+    seed = int(np.random.SeedSequence(sc.seed, spawn_key=(_SENS_KEY,)).generate_state(1)[0])
+    if spec.method == "sobol":
+        from SALib.sample import sobol
+
+        x = sobol.sample(problem, spec.samples, calc_second_order=False, seed=seed)
+    else:
+        from SALib.sample import morris
+
+        x = morris.sample(problem, spec.samples, num_levels=spec.levels, seed=seed)
+    # the open unit interval keeps grid indices in range and inverse CDFs finite
+    return np.clip(x, 0.0, np.nextafter(1.0, 0.0))
+
+
+def sensitivity_problem(sc: Scenario) -> dict[str, Any]:
+    """SALib problem: every factor as a coordinate of the unit cube (mapped by :meth:`Factor.from_unit`)."""
+    return {"num_vars": len(sc.factors), "names": [f.name for f in sc.factors],
+            "bounds": [[0.0, 1.0]] * len(sc.factors)}

@@ -1,0 +1,231 @@
+"""Run a what-if plan on Dask: a local cluster of processes by default, or an existing scheduler.
+
+Work goes out in chunks of sequences (many runs per task); a bounded number of chunks is in flight, so the
+driver never holds more than a few chunks. Each finished chunk is written at once to its own Parquet file
+in ``OUT.parts/`` (written to a temporary name, then renamed, so every file there is complete); when all
+chunks are done they are streamed in order into ``OUT`` (one row group per chunk) and the parts are removed.
+If anything fails, the parts already written stay in ``OUT.parts/`` and are readable with
+``pandas.read_parquet(DIR)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm.auto import tqdm
+
+from campaigns.whatif.engine import run_chunk, schema
+from campaigns.whatif.errors import ClusterError, ScenarioError
+from campaigns.whatif.plan import Plan
+from twin.errors import InputError
+
+log = logging.getLogger(__name__)
+
+METADATA_KEY = b"sputter_twin.whatif"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a call of :func:`run_plan` did."""
+
+    out: Path
+    runs: int
+    chunks: int
+    chunk_runs: int
+    workers: int
+    wall_s: float
+    """Wall time from before the cluster starts to the merged file [s]."""
+    compute_s: float
+    """Wall time of the chunks alone, cluster start and the final merge excluded [s]."""
+    scheduler: str
+
+
+def parts_dir(out: Path) -> Path:
+    """Where the chunks of ``out`` are written while the study runs."""
+    return out.with_name(out.name + ".parts")
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None = None, workers: int | None = None,
+                connect_timeout_s: float = 5.0) -> Iterator[Any]:
+    """A ``distributed.Client``: to ``scheduler`` if given, else to a new ``LocalCluster`` of processes.
+
+    The local cluster binds to 127.0.0.1 with the dashboard off, one thread per worker process.
+    An unreachable scheduler is a :class:`ClusterError` after ``connect_timeout_s``.
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=f"{connect_timeout_s}s", set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"cannot reach the Dask scheduler at {scheduler!r} within "
+                               f"{connect_timeout_s:g} s ({type(exc).__name__})") from None
+        except (ValueError, TypeError) as exc:
+            raise InputError("--scheduler", scheduler, f"not a scheduler address ({exc})",
+                             "tcp://HOST:PORT") from None
+        try:
+            try:
+                client.wait_for_workers(1, timeout=connect_timeout_s)
+            except (TimeoutError, OSError):
+                raise ClusterError(f"the Dask scheduler at {scheduler!r} has no workers "
+                                   f"(waited {connect_timeout_s:g} s)") from None
+            yield client
+        finally:
+            client.close()
+        return
+    n = workers or os.cpu_count() or 1
+    # dashboard off; the scheduler's small HTTP server (health, metrics) on a free loopback port, so that
+    # several clusters on one machine do not fight over port 8787
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                           host="127.0.0.1", silence_logs=logging.ERROR,
+                           scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
+    client = Client(cluster, set_as_default=False)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def run_plan(plan: Plan, out: str | Path, *, scheduler: str | None = None, workers: int | None = None,
+             chunk_runs: int | None = None, progress: bool | None = None, connect_timeout_s: float = 5.0,
+             client: Any = None) -> RunInfo:
+    """Run every chunk of ``plan`` on Dask and write one row per run to the Parquet file ``out``.
+
+    Parameters
+    ----------
+    plan : Plan
+        The runs to do.
+    out : path
+        Parquet file to write (replaced atomically at the end).
+    scheduler : str, optional
+        Address of an existing Dask scheduler (``tcp://HOST:PORT``); default: a new local cluster.
+    workers : int, optional
+        Worker processes of the local cluster (default: one per core).
+    chunk_runs : int, optional
+        Runs per task (default: see :meth:`Plan.default_chunk_runs`).
+    progress : bool, optional
+        Show a progress bar (default: when standard error is a terminal).
+    client : distributed.Client, optional
+        Use this client instead of connecting (the caller keeps it open).
+    """
+    out = Path(out)
+    t0 = time.perf_counter()
+    parts = parts_dir(out)
+    if parts.exists():
+        log.warning("removing partial results of an earlier run in %s", parts)
+        shutil.rmtree(parts)
+    if out.parent and not out.parent.exists():
+        raise InputError("--out", str(out), "directory does not exist", "a file in an existing directory")
+    if client is not None:
+        return _run(plan, out, parts, client, chunk_runs, progress, t0, "given client")
+    with dask_client(scheduler, workers, connect_timeout_s) as cl:
+        return _run(plan, out, parts, cl, chunk_runs, progress, t0, scheduler or "local")
+
+
+def _run(plan: Plan, out: Path, parts: Path, client: Any, chunk_runs: int | None, progress: bool | None,
+         t0: float, where: str) -> RunInfo:
+    from distributed import as_completed
+
+    n_workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+    chunk_runs = chunk_runs or plan.default_chunk_runs(n_workers)
+    chunks = plan.chunks(chunk_runs)
+    sch = schema(plan)
+    parts.mkdir(parents=True)
+    tag = uuid.uuid4().hex[:8]
+    t1 = time.perf_counter()
+    plan_future = client.scatter(plan, broadcast=True, hash=False)
+    todo = iter(enumerate(chunks))
+    in_flight: dict[Any, int] = {}
+    done = as_completed(loop=client.loop)
+    max_in_flight = 2 * n_workers + 1
+    saved_runs = 0
+
+    def submit_next() -> None:
+        nxt = next(todo, None)
+        if nxt is not None:
+            i, (a, b) = nxt
+            fut = client.submit(run_chunk, plan_future, a, b, key=f"whatif-{tag}-{i:06d}", pure=False)
+            in_flight[fut] = i
+            done.add(fut)
+
+    bar = tqdm(total=plan.total_runs, unit="run", disable=None if progress is None else not progress,
+               desc="what-if", smoothing=0.1)
+    try:
+        for _ in range(max_in_flight):
+            submit_next()
+        for fut in done:
+            i = in_flight.pop(fut)
+            try:
+                table = fut.result()
+            except InputError as exc:
+                raise ScenarioError(exc.field, exc.value, f"{exc.problem} ({_saved(saved_runs, parts)})",
+                                    exc.allowed, exc.source) from None
+            except Exception as exc:  # a worker died or the cluster went away: report what was saved
+                raise ClusterError(f"chunk {i} failed on the cluster: {type(exc).__name__}: {exc} "
+                                   f"({_saved(saved_runs, parts)})") from None
+            fut.release()
+            _write_part(parts, i, table)
+            saved_runs += table.num_rows
+            bar.update(table.num_rows)
+            submit_next()
+    except BaseException:
+        for fut in in_flight:
+            fut.cancel()
+        raise
+    finally:
+        bar.close()
+    compute_s = time.perf_counter() - t1
+    _merge(parts, len(chunks), out, sch.with_metadata({METADATA_KEY: plan.scenario.text.encode()}))
+    shutil.rmtree(parts)
+    wall = time.perf_counter() - t0
+    log.info("%d runs in %.2f s (%d chunks of ~%d runs on %d workers)", saved_runs, wall, len(chunks), chunk_runs,
+             n_workers)
+    return RunInfo(out, saved_runs, len(chunks), chunk_runs, n_workers, wall, compute_s, where)
+
+
+def _saved(runs: int, parts: Path) -> str:
+    return f"{runs} runs already saved in {parts}, readable with pandas.read_parquet"
+
+
+def _write_part(parts: Path, i: int, table: pa.Table) -> None:
+    final = parts / f"part-{i:06d}.parquet"
+    tmp = parts / f".part-{i:06d}.parquet.tmp"
+    pq.write_table(table, tmp)
+    os.replace(tmp, final)
+
+
+def _merge(parts: Path, n_chunks: int, out: Path, sch: pa.Schema) -> None:
+    tmp = out.with_name(f".{out.name}.tmp")
+    with pq.ParquetWriter(tmp, sch) as writer:
+        for i in range(n_chunks):
+            writer.write_table(pq.read_table(parts / f"part-{i:06d}.parquet").replace_schema_metadata(sch.metadata))
+    os.replace(tmp, out)
+
+
+def read_partial(path: str | Path) -> Any:
+    """Runs saved so far: the finished file, or the parts of an unfinished or failed study (pandas DataFrame)."""
+    import pandas as pd
+
+    p = Path(path)
+    if not p.exists() and parts_dir(p).exists():
+        p = parts_dir(p)
+    if p.is_dir():
+        files = sorted(p.glob("part-*.parquet"))
+        if not files:
+            raise ScenarioError("", "", "no finished chunks yet", source=str(p))
+        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True).sort_values("run_index",
+                                                                                           ignore_index=True)
+    return pd.read_parquet(p)
