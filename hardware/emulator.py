@@ -1,0 +1,461 @@
+"""An OPC UA server on 127.0.0.1 that emulates a sputter tool with the twin, shaped by a mapping file.
+
+The emulator creates every node a mapping names (setpoints and their echoes, commands, state and phase,
+readbacks, alarms, interlocks, published limits, results, safe-state actuators), so a second mapping with other
+node names and units gives another tool without code change. On the start command it reads its setpoints
+(tool units → recipe), refuses a recipe outside its limits or with an open interlock (state ``fault``), runs the
+twin (:class:`twin.SimulatedTool` with telemetry, so chamber state carries over between runs) and plays the
+telemetry back on the readbacks, time scaled by ``speed`` (600: one hour of process in six seconds).
+
+Playback follows the wall clock (``loop.time()``): this is an emulated real tool, not a simulation; the twin
+itself never sees the clock.
+
+Faults, on request (:meth:`Emulator.inject`, the writable ``s=Emulator.Fault`` node, or scheduled with
+``FAULT@PHASE[+SECONDS]``):
+
+- ``alarm`` / ``alarm:NAME``: raise an alarm (all alarms, or one);
+- ``stuck:NAME``: freeze a readback column (or a setpoint echo) at its current value;
+- ``interlock:NAME``: open an interlock;
+- ``disconnect``: drop every client connection (the server stays up);
+- ``kill``: exit the process at once (``allow_exit``), else stop the server;
+- ``clear``: clear alarms, stuck values and open interlocks.
+
+Every value a client writes is kept in :attr:`Emulator.write_log` and published as JSON in
+``s=Emulator.WriteLog``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from asyncua import Server, ua
+from asyncua.common.callback import CallbackType
+
+from hardware import _ua, units
+from hardware.mapping import Mapping
+from twin.chamber import Chamber
+from twin.errors import InputError
+from twin.recipe import Recipe
+from twin.tool import SimulatedTool
+
+log = logging.getLogger(__name__)
+
+FAULT_KINDS = ("alarm", "stuck", "interlock", "disconnect", "kill", "clear")
+
+
+class EmulatorError(InputError):
+    """A bad emulator option (fault specification, speed)."""
+
+
+@dataclass(frozen=True)
+class ScheduledFault:
+    """A fault injected when playback enters ``phase`` (plus ``delay_s`` of process time)."""
+
+    spec: str
+    phase: str
+    delay_s: float = 0.0
+
+    @classmethod
+    def parse(cls, text: str) -> ScheduledFault:
+        """``KIND[:TARGET]@PHASE[+SECONDS]``, e.g. ``alarm@deposition`` or ``stuck:rf_power_w@presputter+30``.
+
+        >>> ScheduledFault.parse("kill@deposition+60")
+        ScheduledFault(spec='kill', phase='deposition', delay_s=60.0)
+        """
+        spec, sep, when = text.partition("@")
+        phase, _, delay = when.partition("+")
+        check_spec(spec)
+        if not sep or not phase:
+            raise EmulatorError("--fault", text, "missing @PHASE", "KIND[:TARGET]@PHASE[+SECONDS]")
+        try:
+            d = float(delay) if delay else 0.0
+        except ValueError:
+            raise EmulatorError("--fault", text, "delay is not a number", "KIND[:TARGET]@PHASE[+SECONDS]") from None
+        if not d >= 0:
+            raise EmulatorError("--fault", text, "negative delay", ">= 0 s")
+        return cls(spec, phase, d)
+
+
+def check_spec(spec: str) -> None:
+    kind = spec.partition(":")[0]
+    if kind not in FAULT_KINDS:
+        raise EmulatorError("fault", spec, "unknown fault", " | ".join(FAULT_KINDS))
+
+
+class Emulator:
+    """The emulated tool; ``await start()`` inside a running event loop, ``await stop()`` to end."""
+
+    def __init__(self, mapping: Mapping, chamber: Chamber | None = None, *, host: str = "127.0.0.1",
+                 port: int = 0, speed: float = 600.0, seed: int = 0, tick_s: float = 0.02,
+                 faults: tuple[ScheduledFault, ...] = (), published_limits: dict[str, float] | None = None,
+                 allow_exit: bool = False) -> None:
+        if not speed > 0:
+            raise EmulatorError("--speed", speed, "must be positive", "> 0")
+        self.mapping = mapping
+        self.tool = SimulatedTool(chamber, seed=seed, telemetry=True, name="emulator")
+        self.host, self.port, self.speed, self.tick_s = host, port, float(speed), tick_s
+        self.faults = list(faults)
+        self.published_limits = dict(published_limits or {})
+        self.allow_exit = allow_exit
+        self.write_log: list[dict[str, Any]] = []
+        self.runs: list[Any] = []
+        """RunResults of the runs started, in order."""
+        self.server: Server | None = None
+        self._nodes: dict[str, Any] = {}
+        self._vtypes: dict[str, ua.VariantType] = {}
+        self._by_id: dict[ua.NodeId, str] = {}
+        self._stuck: set[str] = set()
+        self._play: dict[str, Any] | None = None
+        self._task: asyncio.Task | None = None
+        self._ns = 0
+        self._t0 = 0.0
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        return f"opc.tcp://{self.host}:{self.port}/sputter-twin/"
+
+    async def start(self) -> None:
+        self.server = Server()
+        await self.server.init()
+        self.server.set_endpoint(f"opc.tcp://{self.host}:{self.port}/sputter-twin/")
+        self.server.set_server_name(f"sputter-twin emulator ({self.mapping.tool.name})")
+        self._ns = await self.server.register_namespace(self.mapping.tool.namespace_uri)
+        await self._build_address_space()
+        self.server.subscribe_server_callback(CallbackType.PostWrite, self._on_write)
+        await self.server.start()
+        self.port = self.server.bserver.port
+        self._t0 = asyncio.get_running_loop().time()
+        self._task = asyncio.create_task(self._loop())
+        log.info("emulating %s on %s", self.mapping.tool.name, self.endpoint)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.server is not None:
+            server, self.server = self.server, None
+            with contextlib.suppress(Exception):
+                await server.stop()
+
+    # -- address space ----------------------------------------------------------------------------------------
+    async def _build_address_space(self) -> None:
+        m = self.mapping
+        objects = self.server.nodes.objects
+        root = await objects.add_object(ua.NodeId(m.tool.name, self._ns), ua.QualifiedName(m.tool.name, self._ns))
+        folders: dict[tuple[str, ...], Any] = {}
+        st = m.status
+        initial: dict[str, Any] = {st.node: st.idle, m.commands.start: False, m.commands.abort: False}
+        if st.phase:
+            initial[st.phase] = "idle"
+        for sp in m.setpoints:
+            default = sp.to_tool(Recipe())
+            initial[sp.node] = default
+            if sp.readback:
+                initial[sp.readback] = default
+        for rb in m.readbacks:
+            initial[rb.node] = False if rb.is_bool else 0.0
+        for al in m.alarms:
+            initial[al.node] = False
+        for il in m.interlocks:
+            initial[il.node] = il.ok if il.ok is not None else _ok_number(il)
+        for lim in m.limits:
+            if lim.min_node:
+                initial[lim.min_node] = float(self.published_limits.get(f"{lim.field}.min", lim.min))
+            if lim.max_node:
+                initial[lim.max_node] = float(self.published_limits.get(f"{lim.field}.max", lim.max))
+        for res in m.results:
+            initial[res.node] = float("nan")
+        for sw in m.safe_state:
+            initial.setdefault(sw.node, sw.value)
+        types = {row["node"]: _ua.VARIANT[row["type"]] for row in m.node_roles()}
+        writable = {sp.node for sp in m.setpoints} | {m.commands.start, m.commands.abort} | {
+            sw.node for sw in m.safe_state}
+        for text, value in initial.items():
+            vtype = types.get(text) or _vtype_of(value)
+            if _ua.is_path(text):
+                elems = [e.partition(":")[2] for e in _ua.path_elements(text, self._ns)]
+                parent = objects
+                for i in range(len(elems) - 1):
+                    key = tuple(elems[: i + 1])
+                    if key not in folders:
+                        folders[key] = await parent.add_object(ua.NodeId(".".join(key), self._ns),
+                                                               ua.QualifiedName(elems[i], self._ns))
+                    parent = folders[key]
+                nid = ua.NodeId(".".join(elems), self._ns)
+                bname = ua.QualifiedName(elems[-1], self._ns)
+            else:
+                parent = root
+                nid = _ua.node_id(text, self._ns)
+                bname = ua.QualifiedName(str(nid.Identifier), nid.NamespaceIndex)
+            node = await parent.add_variable(nid, bname, _ua.typed(value, vtype), vtype)
+            if text in writable:
+                await node.set_writable()
+            self._nodes[text] = node
+            self._vtypes[text] = vtype
+            self._by_id[nid] = text
+        self._fault_node = await root.add_variable(ua.NodeId("Emulator.Fault", self._ns),
+                                                   ua.QualifiedName("Emulator.Fault", self._ns), "",
+                                                   ua.VariantType.String)
+        await self._fault_node.set_writable()
+        self._log_node = await root.add_variable(ua.NodeId("Emulator.WriteLog", self._ns),
+                                                 ua.QualifiedName("Emulator.WriteLog", self._ns), "[]",
+                                                 ua.VariantType.String)
+
+    async def _set(self, text: str, value: Any) -> None:
+        """Write a node's value on the server side (not logged: only client writes are)."""
+        if text not in self._nodes or self.server is None:
+            return
+        await self.server.write_attribute_value(self._nodes[text].nodeid,
+                                                ua.DataValue(_ua.typed(value, self._vtypes[text])))
+
+    async def _get(self, text: str) -> Any:
+        return await self._nodes[text].read_value()
+
+    # -- client writes ----------------------------------------------------------------------------------------
+    async def _on_write(self, event: Any, _dispatcher: Any) -> None:
+        if not getattr(event, "is_external", True):
+            return
+        results = event.response_params or []
+        for i, wv in enumerate(event.request_params.NodesToWrite):
+            ok = i >= len(results) or results[i].is_good()
+            if wv.NodeId == self._fault_node.nodeid:
+                spec = wv.Value.Value.Value
+                if ok and spec:
+                    await self._inject(str(spec))
+                continue
+            text = self._by_id.get(wv.NodeId)
+            if text is None:
+                continue
+            value = wv.Value.Value.Value
+            self.write_log.append({"time_s": self._now(), "node": text, "value": _ua.plain(value), "ok": ok})
+            if ok:
+                await self._react(text, value)
+        await self.server.write_attribute_value(self._log_node.nodeid,
+                                                ua.DataValue(ua.Variant(json.dumps(self.write_log),
+                                                                        ua.VariantType.String)))
+
+    async def _react(self, text: str, value: Any) -> None:
+        m = self.mapping
+        if text == m.commands.start and value:
+            await self._set(text, False)
+            await self._start_run()
+        elif text == m.commands.abort and value:
+            await self._set(text, False)
+            if self._play is not None:
+                self._play = None
+                await self._set(m.status.node, m.status.aborted)
+                if m.status.phase:
+                    await self._set(m.status.phase, "aborted")
+        else:
+            for sp in m.setpoints:
+                if sp.node == text and sp.readback and sp.readback != sp.node and sp.field not in self._stuck:
+                    await self._set(sp.readback, value)
+
+    async def _start_run(self) -> None:
+        m = self.mapping
+        if self._play is not None:
+            log.warning("start refused: a run is going on")
+            return
+        try:
+            recipe = m.recipe_from_tool({sp.node: await self._get(sp.node) for sp in m.setpoints})
+            published = {}
+            for lim in m.limits:
+                lo = self.published_limits.get(f"{lim.field}.min", lim.min)
+                hi = self.published_limits.get(f"{lim.field}.max", lim.max)
+                published[lim.field] = lim.to_recipe_units(lo, hi)
+            m.check_recipe(recipe, published)
+            self.tool.check(recipe)
+        except InputError as exc:
+            log.warning("start refused: %s", exc)
+            await self._set(m.status.node, m.status.fault)
+            return
+        for il in m.interlocks:
+            if not il.is_ok(await self._get(il.node)):
+                log.warning("start refused: interlock %s open", il.name)
+                await self._set(m.status.node, m.status.fault)
+                return
+        for al in m.alarms:
+            if await self._get(al.node):
+                log.warning("start refused: alarm %s", al.name)
+                await self._set(m.status.node, m.status.fault)
+                return
+        result = self.tool.run(recipe)
+        self.runs.append(result)
+        df = result.telemetry
+        self._play = {"t0": asyncio.get_running_loop().time(), "result": result, "time": df["time_s"].to_numpy(),
+                      "df": df, "end": result.process_time_s, "phase": None, "phase_t0": 0.0,
+                      "pending": [f for f in self.faults]}
+        for res in m.results:
+            await self._set(res.node, float("nan"))
+        for sw in m.safe_state:
+            if isinstance(sw.value, bool):
+                await self._set(sw.node, not sw.value)
+        await self._set(m.status.node, m.status.running)
+        log.info("run %d started: %s", len(self.runs), recipe)
+
+    # -- playback ---------------------------------------------------------------------------------------------
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.tick_s)
+            play = self._play
+            if play is None:
+                continue
+            try:
+                await self._tick(play, (loop.time() - play["t0"]) * self.speed)
+            except Exception:  # keep serving; a broken tick must not kill the server
+                log.exception("emulator tick failed")
+
+    async def _tick(self, play: dict[str, Any], t: float) -> None:
+        m = self.mapping
+        df = play["df"]
+        if t >= play["end"]:
+            await self._finish(play)
+            return
+        i = max(int(np.searchsorted(play["time"], t, side="right")) - 1, 0)
+        row = df.iloc[i]
+        phase = str(row["phase"])
+        if phase != play["phase"]:
+            play["phase"], play["phase_t0"] = phase, t
+            if m.status.phase:
+                await self._set(m.status.phase, phase)
+        for f in list(play["pending"]):
+            if f.phase == play["phase"] and t >= play["phase_t0"] + f.delay_s:
+                play["pending"].remove(f)
+                await self._inject(f.spec)
+                if self._play is None:
+                    return
+        for rb in m.readbacks:
+            if rb.column in self._stuck:
+                continue
+            if rb.column == "time_s":
+                await self._set(rb.node, rb.from_canonical(t))
+            elif rb.column in df.columns:
+                await self._set(rb.node, rb.from_canonical(float(row[rb.column])))
+
+    async def _finish(self, play: dict[str, Any]) -> None:
+        m = self.mapping
+        res = play["result"]
+        for node in m.results:
+            await self._set(node.node, _ua_result(node, res))
+        if m.status.phase:
+            await self._set(m.status.phase, "done")
+        self._play = None
+        await self._set(m.status.node, m.status.done)
+
+    # -- faults -----------------------------------------------------------------------------------------------
+    def inject(self, spec: str) -> None:
+        """Inject a fault from another coroutine of the same loop's thread: schedules :meth:`_inject`."""
+        check_spec(spec)
+        asyncio.get_running_loop().create_task(self._inject(spec))
+
+    async def _inject(self, spec: str) -> None:
+        kind, _, target = spec.partition(":")
+        m = self.mapping
+        log.warning("fault injected: %s", spec)
+        if kind == "alarm":
+            for al in m.alarms:
+                if not target or al.name == target:
+                    await self._set(al.node, True)
+        elif kind == "stuck":
+            self._stuck.add(target)
+        elif kind == "interlock":
+            for il in m.interlocks:
+                if not target or il.name == target:
+                    await self._set(il.node, il.bad_value())
+        elif kind == "disconnect":
+            for transport in list(self.server.iserver.asyncio_transports):
+                transport.close()
+        elif kind == "kill":
+            if self.allow_exit:
+                os._exit(3)
+            self._play = None
+            await self.stop()
+        elif kind == "clear":
+            self._stuck.clear()
+            for al in m.alarms:
+                await self._set(al.node, False)
+            for il in m.interlocks:
+                await self._set(il.node, il.ok if il.ok is not None else _ok_number(il))
+
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time() - self._t0
+
+
+def _ok_number(il) -> float:
+    if il.max is not None:
+        return float(il.max) / 10.0 if il.max > 0 else float(il.max)
+    return float(il.min) + 1.0
+
+
+def _vtype_of(value: Any) -> ua.VariantType:
+    return _ua.VARIANT[{bool: "Boolean", int: "Int32", float: "Double", str: "String"}[type(value)]]
+
+
+def _ua_result(node, res) -> float:
+    value = float(getattr(res, node.field))
+    return float(units.to_tool(value, units.canonical_unit(node.field) or "", node.unit))
+
+
+class EmulatorThread:
+    """An :class:`Emulator` in a background thread with its own event loop (for tests and notebooks).
+
+    >>> from hardware.mapping import Mapping
+    >>> m = Mapping.from_toml("examples/hardware/rf_a_si.toml")
+    >>> with EmulatorThread(m, speed=1000) as emu:
+    ...     emu.endpoint.startswith("opc.tcp://127.0.0.1:")
+    True
+    """
+
+    def __init__(self, mapping: Mapping, chamber: Chamber | None = None, **kwargs: Any) -> None:
+        self.emulator = Emulator(mapping, chamber, **kwargs)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="opcua-emulator", daemon=True)
+
+    def start(self) -> EmulatorThread:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.emulator.start(), self._loop).result(timeout=30)
+        return self
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self.emulator.stop(), self._loop).result(timeout=30)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+    def __enter__(self) -> EmulatorThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def endpoint(self) -> str:
+        return self.emulator.endpoint
+
+    def inject(self, spec: str) -> None:
+        """Inject a fault now (thread-safe)."""
+        check_spec(spec)
+        asyncio.run_coroutine_threadsafe(self.emulator._inject(spec), self._loop).result(timeout=10)
+
+    def read(self, text: str) -> Any:
+        """Current value of a mapped node (thread-safe)."""
+        return asyncio.run_coroutine_threadsafe(self.emulator._get(text), self._loop).result(timeout=10)
+
+    @property
+    def write_log(self) -> list[dict[str, Any]]:
+        return list(self.emulator.write_log)
