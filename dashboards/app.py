@@ -24,8 +24,9 @@ from dashboards.data import (
     ReviewData,
     best_trial,
     history_rows,
-    objective_array,
+    objective_values,
     open_store,
+    to_objective,
     trial_label,
     trial_recipe,
 )
@@ -135,11 +136,12 @@ def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noq
             log.exception("reading the store")
             return _err(exc), [], None, no_update
         proposals = [t for t in trials if t.state == AWAITING_REVIEW]
+        objective = data.objective(int(cid))
         options = [{"label": f"#{t.index}  EI {t.expected_improvement or 0:.3g}", "value": t.id}
                    for t in proposals]
         ids = [t.id for t in proposals]
         value = selected if selected in ids else (ids[0] if ids else None)
-        best = best_trial(trials)
+        best = best_trial(trials, objective)
         counts = {s: sum(t.state == s for t in trials) for s in ("proposed", "approved", "running", "done",
                                                                    "failed", "rejected", "awaiting_measurement")}
         header = html.Div([
@@ -198,14 +200,17 @@ def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noq
         options = [{"label": trial_label(t), "value": t.id} for t in trials]
         run_options = [o for o, t in zip(options, trials, strict=True) if t.result or t.state == "running"]
         done = [t for t in trials if t.result]
-        conv = fr.convergence_figure(objective_array(done), [t.index for t in done])
+        objective = data.objective(int(cid))
+        label = f"{objective.minimize} [Ω·cm²]"
+        conv = fr.convergence_figure(objective_values(done, objective), [t.index for t in done], y_label=label)
         import pandas as pd
 
-        df = pd.DataFrame([{**t.recipe, "objective": t.interface_resistance_ohm_cm2} for t in done])
+        df = pd.DataFrame([{**t.recipe, "objective": v} for t, v in
+                           zip(done, objective_values(done, objective), strict=True)])
         params = [f for f in Recipe.fields() if f in df and df[f].nunique() > 1]
-        pfig = fr.parameters_figure(df, params) if len(df) else fr.parameters_figure(pd.DataFrame(), [])
+        pfig = fr.parameters_figure(df, params, y_label=label)
         # default selections: the best run (else the latest one) against the newest proposal (else the latest)
-        best = best_trial(trials)
+        best = best_trial(trials, objective)
         anchor = best or (done[-1] if done else None)
         latest = next((t for t in reversed(trials) if t.state == AWAITING_REVIEW), trials[-1] if trials else None)
         if run_value is None and anchor is not None:
@@ -222,18 +227,11 @@ def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noq
     def surrogate(tab, _version_, cid):
         if tab != "surrogate":
             return no_update, no_update
-        cid = int(cid)
-        predict = data.surrogate(cid)
-        bounds = data.bounds(cid)
-        done = [r for t in data.trials(cid) if t.result and (r := trial_recipe(t)) is not None]
-        if predict is None or not bounds or not done:
-            return fr.partial_dependence_figure({}), html.P(
-                "No surrogate for this campaign yet (its strategy has no model, or no trial has a result).",
-                id="surrogate-missing")
-        pdep = fr.partial_dependence(predict, done, bounds)
-        return fr.partial_dependence_figure(pdep), html.P(
-            f"Partial dependence of the strategy's surrogate over {len(done)} past recipes "
-            "(mean ± 1 σ, averaged over the past recipes).")
+        try:
+            return _surrogate_view(data, int(cid))
+        except Exception as exc:
+            log.exception("surrogate view")
+            return fr.partial_dependence_figure({}), _err(exc)
 
     @app.callback(Output("gantt-graph", "figure"), Output("telemetry-graph", "figure"), Output("run-note", "children"),
                   Input("run-select", "value"), State("campaign-id", "data"))
@@ -269,6 +267,36 @@ def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noq
             rows.append({"field": label + (sa or sb), la: _sig(va), lb: _sig(vb),
                          "diff": _sig(float(vb) - float(va)) if num and va != vb else ""})
         return rows, [{"name": c, "id": c} for c in ("field", la, lb, "diff")]
+
+
+def _surrogate_view(data: ReviewData, cid: int):
+    trials = data.trials(cid)
+    sur = data.surrogate(cid, trials)
+    bounds = data.bounds(cid)
+    past = [r for t in trials if t.result and (r := trial_recipe(t)) is not None]
+    if sur is None or not bounds or not past:
+        return fr.partial_dependence_figure({}), html.P(
+            "No surrogate for this campaign yet (its strategy has no model, or fewer than two runs succeeded).",
+            id="surrogate-missing")
+    pdep = fr.partial_dependence(sur.predict, past, bounds)
+    label = f"{sur.objective} [Ω·cm²]"
+    fig = fr.partial_dependence_figure(pdep, log10=sur.log, y_label=label)
+    proposals = [(t, r) for t in trials if t.state == AWAITING_REVIEW and (r := trial_recipe(t)) is not None]
+    rows = []
+    if proposals:
+        mean, std = sur.predict([r for _, r in proposals])
+        for (t, _), m, s in zip(proposals, mean, std, strict=True):
+            v, lo, hi = sur.to_objective(m, s)
+            v0, lo0, hi0 = to_objective(t.predicted_mean, t.predicted_std, sur.log)
+            rows.append({"proposal": f"#{t.index}", "now": _sig(v, 4), "now −1σ": _sig(lo, 4), "now +1σ": _sig(hi, 4),
+                         "at proposal": _sig(v0, 4)})
+    note = html.Div([
+        html.P(f"The campaign's strategy rebuilt from the store, told {sur.n_observed} outcomes. Partial dependence: "
+               f"the surrogate's mean (±1 σ band) for each parameter, averaged over the {len(past)} past recipes.",
+               id="surrogate-ok"),
+        table(rows, ["proposal", "now", "now −1σ", "now +1σ", "at proposal"], "surrogate-now") if rows else "",
+    ])
+    return fig, note
 
 
 def _empty_telemetry():
@@ -308,7 +336,8 @@ def _proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
         return html.Div([html.P(f"Trial #{trial.index}: its recipe does not validate: {trial.recipe}",
                                 style=STYLE["error"])])
     chamber = data.chamber(cid)
-    best = best_trial(trials)
+    objective = data.objective(cid)
+    best = best_trial(trials, objective)
     best_recipe = trial_recipe(best) if best else None
 
     if best_recipe is not None:
@@ -319,11 +348,8 @@ def _proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
         cmp_cols = ["field", f"proposal #{trial.index}"]
 
     twin = simulate(recipe, chamber, deterministic=True)
-    sur_mean = sur_std = math.nan
-    predict = data.surrogate(cid)
-    if predict is not None:
-        m, s = predict([recipe])
-        sur_mean, sur_std = float(m[0]), float(s[0])
+    pv, plo, phi = to_objective(trial.predicted_mean, trial.predicted_std, objective.log)
+    units = "log10 units" if objective.log else "objective units"
     try:
         chamber.check(recipe)
         limit_note = html.Span("within the tool's limits", className="limits-ok")
@@ -337,12 +363,12 @@ def _proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
                   "state": past[n.index][0].state} for n in near]
 
     pred = html.Table(id="prediction-table", children=[html.Tbody([
-        html.Tr([html.Th("predicted R_int at proposal (strategy's surrogate)"),
-                 html.Td(fmt_ohm(trial.predicted_mean, trial.predicted_std), id="pred-at-proposal")]),
-        html.Tr([html.Th("surrogate now (all results so far)"), html.Td(fmt_ohm(sur_mean, sur_std),
-                                                                         id="pred-now")]),
+        html.Tr([html.Th(f"predicted {objective.minimize} (strategy's surrogate, at proposal)"),
+                 html.Td("–" if not math.isfinite(pv) else f"{pv:.4g} Ω·cm² (±1σ: {plo:.4g} – {phi:.4g})",
+                         id="pred-at-proposal")]),
         html.Tr([html.Th("expected improvement"), html.Td(
-            "–" if trial.expected_improvement is None else f"{trial.expected_improvement:.4g}", id="pred-ei")]),
+            "–" if trial.expected_improvement is None else f"{trial.expected_improvement:.4g} ({units})",
+            id="pred-ei")]),
         html.Tr([html.Th("twin's expected outcome (deterministic)"),
                  html.Td(f"R_int {fmt_ohm(twin.interface_resistance_ohm_cm2)}, total "
                          f"{fmt_ohm(twin.total_resistance_ohm_cm2)}, {twin.process_time_s / 3600:.2f} h, "

@@ -9,16 +9,20 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from campaigns.config import CampaignConfig, Objective
 from campaigns.errors import StoreError
 from campaigns.store import CampaignStore, Trial
+from campaigns.strategies import context, make_strategy
 from dashboards.errors import DashboardError
 from twin import Chamber, Recipe
+from twin.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +63,28 @@ def trial_label(trial: Trial) -> str:
     return f"#{trial.index} ({trial.state}{tail})"
 
 
-def best_trial(trials: list[Trial]) -> Trial | None:
-    """The done, not shorted trial with the lowest interface resistance, or None."""
-    done = [t for t in trials if t.state == "done" and math.isfinite(t.interface_resistance_ohm_cm2)
-            and not (t.result or {}).get("shorted", False)]
-    return min(done, key=lambda t: t.interface_resistance_ohm_cm2) if done else None
+def best_trial(trials: list[Trial], objective: Objective | None = None) -> Trial | None:
+    """The trial with the lowest objective value among runs that did not fail (shorted, off target...), or None.
+
+    The objective defaults to the interface resistance.
+    """
+    objective = objective or Objective()
+    best, best_v = None, math.inf
+    for t in trials:
+        o = objective.outcome(t)
+        if o is not None and not o.failed and o.value is not None and o.value < best_v:
+            best, best_v = t, o.value
+    return best
+
+
+def objective_values(trials: list[Trial], objective: Objective | None = None) -> np.ndarray:
+    """Each trial's objective value in order, NaN where it has none (pending, failed, not measured)."""
+    objective = objective or Objective()
+    out = []
+    for t in trials:
+        o = objective.outcome(t)
+        out.append(o.value if o is not None and not o.failed and o.value is not None else math.nan)
+    return np.array(out, dtype=float)
 
 
 def history_rows(trials: list[Trial]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -105,6 +126,36 @@ def _round(v: Any, digits: int = 4) -> Any:
 
 
 @dataclass(frozen=True)
+class Surrogate:
+    """A strategy's model: ``predict(recipes) -> (mean, std)`` in the optimiser's units (log10 of the objective
+    when ``log``), the objective's name and how many outcomes it was told."""
+
+    predict: Callable[[list[Recipe]], tuple[np.ndarray, np.ndarray]]
+    log: bool
+    objective: str
+    n_observed: int
+
+    def to_objective(self, mean: float, std: float) -> tuple[float, float, float]:
+        """``(value, low, high)`` in the objective's own units: mean and the ±1 σ band, back from log10."""
+        return to_objective(mean, std, self.log)
+
+
+def to_objective(mean: float | None, std: float | None, log: bool) -> tuple[float, float, float]:
+    """A prediction in the optimiser's units as ``(value, low, high)`` in the objective's units (±1 σ).
+
+    >>> [round(x, 2) for x in to_objective(1.0, 0.1, True)]
+    [10.0, 7.94, 12.59]
+    >>> to_objective(None, None, True)
+    (nan, nan, nan)
+    """
+    m = math.nan if mean is None else float(mean)
+    s = math.nan if std is None else float(std)
+    if log:
+        return 10.0**m, 10.0 ** (m - s), 10.0 ** (m + s)
+    return m, m - s, m + s
+
+
+@dataclass(frozen=True)
 class CampaignSummary:
     """A row of the campaigns list."""
 
@@ -132,14 +183,15 @@ class ReviewData:
         self.store = store
         self._chamber = chamber
         self._lock = threading.Lock()
-        self._surrogates: dict[tuple[int, int], Any] = {}
+        self._surrogates: dict[tuple[int, int], Surrogate | None] = {}
+        self._fit_locks: dict[int, threading.Lock] = {}
 
     # -- reading ---------------------------------------------------------------------------------------
     def campaign_summaries(self) -> list[CampaignSummary]:
         out = []
         for c in self.store.campaigns():
             trials = self.store.trials(c.id)
-            best = best_trial(trials)
+            best = best_trial(trials, self.objective(c.id))
             out.append(CampaignSummary(
                 c.id, c.name, len(trials), sum(t.state == AWAITING_REVIEW for t in trials),
                 sum(t.state == "done" for t in trials),
@@ -176,17 +228,62 @@ class ReviewData:
 
     def chamber(self, campaign_id: int) -> Chamber:
         """The chamber the campaign runs on (see the class docstring)."""
-        if self._chamber is not None:
-            return self._chamber
-        return Chamber()
+        return self._chamber if self._chamber is not None else Chamber()
+
+    def config(self, campaign_id: int) -> CampaignConfig | None:
+        """The campaign's configuration as stored, or None if it does not parse (the page then says so)."""
+        text = self.store.campaign(campaign_id).config_toml
+        try:
+            return CampaignConfig.from_text(text, f"campaign {campaign_id}", check_limits=False)
+        except InputError as exc:
+            log.warning("campaign %s: configuration not readable: %s", campaign_id, exc)
+            return None
+
+    def objective(self, campaign_id: int) -> Objective:
+        """The campaign's objective (default: interface resistance, logged)."""
+        cfg = self.config(campaign_id)
+        return cfg.objective if cfg is not None else Objective()
 
     def bounds(self, campaign_id: int) -> dict[str, tuple[float, float]]:
         """The campaign's search-space bounds of numeric fields, ``{}`` if unknown."""
-        return {}
+        cfg = self.config(campaign_id)
+        if cfg is None:
+            return {}
+        return {d.name: (float(d.low), float(d.high)) for d in cfg.space.dimensions if not d.is_categorical}
 
-    def surrogate(self, campaign_id: int):
-        """The strategy's surrogate ``predict(recipes) -> (mean, std)`` [Ω·cm²], or None."""
-        return None
+    def surrogate(self, campaign_id: int, trials: list[Trial] | None = None) -> Surrogate | None:
+        """The campaign's strategy rebuilt from the store (replaying ``tell``), if it has a surrogate model.
+
+        Cached per campaign and set of outcomes; a GP fit takes seconds, so only the surrogate tab asks for it.
+        """
+        cfg = self.config(campaign_id)
+        if cfg is None:
+            return None
+        trials = self.trials(campaign_id) if trials is None else trials
+        observed = []
+        for t in trials:
+            outcome = cfg.objective.outcome(t)
+            recipe = trial_recipe(t)
+            if outcome is not None and recipe is not None:
+                observed.append((t.id, recipe, outcome))
+        key = (campaign_id, hash(tuple((i, o) for i, _, o in observed)))
+        with self._lock:
+            lock = self._fit_locks.setdefault(campaign_id, threading.Lock())
+        with lock:  # one fit per campaign at a time; a second viewer waits for the first's result
+            if key in self._surrogates:
+                return self._surrogates[key]
+            strategy = make_strategy(cfg.strategy, context(cfg, self.chamber(campaign_id)))
+            if not hasattr(strategy, "predict"):
+                sur = None
+            else:
+                if observed:
+                    strategy.tell([r for _, r, _ in observed], [o for _, _, o in observed])
+                mean, _ = strategy.predict([observed[0][1]] if observed else [Recipe()])
+                sur = Surrogate(strategy.predict, cfg.objective.log, cfg.objective.minimize, len(observed)) \
+                    if np.isfinite(mean).all() else None
+            self._surrogates = {k: v for k, v in self._surrogates.items() if k[0] != campaign_id}
+            self._surrogates[key] = sur
+            return sur
 
     # -- writing ---------------------------------------------------------------------------------------
     def decide(self, trial_id: int, decision: str, reviewer: str, comment: str) -> Trial:
@@ -220,10 +317,6 @@ def safe_float(v: Any) -> float:
         return math.nan
 
 
-def objective_array(trials: list[Trial]) -> np.ndarray:
-    """Interface resistance of each trial in order [Ω·cm²], NaN where there is none (not run, not measured)."""
-    return np.array([t.interface_resistance_ohm_cm2 for t in trials], dtype=float)
-
-
-__all__ = ["AWAITING_REVIEW", "CampaignSummary", "ReviewData", "StoreError", "best_trial", "history_rows",
-           "objective_array", "open_store", "safe_float", "trial_label", "trial_recipe"]
+__all__ = ["AWAITING_REVIEW", "CampaignSummary", "ReviewData", "StoreError", "Surrogate", "best_trial",
+           "history_rows", "objective_values", "open_store", "safe_float", "to_objective", "trial_label",
+           "trial_recipe"]

@@ -172,7 +172,7 @@ def margins_figure(margins: Sequence[Margin], title: str = "Margins to the tool'
 
 
 def convergence_figure(objective: Sequence[float], trial_numbers: Sequence[int] | None = None,
-                       title: str = "Convergence") -> go.Figure:
+                       y_label: str = OBJECTIVE_LABEL, title: str = "Convergence") -> go.Figure:
     """Each trial's objective and the best so far, by trial number (NaN = not measured yet, left as gaps)."""
     y = np.asarray(objective, dtype=float)
     best = np.fmin.accumulate(np.where(np.isnan(y), np.inf, y)) if y.size else y
@@ -182,13 +182,14 @@ def convergence_figure(objective: Sequence[float], trial_numbers: Sequence[int] 
         go.Scatter(x=n, y=y, mode="markers", name="trial"),
         go.Scatter(x=n, y=best, mode="lines", name="best so far", line={"shape": "hv"}),
     ])
-    fig.update_layout(title=title, xaxis_title="trial", yaxis_title=OBJECTIVE_LABEL, yaxis_type="log",
+    fig.update_layout(title=title, xaxis_title="trial", yaxis_title=y_label, yaxis_type="log",
                       margin={"l": 60, "r": 20, "t": 40, "b": 40})
     return fig
 
 
 def parameters_figure(df: pd.DataFrame, params: Sequence[str], objective: str = "objective",
-                      title: str = "Each parameter against the objective") -> go.Figure:
+                      y_label: str = OBJECTIVE_LABEL, title: str = "Each parameter against the objective"
+                      ) -> go.Figure:
     """One small scatter per parameter: its values against the objective (log y)."""
     params = [p for p in params if p in df]
     ncols = 3
@@ -203,6 +204,8 @@ def parameters_figure(df: pd.DataFrame, params: Sequence[str], objective: str = 
         fig.add_trace(go.Scattergl(x=x, y=y, mode="markers", name=p, marker={"size": 5}, showlegend=False),
                       row=i // ncols + 1, col=i % ncols + 1)
         fig.update_yaxes(type="log", row=i // ncols + 1, col=i % ncols + 1)
+    if params:
+        fig.update_yaxes(title_text=y_label, row=1, col=1)
     fig.update_layout(title=title, height=220 * nrows + 60, margin={"l": 50, "r": 20, "t": 60, "b": 30})
     return fig
 
@@ -247,9 +250,14 @@ def partial_dependence(predict: Callable[[list[Recipe]], tuple[np.ndarray, np.nd
     return out
 
 
-def partial_dependence_figure(pd_: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-                              title: str = "Surrogate partial dependence") -> go.Figure:
-    """One panel per parameter: averaged surrogate mean with a ±1 σ band."""
+def partial_dependence_figure(pd_: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], log10: bool = False,
+                              y_label: str = OBJECTIVE_LABEL, title: str = "Surrogate partial dependence"
+                              ) -> go.Figure:
+    """One panel per parameter: averaged surrogate mean with a ±1 σ band.
+
+    With ``log10`` the surrogate works on log10 of the objective: mean and band are drawn as ``10**(mean ± std)``
+    on a log axis, in the objective's own units.
+    """
     names = list(pd_)
     ncols = 3
     nrows = max(1, math.ceil(len(names) / ncols))
@@ -257,12 +265,18 @@ def partial_dependence_figure(pd_: dict[str, tuple[np.ndarray, np.ndarray, np.nd
                         horizontal_spacing=0.06)
     for i, name in enumerate(names):
         grid, mean, std = pd_[name]
+        lo, mid, hi = mean - std, mean, mean + std
+        if log10:
+            lo, mid, hi = 10.0**lo, 10.0**mid, 10.0**hi
         r, c = i // ncols + 1, i % ncols + 1
-        fig.add_trace(go.Scatter(x=np.concatenate([grid, grid[::-1]]),
-                                 y=np.concatenate([mean + std, (mean - std)[::-1]]), fill="toself",
-                                 line={"width": 0}, fillcolor="rgba(31,119,180,0.2)", hoverinfo="skip",
-                                 showlegend=False), row=r, col=c)
-        fig.add_trace(go.Scatter(x=grid, y=mean, mode="lines", name=name, showlegend=False,
+        fig.add_trace(go.Scatter(x=np.concatenate([grid, grid[::-1]]), y=np.concatenate([hi, lo[::-1]]),
+                                 fill="toself", line={"width": 0}, fillcolor="rgba(31,119,180,0.2)",
+                                 hoverinfo="skip", showlegend=False), row=r, col=c)
+        fig.add_trace(go.Scatter(x=grid, y=mid, mode="lines", name=name, showlegend=False,
                                  line={"color": "#1f77b4"}), row=r, col=c)
-    fig.update_layout(title=title, height=220 * nrows + 60, margin={"l": 50, "r": 20, "t": 60, "b": 30})
+        if log10:
+            fig.update_yaxes(type="log", row=r, col=c)
+    if names:
+        fig.update_yaxes(title_text=y_label, row=1, col=1)
+    fig.update_layout(title=title, height=220 * nrows + 60, margin={"l": 60, "r": 20, "t": 60, "b": 30})
     return fig

@@ -96,8 +96,7 @@ def campaign_page(campaign_id: str) -> html.Div:
                 dcc.Graph(id="params-graph"),
             ]),
             dcc.Tab(label="Surrogate", value="surrogate", id="tab-surrogate", children=[
-                html.Div(id="surrogate-note"),
-                dcc.Graph(id="pd-graph"),
+                dcc.Loading(type="default", children=[html.Div(id="surrogate-note"), dcc.Graph(id="pd-graph")]),
             ]),
             dcc.Tab(label="Run: telemetry & events", value="run", id="tab-run", children=[
                 dcc.Dropdown(id="run-select", options=[], placeholder="choose a trial"),
