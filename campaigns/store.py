@@ -64,7 +64,9 @@ CREATE TABLE campaigns (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
     config_toml TEXT NOT NULL,
-    created TEXT NOT NULL
+    created TEXT NOT NULL,
+    chamber_toml TEXT,
+    overrides_json TEXT NOT NULL DEFAULT '{{}}'
 );
 CREATE TABLE trials (
     id INTEGER PRIMARY KEY,
@@ -136,12 +138,15 @@ def _json(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Campaign:
-    """A campaign as stored: its id, name, the campaign TOML text and when it was created (UTC ISO 8601)."""
+    """A campaign as stored: its id, name, the campaign TOML text, when it was created (UTC ISO 8601), the
+    chamber it runs on (TOML text, None if not recorded) and command-line overrides of the file (e.g. the seed)."""
 
     id: int
     name: str
     config_toml: str
     created: str
+    chamber_toml: str | None = None
+    overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -317,14 +322,18 @@ class CampaignStore:
             return ";".join(r[0] for r in self._db.execute("PRAGMA integrity_check"))
 
     # -- campaigns -------------------------------------------------------------------------------------
-    def create_campaign(self, name: str, config_toml: str, *, actor: str = "") -> int:
+    _CAMPAIGN_COLS = "id, name, config_toml, created, chamber_toml, overrides_json"
+
+    def create_campaign(self, name: str, config_toml: str, *, chamber_toml: str | None = None,
+                        overrides: dict[str, Any] | None = None, actor: str = "") -> int:
         """Add a campaign and return its id; a name already in the store is a :class:`StoreError`."""
         with self._tx() as cur:
             if cur.execute("SELECT 1 FROM campaigns WHERE name = ?", (name,)).fetchone():
                 raise StoreError("campaign.name", name, "a campaign of this name is already in the store",
                                  source=str(self.path))
-            cur.execute("INSERT INTO campaigns (name, config_toml, created) VALUES (?, ?, ?)",
-                        (name, config_toml, self._clock()))
+            cur.execute("INSERT INTO campaigns (name, config_toml, created, chamber_toml, overrides_json) "
+                        "VALUES (?, ?, ?, ?, ?)", (name, config_toml, self._clock(), chamber_toml,
+                                                   _json(overrides or {})))
             cid = int(cur.lastrowid)
             self._event(cur, cid, None, actor or "store", "campaign_created", None, None, {"name": name})
         return cid
@@ -332,19 +341,19 @@ class CampaignStore:
     def campaigns(self) -> list[Campaign]:
         """Every campaign, oldest first."""
         with self._lock:
-            rows = self._db.execute("SELECT id, name, config_toml, created FROM campaigns ORDER BY id").fetchall()
-        return [Campaign(*r) for r in rows]
+            rows = self._db.execute(f"SELECT {self._CAMPAIGN_COLS} FROM campaigns ORDER BY id").fetchall()  # noqa: S608
+        return [Campaign(*r[:5], json.loads(r[5])) for r in rows]
 
     def campaign(self, campaign_id: int | str) -> Campaign:
         """A campaign by id or by name."""
         col = "name" if isinstance(campaign_id, str) else "id"
         with self._lock:
-            row = self._db.execute(f"SELECT id, name, config_toml, created FROM campaigns WHERE {col} = ?",  # noqa: S608
+            row = self._db.execute(f"SELECT {self._CAMPAIGN_COLS} FROM campaigns WHERE {col} = ?",  # noqa: S608
                                    (campaign_id,)).fetchone()
         if row is None:
             raise StoreError("campaign", campaign_id, "no such campaign in the store",
                              ", ".join(c.name for c in self.campaigns()) or "none", source=str(self.path))
-        return Campaign(*row)
+        return Campaign(*row[:5], json.loads(row[5]))
 
     def find_campaign(self, name: str) -> Campaign | None:
         """The campaign called ``name``, or None."""
@@ -429,7 +438,7 @@ class CampaignStore:
         return ids
 
     def _transition(self, trial_id: int, from_states: Sequence[str], to_state: str, actor: str, kind: str,
-                    detail: dict[str, Any], sets: dict[str, Any]) -> Trial:
+                    detail: dict[str, Any], sets: dict[str, Any], telemetry: bytes | None = None) -> Trial:
         with self._tx() as cur:
             row = cur.execute("SELECT campaign_id, state FROM trials WHERE id = ?", (trial_id,)).fetchone()
             if row is None:
@@ -444,6 +453,9 @@ class CampaignStore:
             if cur.rowcount != 1:  # cannot happen inside BEGIN IMMEDIATE; kept as the compare-and-set guard
                 raise TrialStateError(f"trial {trial_id}", state, "changed by someone else meanwhile")
             self._event(cur, cid, trial_id, actor, kind, state, to_state, detail)
+            if telemetry is not None:
+                cur.execute("INSERT OR REPLACE INTO telemetry (trial_id, format, data) VALUES (?, 'parquet', ?)",
+                            (trial_id, telemetry))
         return self.trial(trial_id)
 
     def approve(self, trial_id: int, reviewer: str, comment: str = "") -> Trial:
@@ -472,11 +484,8 @@ class CampaignStore:
         """running → ``state`` (done, failed or awaiting_measurement) with the run's result, in one transaction."""
         if state not in FINISHED_STATES:
             raise ValueError(f"state={state!r} must be one of {FINISHED_STATES}")
-        trial = self._transition(trial_id, ("running",), state, actor, "finish", {"reason": reason},
-                                 {"result_json": _json(result), "finished_at": self._clock()})
-        if telemetry is not None:
-            self.save_telemetry(trial_id, telemetry)
-        return trial
+        return self._transition(trial_id, ("running",), state, actor, "finish", {"reason": reason},
+                                {"result_json": _json(result), "finished_at": self._clock()}, _parquet(telemetry))
 
     def mark_failed(self, trial_id: int, reason: str, result: dict[str, Any] | None = None, *,
                     actor: str = "runner") -> Trial:
@@ -488,11 +497,8 @@ class CampaignStore:
 
     def mark_interrupted(self, trial_id: int, reason: str, telemetry: Any = None, *, actor: str = "runner") -> Trial:
         """running → interrupted (Ctrl-C, abort, a runner that died); telemetry up to the stop is kept."""
-        trial = self._transition(trial_id, ("running",), "interrupted", actor, "interrupt", {"reason": reason},
-                                 {"finished_at": self._clock()})
-        if telemetry is not None:
-            self.save_telemetry(trial_id, telemetry)
-        return trial
+        return self._transition(trial_id, ("running",), "interrupted", actor, "interrupt", {"reason": reason},
+                                {"finished_at": self._clock()}, _parquet(telemetry))
 
     def record_measurement(self, trial_id: int, interface_resistance_ohm_cm2: float, actor: str) -> Trial:
         """awaiting_measurement → done with the measured interface resistance [Ω·cm²] (finite, > 0)."""
@@ -551,11 +557,10 @@ class CampaignStore:
     # -- telemetry -------------------------------------------------------------------------------------
     def save_telemetry(self, trial_id: int, frame: Any) -> None:
         """Store a trial's telemetry DataFrame as a Parquet blob."""
-        buf = io.BytesIO()
-        frame.to_parquet(buf, index=False)
+        data = _parquet(frame)
         with self._tx() as cur:
             cur.execute("INSERT OR REPLACE INTO telemetry (trial_id, format, data) VALUES (?, 'parquet', ?)",
-                        (trial_id, buf.getvalue()))
+                        (trial_id, data))
 
     def telemetry(self, trial_id: int) -> Any:
         """A trial's telemetry DataFrame, or None."""
@@ -636,6 +641,14 @@ class CampaignStore:
             if col in df:
                 df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601")
         return df
+
+
+def _parquet(frame: Any) -> bytes | None:
+    if frame is None:
+        return None
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue()
 
 
 def _f(v: float | None) -> float | None:

@@ -1,0 +1,326 @@
+"""The runner: closes the loop strategy → tool → store, one transaction per step, resumable at any point.
+
+Each pass of the loop reads the store and does exactly one thing:
+
+1. trials left ``running`` by a runner that died: on a simulated tool the run is repeated in place (it is a pure
+   function of the seed, the run index and the recorded chamber state, and its result was never recorded, so
+   nothing runs twice in any physical sense; the event log says so); on a real tool the trial is marked
+   ``interrupted`` — a person must look at the tool;
+2. approved trials run, in order;
+3. proposed trials are approved automatically when the tool is simulated and the campaign does not require
+   approval; otherwise the runner stops and says what awaits approval;
+4. with nothing pending and budget left, the strategy is rebuilt from the store (replaying ``tell`` over every
+   finished trial) and proposes the next batch.
+
+Because every decision is taken from the store alone, a runner killed at any moment and started again continues
+exactly as an uninterrupted one would. The simulated tool is **stochastic** by default, seeded with the campaign
+seed (``[tool] seed`` overrides it): the optimiser sees noisy, measured-like results, as on a real tool, and the
+same seed gives the same campaign. Run ``k`` of the campaign is run ``k`` of the tool's random stream, and the tool
+starts from the chamber state recorded after run ``k − 1``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import process_models as pm
+from campaigns.config import CampaignConfig, Outcome
+from campaigns.errors import CampaignError
+from campaigns.store import FINISHED_STATES, CampaignStore, Trial
+from campaigns.strategies import Strategy, context, make_strategy
+from twin import Chamber, Recipe, load_tool
+from twin.errors import AbortedError, InputError, ToolError
+
+log = logging.getLogger(__name__)
+
+RUNNER = "runner"
+
+
+def versions() -> dict[str, str]:
+    """Versions recorded in every trial's provenance."""
+    out = {"model": pm.MODEL_VERSION}
+    for pkg in ("sputter-twin", "scikit-optimize", "scikit-learn", "numpy", "simpy"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+# -- campaigns in a store ------------------------------------------------------------------------------
+def open_campaign(store: CampaignStore, config: CampaignConfig, chamber: Chamber, *,
+                  seed: int | None = None) -> int:
+    """The id of ``config``'s campaign in ``store``, created on first use.
+
+    A campaign already in the store must have the same file (apart from the budget), chamber and seed;
+    otherwise resuming it would not continue the same campaign, and it is refused with a :class:`CampaignError`.
+    """
+    overrides = {"seed": seed} if seed is not None else {}
+    chamber_toml = chamber.to_toml()
+    existing = store.find_campaign(config.name)
+    if existing is None:
+        return store.create_campaign(config.name, config.text, chamber_toml=chamber_toml, overrides=overrides,
+                                     actor=RUNNER)
+    stored = CampaignConfig.from_text(existing.config_toml, check_limits=False)
+    if stored.identity() != config.identity():
+        raise CampaignError("campaign.name", config.name, "the store holds a campaign of this name with a different "
+                            "campaign file; use another name or another store", source=config.source)
+    if existing.chamber_toml is not None and Chamber.from_dict(_toml(existing.chamber_toml)) != chamber:
+        raise CampaignError("--chamber", chamber.name, "the campaign was started with a different chamber; resume "
+                            "it with the same chamber file", source=str(store.path))
+    if seed is not None and existing.overrides.get("seed", stored.seed) != seed:
+        raise CampaignError("--seed", seed, "the campaign was started with another seed",
+                            str(existing.overrides.get("seed", stored.seed)), source=str(store.path))
+    return existing.id
+
+
+def _toml(text: str) -> dict[str, Any]:
+    import tomllib
+
+    return tomllib.loads(text)
+
+
+def load_campaign(store: CampaignStore, campaign: int | str) -> tuple[int, CampaignConfig, Chamber]:
+    """A stored campaign's id, its configuration (with overrides applied) and its chamber."""
+    c = store.campaign(campaign)
+    config = CampaignConfig.from_text(c.config_toml, check_limits=False)
+    if "seed" in c.overrides:
+        config = dataclasses.replace(config, seed=int(c.overrides["seed"]))
+    chamber = Chamber.from_dict(_toml(c.chamber_toml)) if c.chamber_toml else Chamber()
+    return c.id, config, chamber
+
+
+def outcomes(config: CampaignConfig, trials: list[Trial]) -> list[tuple[Trial, Outcome]]:
+    """Trials that taught the optimiser something, in proposal order, with their outcomes."""
+    out = []
+    for t in trials:
+        o = config.objective.outcome(t)
+        if o is not None:
+            out.append((t, o))
+    return out
+
+
+def rebuild_strategy(config: CampaignConfig, chamber: Chamber, trials: list[Trial]) -> Strategy:
+    """The campaign's strategy, told every outcome in the store (replay of ``tell``)."""
+    strategy = make_strategy(config.strategy, context(config, chamber))
+    told = outcomes(config, trials)
+    if told:
+        strategy.tell([Recipe.from_dict(t.recipe) for t, _ in told], [o for _, o in told])
+    return strategy
+
+
+def best_trial(config: CampaignConfig, trials: list[Trial]) -> tuple[Trial, Outcome] | None:
+    """The successful trial with the lowest objective (the first one on a tie)."""
+    ok = [(t, o) for t, o in outcomes(config, trials) if not o.failed and o.value is not None]
+    return min(ok, key=lambda to: to[1].value) if ok else None
+
+
+def provenance(config: CampaignConfig, strategy: Strategy, tool_name: str, n_told: int) -> dict[str, Any]:
+    """What a proposal came from: strategy and settings, seed, versions, tool."""
+    return {"strategy": config.strategy, "settings": dict(getattr(strategy, "settings", {})), "seed": config.seed,
+            "batch_size": config.batch_size, "observations": n_told, "versions": versions(),
+            "tool": tool_name, "tool_type": config.tool.get("type", "simulated")}
+
+
+def propose(store: CampaignStore, campaign_id: int, config: CampaignConfig, chamber: Chamber, n: int | None = None,
+            *, tool_name: str = "", actor: str = "strategy") -> list[int]:
+    """Ask the strategy for a batch (``n``, default the batch size) and add it to the store as ``proposed``.
+
+    Refused while trials are pending (proposed, approved, running or awaiting measurement): the strategy
+    proposes from finished trials only, so that proposals never depend on what is still in flight.
+    """
+    trials = store.trials(campaign_id)
+    pending = [t for t in trials if t.state in ("proposed", "approved", "running", "awaiting_measurement")]
+    if pending:
+        raise CampaignError("campaign", config.name, f"{len(pending)} trial(s) pending "
+                            f"({', '.join(sorted({t.state for t in pending}))}); approve, reject, run or measure them "
+                            "first", source=str(store.path))
+    n = config.batch_size if n is None else n
+    if n < 1:
+        raise CampaignError("--n", n, "must be at least 1", ">= 1")
+    strategy = rebuild_strategy(config, chamber, trials)
+    recipes = strategy.ask(n)
+    preds = _predictions(strategy, recipes)
+    prov = provenance(config, strategy, tool_name or config.tool.get("type", "simulated"),
+                      len(outcomes(config, trials)))
+    return store.add_proposals(campaign_id, recipes, provenance=prov, predictions=preds, actor=actor,
+                               expect_count=len(trials))
+
+
+def _predictions(strategy: Strategy, recipes: list[Recipe]) -> list[tuple[float | None, float | None, float | None]]:
+    if not hasattr(strategy, "predict"):
+        return [(None, None, None)] * len(recipes)
+    mean, std = strategy.predict(recipes)
+    ei = strategy.expected_improvement(recipes) if hasattr(strategy, "expected_improvement") else [math.nan] * len(
+        recipes)
+    return [(float(m), float(s), float(e)) for m, s, e in zip(mean, std, ei, strict=True)]
+
+
+# -- the runner ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunSummary:
+    """How a runner pass ended: ``status`` is ``budget_spent``, ``awaiting_approval``, ``awaiting_measurement``
+    or ``stopped`` (``max_runs`` reached); ``runs`` counts runs executed in this pass."""
+
+    status: str
+    runs: int
+    used: int
+    budget: int
+    best: tuple[Trial, Outcome] | None
+
+
+class Runner:
+    """Runs a stored campaign on its tool until the budget is spent or people must act.
+
+    Parameters
+    ----------
+    store : CampaignStore
+    campaign : int or str
+        Campaign id or name in ``store`` (see :func:`open_campaign`).
+    budget : int, optional
+        Total runs (overrides the campaign file's budget; at least 1).
+    progress : bool
+        Show a tqdm progress bar on standard error.
+    max_runs : int, optional
+        Stop after this many runs in this pass (tests and step-by-step use).
+    """
+
+    def __init__(self, store: CampaignStore, campaign: int | str, *, budget: int | None = None,
+                 progress: bool = False, max_runs: int | None = None) -> None:
+        self.store = store
+        self.campaign_id, self.config, self.chamber = load_campaign(store, campaign)
+        if budget is not None and budget < 1:
+            raise CampaignError("--budget", budget, "budget must be at least one run", ">= 1")
+        self.budget = self.config.budget if budget is None else budget
+        self.progress = progress
+        self.max_runs = max_runs
+        self.tool: Any = None
+
+    # -- the tool ---------------------------------------------------------------------------------------
+    def _tool_config(self) -> dict[str, Any]:
+        cfg = dict(self.config.tool)
+        if cfg.get("type", "simulated") == "simulated":
+            cfg.setdefault("seed", self.config.seed)
+        return cfg
+
+    def _make_tool(self, trials: list[Trial]) -> Any:
+        """The tool, positioned after the last recorded run (run index and chamber state)."""
+        cfg = self._tool_config()
+        cls = load_tool(cfg.get("type", "simulated"))
+        ran = sorted((t for t in trials if t.result is not None and t.run_index is not None),
+                     key=lambda t: t.run_index)
+        chamber = self.chamber
+        state = ran[-1].result.get("chamber_state_after") if ran else None
+        if state:
+            chamber = chamber.replace({f"state.{k}": float(v) for k, v in state.items()})
+        tool = cls.from_config(cfg, chamber)
+        if hasattr(tool, "run_index"):
+            tool.run_index = ran[-1].run_index + 1 if ran else 0
+        return tool
+
+    @property
+    def needs_approval(self) -> bool:
+        return bool(self.config.require_approval or getattr(self.tool, "is_real", True))
+
+    # -- the loop ---------------------------------------------------------------------------------------
+    def run(self) -> RunSummary:
+        """Run until the budget is spent, people must act, or ``max_runs``; returns how it ended."""
+        with self.store.runner_lock(self.campaign_id):
+            return self._loop()
+
+    def _loop(self) -> RunSummary:
+        from tqdm import tqdm
+
+        trials = self.store.trials(self.campaign_id)
+        self.tool = self._make_tool(trials)
+        used = sum(t.state in FINISHED_STATES for t in trials)
+        runs = 0
+        bar = tqdm(total=self.budget, initial=min(used, self.budget), desc=self.config.name, unit="run",
+                   file=sys.stderr, disable=not self.progress, leave=False)
+        try:
+            while True:
+                trials = self.store.trials(self.campaign_id)
+                used = sum(t.state in FINISHED_STATES for t in trials)
+                by_state: dict[str, list[Trial]] = {}
+                for t in trials:
+                    by_state.setdefault(t.state, []).append(t)
+                if self.max_runs is not None and runs >= self.max_runs:
+                    return self._summary("stopped", runs, used, trials)
+                if by_state.get("running"):
+                    self._recover(by_state["running"][0])
+                    runs += 1
+                    bar.update(1)
+                    continue
+                if by_state.get("approved"):
+                    self._execute(by_state["approved"][0])
+                    runs += 1
+                    bar.update(1)
+                    continue
+                if by_state.get("proposed"):
+                    if self.needs_approval:
+                        return self._summary("awaiting_approval", runs, used, trials)
+                    t = by_state["proposed"][0]
+                    self.store.approve(t.id, RUNNER, "auto-approved: simulated tool, require_approval = false")
+                    continue
+                if by_state.get("awaiting_measurement"):
+                    return self._summary("awaiting_measurement", runs, used, trials)
+                if used >= self.budget:
+                    return self._summary("budget_spent", runs, used, trials)
+                n = min(self.config.batch_size, self.budget - used)
+                propose(self.store, self.campaign_id, self.config, self.chamber, n, tool_name=self.tool.name)
+        finally:
+            bar.close()
+
+    def _summary(self, status: str, runs: int, used: int, trials: list[Trial]) -> RunSummary:
+        return RunSummary(status, runs, used, self.budget, best_trial(self.config, trials))
+
+    def _recover(self, trial: Trial) -> None:
+        """A trial left ``running`` by a runner that died."""
+        if getattr(self.tool, "is_real", True):
+            self.store.mark_interrupted(trial.id, "the runner stopped during the run; check the tool and the "
+                                        "sample before proposing it again", actor=RUNNER)
+            return
+        self.store.log_event(trial.id, "rerun_after_crash", {
+            "note": "simulated run repeated in place: its result was never recorded, and the run is a pure function "
+                    "of seed, run index and recorded chamber state", "run_index": trial.run_index}, actor=RUNNER)
+        if hasattr(self.tool, "run_index") and trial.run_index is not None:
+            self.tool.run_index = trial.run_index
+        self._run_on_tool(trial, Recipe.from_dict(trial.recipe))
+
+    def _execute(self, trial: Trial) -> None:
+        recipe = Recipe.from_dict(trial.recipe)
+        try:
+            self.tool.check(recipe)
+        except InputError as exc:
+            self.store.mark_failed(trial.id, f"refused by the tool's dry check: {exc}", actor=RUNNER)
+            return
+        self.store.mark_running(trial.id, getattr(self.tool, "run_index", None), actor=RUNNER, tool=self.tool.name)
+        self._run_on_tool(trial, recipe)
+
+    def _run_on_tool(self, trial: Trial, recipe: Recipe) -> None:
+        try:
+            result = self.tool.run(recipe)
+        except KeyboardInterrupt:
+            self.tool.abort()
+            self.store.mark_interrupted(trial.id, "interrupted by the user (Ctrl-C)", actor=RUNNER)
+            raise
+        except AbortedError as exc:
+            self.store.mark_interrupted(trial.id, f"aborted: {exc}", actor=RUNNER)
+            raise
+        except ToolError as exc:
+            self.store.mark_failed(trial.id, f"tool failure: {exc}", actor=RUNNER)
+            raise
+        rd = result.to_dict()
+        outcome = self.config.objective.evaluate(rd, trial.recipe)
+        if rd.get("interface_resistance_ohm_cm2") is None and not rd.get("shorted"):
+            state, reason = "awaiting_measurement", "the tool cannot measure the interface resistance"
+        else:
+            state, reason = ("failed", outcome.reason) if outcome.failed else ("done", "")
+        self.store.record_result(trial.id, rd, state, actor=RUNNER, reason=reason, telemetry=result.telemetry)
+        log.info("trial %d (%s): %s", trial.index, state, reason or f"objective {outcome.value:.4g}")

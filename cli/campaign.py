@@ -1,0 +1,224 @@
+"""``sputter-twin campaign``: run, inspect and review optimisation campaigns kept in a SQLite store."""
+
+from __future__ import annotations
+
+import getpass
+import math
+from pathlib import Path
+
+from campaigns.config import CampaignConfig
+from campaigns.errors import CampaignError
+from campaigns.runner import Runner, best_trial, load_campaign, open_campaign, propose
+from campaigns.store import CampaignStore
+from twin import Chamber, load_tool
+
+KEY_FIELDS = ("rf_power_w", "seed_power_w", "seed_thickness_nm", "pressure_pa", "n2_fraction",
+              "target_substrate_distance_mm", "pumpdown_min", "anneal_min")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("campaign", help="optimisation campaigns: run, status, propose, approve, reject, measure, "
+                                        "export, report")
+    cs = p.add_subparsers(dest="campaign_command", required=True, parser_class=type(p))
+
+    r = cs.add_parser("run", help="run (or resume) a campaign until its budget is spent or people must act")
+    r.add_argument("campaign_file", type=Path, metavar="CAMPAIGN.toml")
+    r.add_argument("--store", type=Path, required=True, metavar="FILE", help="SQLite campaign store")
+    r.add_argument("--chamber", type=Path, help="chamber TOML (default: built-in default chamber)")
+    r.add_argument("--budget", type=int, help="total number of runs (overrides the file)")
+    r.add_argument("--seed", type=int, help="seed (overrides the file; must match when resuming)")
+    r.add_argument("--max-runs", type=int, help="stop after this many runs in this invocation")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+
+    def store_args(q, campaign: bool = True):
+        q.add_argument("--store", type=Path, required=True, metavar="FILE", help="SQLite campaign store")
+        if campaign:
+            q.add_argument("--campaign", help="campaign name (default: the only campaign in the store)")
+
+    s = cs.add_parser("status", help="trials, their states and the best recipe so far")
+    store_args(s)
+    s.set_defaults(func=cmd_status)
+
+    q = cs.add_parser("propose", help="propose the next batch (for review) without running it")
+    q.add_argument("campaign_file", type=Path, nargs="?", metavar="CAMPAIGN.toml",
+                   help="campaign file (needed the first time; later the store's copy is used)")
+    store_args(q)
+    q.add_argument("--chamber", type=Path, help="chamber TOML for a new campaign")
+    q.add_argument("--n", type=int, help="how many recipes (default: the batch size)")
+    q.set_defaults(func=cmd_propose)
+
+    for name, helptext in (("approve", "approve proposed trials"), ("reject", "reject proposed trials")):
+        a = cs.add_parser(name, help=helptext)
+        a.add_argument("trials", type=int, nargs="+", metavar="TRIAL", help="trial ids (see status)")
+        store_args(a, campaign=False)
+        a.add_argument("--reviewer", default=None, help="who decides (default: the login name)")
+        a.add_argument("--comment", default="", required=name == "reject", help="why")
+        a.set_defaults(func=cmd_approve if name == "approve" else cmd_reject)
+
+    m = cs.add_parser("measure", help="enter the measured interface resistance of a trial awaiting measurement")
+    m.add_argument("trial", type=int, metavar="TRIAL")
+    m.add_argument("--interface-resistance", type=float, required=True, metavar="OHM_CM2")
+    store_args(m, campaign=False)
+    m.add_argument("--actor", default=None, help="who measured (default: the login name)")
+    m.set_defaults(func=cmd_measure)
+
+    e = cs.add_parser("export", help="one row per trial as CSV or Parquet")
+    store_args(e)
+    e.add_argument("--format", choices=("csv", "parquet"), required=True)
+    e.add_argument("--out", type=Path, required=True, metavar="FILE")
+    e.set_defaults(func=cmd_export)
+
+    h = cs.add_parser("report", help="self-contained HTML report (plotly)")
+    store_args(h)
+    h.add_argument("--html", type=Path, required=True, metavar="FILE")
+    h.set_defaults(func=cmd_report)
+
+
+def _user(name: str | None) -> str:
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _open(path: Path) -> CampaignStore:
+    return CampaignStore(path, create=False)
+
+
+def _campaign_id(store: CampaignStore, name: str | None) -> int:
+    if name is not None:
+        return store.campaign(name).id
+    camps = store.campaigns()
+    if len(camps) != 1:
+        raise CampaignError("--campaign", None, f"the store holds {len(camps)} campaigns; name one",
+                            ", ".join(c.name for c in camps) or "none", source=str(store.path))
+    return camps[0].id
+
+
+def _load_new(campaign_file: Path, chamber_file: Path | None) -> tuple[CampaignConfig, Chamber]:
+    chamber = Chamber.from_toml(chamber_file) if chamber_file else Chamber()
+    config = CampaignConfig.from_toml(campaign_file, chamber)
+    load_tool(config.tool.get("type", "simulated"))  # an unknown tool type is bad input, before the store changes
+    return config, chamber
+
+
+def _fmt(v: float | None, spec: str = ".3g") -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
+
+
+def cmd_run(args) -> int:
+    if args.budget is not None and args.budget < 1:
+        raise CampaignError("--budget", args.budget, "budget must be at least one run", ">= 1")
+    if args.seed is not None and args.seed < 0:
+        raise CampaignError("--seed", args.seed, "must not be negative", ">= 0")
+    config, chamber = _load_new(args.campaign_file, args.chamber)
+    with CampaignStore(args.store) as store:
+        cid = open_campaign(store, config, chamber, seed=args.seed)
+        summary = Runner(store, cid, budget=args.budget, progress=not args.no_progress,
+                         max_runs=args.max_runs).run()
+        print(f"campaign {config.name}: {summary.status.replace('_', ' ')}; {summary.used}/{summary.budget} runs "
+              f"used, {summary.runs} in this invocation (store {args.store})")
+        if summary.status == "awaiting_approval":
+            print("proposed trials await approval: sputter-twin campaign status / approve / reject")
+        _print_best(summary.best)
+    return 0
+
+
+def _print_best(best) -> None:
+    if best is None:
+        print("no successful run yet")
+        return
+    t, o = best
+    print(f"best: trial {t.id} (#{t.index}) objective {o.value:.3f}; interface resistance "
+          f"{t.interface_resistance_ohm_cm2:.2f} Ω·cm² (Haruta et al. 2015: 8.6 Ω·cm²)")
+    print("  " + ", ".join(f"{k} = {t.recipe[k]:.4g}" if isinstance(t.recipe[k], float) else f"{k} = {t.recipe[k]}"
+                           for k in t.recipe))
+
+
+def cmd_status(args) -> int:
+    with _open(args.store) as store:
+        cid = _campaign_id(store, args.campaign)
+        _, config, _ = load_campaign(store, cid)
+        trials = store.trials(cid)
+        counts: dict[str, int] = {}
+        for t in trials:
+            counts[t.state] = counts.get(t.state, 0) + 1
+        print(f"campaign {config.name} (strategy {config.strategy}, seed {config.seed}, budget {config.budget}): "
+              + ", ".join(f"{v} {k}" for k, v in counts.items()))
+        print(f"{'id':>5} {'#':>4} {'state':<21}" + "".join(f"{k[:12]:>13}" for k in KEY_FIELDS)
+              + f"{'R_int':>10}  note")
+        for t in trials:
+            o = config.objective.outcome(t)
+            note = o.reason if o is not None and o.failed else ""
+            if t.state == "rejected" and t.comment:
+                note = f"rejected: {t.comment}"
+            print(f"{t.id:>5} {t.index:>4} {t.state:<21}"
+                  + "".join(f"{_fmt(t.recipe.get(k)):>13}" for k in KEY_FIELDS)
+                  + f"{_fmt(t.interface_resistance_ohm_cm2, '.2f'):>10}  {note}")
+        _print_best(best_trial(config, trials))
+    return 0
+
+
+def cmd_propose(args) -> int:
+    if args.campaign_file is not None:
+        config, chamber = _load_new(args.campaign_file, args.chamber)
+        with CampaignStore(args.store) as store:
+            cid = open_campaign(store, config, chamber)
+            ids = propose(store, cid, config, chamber, args.n, actor=_user(None))
+    else:
+        with _open(args.store) as store:
+            cid, config, chamber = load_campaign(store, _campaign_id(store, args.campaign))
+            ids = propose(store, cid, config, chamber, args.n, actor=_user(None))
+    print(f"proposed trial(s) {', '.join(map(str, ids))}; review with `campaign status`, then approve or reject")
+    return 0
+
+
+def cmd_approve(args) -> int:
+    with _open(args.store) as store:
+        for tid in args.trials:
+            t = store.approve(tid, _user(args.reviewer), args.comment)
+            print(f"trial {t.id} approved by {t.reviewer}")
+    return 0
+
+
+def cmd_reject(args) -> int:
+    with _open(args.store) as store:
+        for tid in args.trials:
+            t = store.reject(tid, _user(args.reviewer), args.comment)
+            print(f"trial {t.id} rejected by {t.reviewer}")
+    return 0
+
+
+def cmd_measure(args) -> int:
+    with _open(args.store) as store:
+        t = store.record_measurement(args.trial, args.interface_resistance, _user(args.actor))
+        print(f"trial {t.id}: interface resistance {t.interface_resistance_ohm_cm2:g} Ω·cm² recorded; done")
+    return 0
+
+
+def cmd_export(args) -> int:
+    suffix = args.out.suffix.lower()
+    wanted = {"csv": (".csv",), "parquet": (".parquet", ".pq")}[args.format]
+    if suffix not in wanted:
+        raise CampaignError("--out", str(args.out), f"file suffix does not match --format {args.format}",
+                            " | ".join(wanted))
+    with _open(args.store) as store:
+        df = store.to_dataframe(_campaign_id(store, args.campaign))
+    if args.format == "csv":
+        df.to_csv(args.out, index=False)
+    else:
+        df.to_parquet(args.out, index=False)
+    print(f"wrote {len(df)} trials to {args.out}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from dashboards.report import write_report
+
+    with _open(args.store) as store:
+        write_report(store, _campaign_id(store, args.campaign), args.html)
+    print(f"wrote {args.html}")
+    return 0
