@@ -70,6 +70,8 @@ def _check_args(args) -> None:
 def run(args) -> int:
     _check_args(args)
     if getattr(args, "verbose", 0) < 2:  # Dask's own INFO lines (scheduler at..., worker registered...) only with -vv
+        import distributed  # noqa: F401  (configures its loggers on import; quieten them after)
+
         logging.getLogger("distributed").setLevel(logging.WARNING)
     scenario = Scenario.from_toml(args.scenario)
     plan = Plan(scenario)

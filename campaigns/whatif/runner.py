@@ -89,7 +89,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None,
     # dashboard off; the scheduler's small HTTP server (health, metrics) on a free loopback port, so that
     # several clusters on one machine do not fight over port 8787
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                           host="127.0.0.1", silence_logs=logging.ERROR,
+                           host="127.0.0.1", silence_logs=logging.CRITICAL,
                            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
     client = Client(cluster, set_as_default=False)
     try:

@@ -359,6 +359,13 @@ def _resolve(path_txt: str, base: Path) -> Path:
     return p if p.is_absolute() else base.parent / p
 
 
+def _load_base(sc: dict[str, Any], key: str, loader: Any, path: Path) -> Any:
+    try:
+        return loader(_resolve(sc[key], path))
+    except InputError as exc:
+        raise ScenarioError(f"scenario.{key}", sc[key], f"cannot load it: {exc}") from None
+
+
 def _parse(doc: dict[str, Any], path: Path, text: str) -> Scenario:
     allowed_tables = ("scenario", "recipe", "chamber", "spec", "vary", "sensitivity")
     for k in doc:
@@ -373,14 +380,8 @@ def _parse(doc: dict[str, Any], path: Path, text: str) -> Scenario:
     runs_per_sequence = _positive_int(sc.get("runs_per_sequence", 1), "scenario.runs_per_sequence")
 
     # base recipe and chamber
-    if "recipe" in sc:
-        base_recipe = Recipe.from_toml(_resolve(sc["recipe"], path))
-    else:
-        base_recipe = Recipe()
-    if "chamber" in sc:
-        base_chamber = Chamber.from_toml(_resolve(sc["chamber"], path))
-    else:
-        base_chamber = Chamber()
+    base_recipe = _load_base(sc, "recipe", Recipe.from_toml, path) if "recipe" in sc else Recipe()
+    base_chamber = _load_base(sc, "chamber", Chamber.from_toml, path) if "chamber" in sc else Chamber()
     rec_changes = _table(doc, "recipe")
     if rec_changes:
         base_recipe = Recipe.from_dict({**base_recipe.to_dict(), **rec_changes})

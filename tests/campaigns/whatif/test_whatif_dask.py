@@ -1,0 +1,167 @@
+"""What-if studies on a real Dask cluster: local processes, an existing scheduler, determinism, failures."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tomllib
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from distributed import Client, LocalCluster
+
+from campaigns.whatif import Plan, Scenario, parts_dir, read_partial, run_chunk, run_plan
+from campaigns.whatif.runner import METADATA_KEY
+from cli.main import main
+from tests.conftest import EXAMPLES, ROOT
+
+SMALL = EXAMPLES / "scenarios" / "small.toml"
+
+
+def _cluster(n: int):
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                           host="127.0.0.1", scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
+    return cluster, Client(cluster, set_as_default=False)
+
+
+@pytest.fixture(scope="module")
+def two_workers():
+    cluster, client = _cluster(2)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return Plan(Scenario.from_toml(SMALL))
+
+
+@pytest.fixture(scope="module")
+def expected(plan):
+    """The study run in this process, in one piece: what every cluster, worker count and chunk size must give."""
+    return run_chunk(plan, 0, plan.n_sequences).to_pandas()
+
+
+def test_same_seed_same_results_whatever_workers_or_chunk_size(two_workers, plan, expected, tmp_path):
+    info = run_plan(plan, tmp_path / "two.parquet", client=two_workers, chunk_runs=7, progress=False)
+    assert info.workers == 2 and info.chunks == -(-plan.total_runs // 7) and info.runs == plan.total_runs
+    cluster, one = _cluster(1)
+    try:
+        info1 = run_plan(plan, tmp_path / "one.parquet", client=one, chunk_runs=40, progress=False)
+    finally:
+        one.close()
+        cluster.close()
+    assert info1.workers == 1 and info1.chunks == 3
+    two = pd.read_parquet(tmp_path / "two.parquet")
+    pd.testing.assert_frame_equal(two, expected)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "one.parquet"), expected)
+    assert not parts_dir(tmp_path / "two.parquet").exists()
+    # provenance: the scenario text travels with the results
+    meta = pq.read_schema(tmp_path / "two.parquet").metadata
+    assert meta[METADATA_KEY].decode() == SMALL.read_text(encoding="utf-8")
+    # and the work was really spread over both worker processes
+    assert len({w for w in two_workers.run(os.getpid).values()}) == 2
+
+
+def _run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli.main", "whatif", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_cli_through_an_existing_scheduler(two_workers, expected, tmp_path):
+    out = tmp_path / "runs.parquet"
+    proc = _run_cli(str(SMALL), "--out", str(out), "--scheduler", two_workers.scheduler.address,
+                    "--chunk-size", "20", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert "per variation" in proc.stdout and "global sensitivity (sobol" in proc.stdout
+    assert proc.stderr == ""
+    pd.testing.assert_frame_equal(pd.read_parquet(out), expected)
+
+
+def test_cli_local_cluster_with_report(expected, tmp_path):
+    out, report = tmp_path / "runs.parquet", tmp_path / "report.html"
+    proc = _run_cli(str(SMALL), "--out", str(out), "--report", str(report), "--workers", "2", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert "on 2 worker(s) (local cluster" in proc.stdout
+    pd.testing.assert_frame_equal(pd.read_parquet(out), expected)
+    page = report.read_text(encoding="utf-8")
+    assert "Global sensitivity" in page and "R_int against recipe.pumpdown_min" in page
+    # the printed summary is the data's: variation 1 (leak 0.2/h, 24 h pump-down) mean R_int
+    sweep = expected[expected["design"] == "sweep"]
+    mean = sweep[sweep["variation"] == 1]["interface_resistance_ohm_cm2"].mean()
+    assert f"{mean:.4g}" in proc.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_scheduler_is_exit_1_with_one_line(tmp_path, capsys):
+    addr = f"tcp://127.0.0.1:{_free_port()}"
+    rc = main(["whatif", str(SMALL), "--out", str(tmp_path / "x.parquet"), "--scheduler", addr,
+               "--connect-timeout", "1"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert err.count("\n") == 1 and addr in err and "cannot reach the Dask scheduler" in err
+    assert not (tmp_path / "x.parquet").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--out", "x.csv"], "--out = "),
+    (["--out", "x.parquet", "--workers", "0"], "--workers = 0"),
+    (["--out", "x.parquet", "--chunk-size", "0"], "--chunk-size = 0"),
+    (["--out", "x.parquet", "--report", "r.pdf"], "--report = "),
+    (["--out", "nodir/x.parquet"], "directory does not exist"),
+    (["--out", "x.parquet", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "local cluster only"),
+])
+def test_bad_arguments_are_exit_2_with_one_line(args, words, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rc = main(["whatif", str(SMALL), *args])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and words in err
+
+
+@pytest.mark.parametrize("vary, words", [
+    ('[vary."events.leak_rate"]\ngrid = [1.0]\n', "unknown parameter"),
+    ('[vary."recipe.pumpdown_min"]\ngrid = []\n', "empty grid"),
+    ('[scenario]\nsamples = 4\n[vary."events.leak_rate_per_h"]\ndistribution = "normal"\nmean = 1.0\nsd = -2.0\n',
+     "standard deviation must be positive"),
+])
+def test_bad_scenarios_are_exit_2_with_one_line(vary, words, tmp_path, capsys):
+    p = tmp_path / "bad.toml"
+    p.write_text(vary)
+    rc = main(["whatif", str(p), "--out", str(tmp_path / "x.parquet")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and words in err and str(p) in err
+
+
+def test_failure_midway_keeps_the_chunks_already_written(two_workers, tmp_path, capsys):
+    """A design point that turns out invalid only when it runs: exit 2, and the finished chunks stay readable."""
+    doc = tomllib.loads(SMALL.read_text())
+    scen = tmp_path / "combo.toml"
+    scen.write_text(
+        '[scenario]\nseed = 1\nsamples = 20\nreplicates = 2\n'
+        '[vary."recipe.seed_thickness_nm"]\ngrid = [0.0, 60.0]\n'
+        '[vary."recipe.target_thickness_nm"]\ndistribution = "uniform"\nlow = 20.0\nhigh = 200.0\n')
+    assert doc  # the small example itself is fine; this one fails in variation 1 only
+    out = tmp_path / "combo.parquet"
+    rc = main(["whatif", str(scen), "--out", str(out), "--scheduler", two_workers.scheduler.address,
+               "--chunk-size", "4", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert "design point" in err and "seed_thickness_nm" in err and "already saved" in err
+    assert not out.exists()
+    parts = parts_dir(out)
+    saved = pd.read_parquet(parts)  # pandas reads the directory of complete chunks
+    assert len(saved) >= 4 and (saved["variation"] == 0).any()
+    assert (saved["recipe.seed_thickness_nm"] <= saved["recipe.target_thickness_nm"]).all()  # only valid points
+    assert saved["run_index"].is_unique
+    pd.testing.assert_frame_equal(read_partial(out).reset_index(drop=True),
+                                  saved.sort_values("run_index", ignore_index=True))
+    assert not list(parts.glob(".*tmp"))
