@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +107,8 @@ class Emulator:
         self.published_limits = dict(published_limits or {})
         self.allow_exit = allow_exit
         self.write_log: list[dict[str, Any]] = []
+        self.fault_log: list[tuple[float, str]] = []
+        """Faults injected: (``time.monotonic()``, spec)."""
         self.runs: list[Any] = []
         """RunResults of the runs started, in order."""
         self.server: Server | None = None
@@ -178,7 +181,9 @@ class Emulator:
             initial[res.node] = float("nan")
         for sw in m.safe_state:
             initial.setdefault(sw.node, sw.value)
-        types = {row["node"]: _ua.VARIANT[row["type"]] for row in m.node_roles()}
+        roles = m.node_roles()
+        types = {row["node"]: _ua.VARIANT[row["type"]] for row in roles}
+        unit_of = {row["node"]: row for row in roles if row["unit"]}
         writable = {sp.node for sp in m.setpoints} | {m.commands.start, m.commands.abort} | {
             sw.node for sw in m.safe_state}
         for text, value in initial.items():
@@ -201,6 +206,17 @@ class Emulator:
             node = await parent.add_variable(nid, bname, _ua.typed(value, vtype), vtype)
             if text in writable:
                 await node.set_writable()
+            if text in unit_of:  # publish the unit (and range) as an OPC UA AnalogItem does
+                row = unit_of[text]
+                eu = ua.EUInformation(NamespaceUri="", UnitId=-1, DisplayName=ua.LocalizedText(row["unit"]),
+                                      Description=ua.LocalizedText(row["unit"]))
+                await node.add_property(ua.NodeId(f"{nid.Identifier}.EngineeringUnits", self._ns),
+                                        ua.QualifiedName("EngineeringUnits", 0), eu,
+                                        datatype=ua.NodeId(ua.ObjectIds.EUInformation))
+                if row["min"] is not None:
+                    await node.add_property(ua.NodeId(f"{nid.Identifier}.EURange", self._ns),
+                                            ua.QualifiedName("EURange", 0), ua.Range(row["min"], row["max"]),
+                                            datatype=ua.NodeId(ua.ObjectIds.Range))
             self._nodes[text] = node
             self._vtypes[text] = vtype
             self._by_id[nid] = text
@@ -364,6 +380,7 @@ class Emulator:
         kind, _, target = spec.partition(":")
         m = self.mapping
         log.warning("fault injected: %s", spec)
+        self.fault_log.append((time.monotonic(), spec))
         if kind == "alarm":
             for al in m.alarms:
                 if not target or al.name == target:

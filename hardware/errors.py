@@ -48,3 +48,8 @@ class RunInterlockError(RunRecord, InterlockError):
 
 class RunAbortedError(RunRecord, AbortedError):
     """The run was aborted: operator (Ctrl-C or :meth:`abort`), a readback out of tolerance, a lost connection."""
+
+
+class RunAlarmError(RunRecord, InterlockError, AbortedError):
+    """An alarm or an interlock stopped a run that was going on: both an interlock event and an abort (the
+    campaign marks the trial interrupted)."""

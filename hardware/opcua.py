@@ -34,7 +34,7 @@ import pandas as pd
 from asyncua import Client, ua
 
 from hardware import _ua
-from hardware.errors import RunAbortedError, RunFaultError, RunInterlockError, RunRecord
+from hardware.errors import RunAbortedError, RunAlarmError, RunFaultError, RunInterlockError, RunRecord
 from hardware.mapping import Mapping, MappingError
 from twin.chamber import Chamber
 from twin.errors import InputError, RecipeError
@@ -71,6 +71,7 @@ class _Run:
     state: Any = None
     phase: str = ""
     cancel: str = ""
+    lost: str = ""
     last_ok: float = 0.0
     out_since: dict[str, float] = field(default_factory=dict)
 
@@ -83,6 +84,9 @@ class _Handler:
         text = self.by_id.get(node.nodeid)
         if text is not None:
             self.tool._on_value(self.run, text, val)
+
+    def status_change_notification(self, status: Any) -> None:
+        self.run.lost = self.run.lost or f"subscription status {status}"
 
 
 class OpcUaTool:
@@ -318,14 +322,16 @@ class OpcUaTool:
                 safe = await self._safe(ctx, client, nodes, stop.reason == "connection_lost")
             elif stop.safe and not started:
                 safe = True  # nothing was started
-            self._status = {RunFaultError: ToolStatus.FAULT, RunInterlockError: ToolStatus.FAULT}.get(
-                stop.cls, ToolStatus.ABORTED) if stop.reason != "connection_lost" else ToolStatus.DISCONNECTED
+            self._status = {RunFaultError: ToolStatus.FAULT, RunInterlockError: ToolStatus.FAULT,
+                            RunAlarmError: ToolStatus.FAULT}.get(stop.cls, ToolStatus.ABORTED)
+            if stop.reason == "connection_lost":
+                self._status = ToolStatus.DISCONNECTED
             msg = stop.message + ("" if not started else "; safe state written" if safe
                                   else "; SAFE STATE NOT CONFIRMED: check the tool")
             err = stop.cls(f"{self.name}: {msg}")
             raise err.attach(telemetry=self._telemetry(ctx), command_log=ctx.command_log, safe_state_written=safe,
                              reason=stop.reason) from None
-        except RunRecord as err:
+        except RunFaultError as err:
             self._status = ToolStatus.FAULT
             raise err.attach(telemetry=self._telemetry(ctx), command_log=ctx.command_log, safe_state_written=False,
                              reason="tool") from None
@@ -413,6 +419,8 @@ class OpcUaTool:
                 ctx.last_ok = loop.time()
             except asyncio.CancelledError:
                 raise
+            except (ConnectionError, OSError) as exc:  # the socket is gone: no need to wait for the watchdog
+                ctx.lost = ctx.lost or f"{type(exc).__name__}: {exc}"
             except Exception as exc:
                 log.warning("watchdog: %s did not answer (%s)", self.endpoint, type(exc).__name__)
             await asyncio.sleep(self.watchdog_s / 5)
@@ -420,6 +428,8 @@ class OpcUaTool:
     def _check_cancel_and_watchdog(self, ctx: _Run) -> None:
         if ctx.cancel:
             raise _Stop(RunAbortedError, "operator", ctx.cancel)
+        if ctx.lost:
+            raise _Stop(RunAbortedError, "connection_lost", f"connection to {self.endpoint} lost ({ctx.lost})")
         if ctx.last_ok and asyncio.get_running_loop().time() - ctx.last_ok > self.watchdog_s:
             raise _Stop(RunAbortedError, "connection_lost",
                         f"connection to {self.endpoint} lost (no answer for {self.watchdog_s:g} s)")
@@ -434,11 +444,11 @@ class OpcUaTool:
             for al in m.alarms:
                 if ctx.values.get(al.node):
                     ctx.events.append(Event(self._now(ctx), f"alarm:{al.name}"))
-                    raise _Stop(RunInterlockError, "alarm", f"alarm {al.name!r} during the run")
+                    raise _Stop(RunAlarmError, "alarm", f"alarm {al.name!r} during the run")
             for il in m.interlocks:
                 if il.node in ctx.values and not il.is_ok(ctx.values[il.node]):
                     ctx.events.append(Event(self._now(ctx), f"interlock:{il.name}"))
-                    raise _Stop(RunInterlockError, "interlock", f"interlock {il.name!r} opened during the run "
+                    raise _Stop(RunAlarmError, "interlock", f"interlock {il.name!r} opened during the run "
                                 f"(value {ctx.values[il.node]!r})")
             for rb in m.readbacks:
                 if not rb.follows or ctx.phase not in rb.phases or rb.node not in ctx.values:
@@ -526,6 +536,11 @@ class OpcUaTool:
         column per readback, forward-filled); ``attrs`` holds the command log and the tool's name."""
         if ctx.samples:
             long = pd.DataFrame(ctx.samples, columns=["elapsed_s", "column", "value"])
+            # notifications of one publish arrive a few microseconds apart: one row per publish, stamped with
+            # the arrival of its last notification, so a phase change lands on the values published with it
+            gap = self.mapping.tool.publish_ms / 2000.0
+            long["batch"] = (long["elapsed_s"].diff().fillna(0.0) > gap).cumsum()
+            long["elapsed_s"] = long.groupby("batch")["elapsed_s"].transform("max")
             wide = long.pivot_table(index="elapsed_s", columns="column", values="value", aggfunc="last").ffill()
             wide = wide.reset_index()
             wide.columns.name = None

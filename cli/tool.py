@@ -1,0 +1,121 @@
+"""``sputter-twin tool emulate`` (an OPC UA server emulating a sputter tool with the twin) and
+``sputter-twin tool check`` (commission a mapping file against a live tool)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+from pathlib import Path
+
+from hardware.check import check_tool
+from hardware.emulator import Emulator, EmulatorError, ScheduledFault
+from hardware.mapping import Mapping
+from twin import Chamber
+from twin.errors import InputError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("tool", help="attached tools: emulate one over OPC UA, check a mapping against one")
+    tsub = p.add_subparsers(dest="tool_command", required=True, parser_class=type(p))
+
+    e = tsub.add_parser("emulate", help="serve an emulated sputter tool (the twin) over OPC UA")
+    e.add_argument("--mapping", type=Path, required=True, help="mapping TOML: nodes, units, limits, safe state")
+    e.add_argument("--chamber", type=Path, help="chamber TOML of the twin behind the emulator")
+    e.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    e.add_argument("--port", type=int, default=4840, help="TCP port; 0 picks a free one (default 4840)")
+    e.add_argument("--speed", type=float, default=600.0, help="process seconds per wall-clock second (default 600)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the twin's random events (default 0)")
+    e.add_argument("--fault", action="append", default=[], metavar="KIND[:TARGET]@PHASE[+S]",
+                   help="inject a fault when a run enters PHASE (+S process seconds): alarm, stuck:COLUMN, "
+                        "interlock:NAME, disconnect, kill; repeatable")
+    e.add_argument("--publish-limit", action="append", default=[], metavar="FIELD.min|max=VALUE",
+                   help="publish a limit other than the mapping's (tool units); repeatable")
+    e.set_defaults(func=emulate)
+
+    c = tsub.add_parser("check", help="read every mapped node of a live tool and report mismatches")
+    c.add_argument("--mapping", type=Path, required=True, help="mapping TOML to check")
+    c.add_argument("--endpoint", required=True, help="opc.tcp://HOST:PORT/PATH of the tool")
+    c.add_argument("--timeout", type=float, default=4.0, help="seconds per request (default 4)")
+    c.add_argument("--json", action="store_true", help="print the findings as one JSON object")
+    c.set_defaults(func=check)
+
+
+def _quiet_asyncua(verbose: int) -> None:
+    if verbose < 2:
+        logging.getLogger("asyncua").setLevel(logging.ERROR)
+
+
+def _published(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        try:
+            if not sep or not key.endswith((".min", ".max")):
+                raise ValueError
+            out[key] = float(value)
+        except ValueError:
+            raise EmulatorError("--publish-limit", item, "expected FIELD.min=VALUE or FIELD.max=VALUE") from None
+    return out
+
+
+def emulate(args) -> int:
+    _quiet_asyncua(getattr(args, "verbose", 0))
+    if not 0 <= args.port <= 65535:
+        raise InputError("--port", args.port, "not a TCP port", "0 (auto) .. 65535")
+    if not args.speed > 0:
+        raise InputError("--speed", args.speed, "must be positive", "> 0")
+    mapping = Mapping.from_toml(args.mapping)
+    chamber = Chamber.from_toml(args.chamber) if args.chamber else None
+    faults = tuple(ScheduledFault.parse(f) for f in args.fault)
+    published = _published(args.publish_limit)
+    fields = {lim.field for lim in mapping.limits}
+    for key in published:
+        if key.rpartition(".")[0] not in fields:
+            raise EmulatorError("--publish-limit", key, "no [[limit]] for this field in the mapping",
+                                ", ".join(sorted(fields)))
+    emu = Emulator(mapping, chamber, host=args.host, port=args.port, speed=args.speed, seed=args.seed,
+                   faults=faults, published_limits=published, allow_exit=True)
+    return asyncio.run(_serve(emu))
+
+
+async def _serve(emu: Emulator) -> int:
+    try:
+        await emu.start()
+    except OSError as exc:
+        raise InputError("--port", emu.port, f"cannot listen: {exc.strerror or exc}") from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    print(f"emulating {emu.mapping.tool.name!r} on {emu.endpoint} (speed {emu.speed:g}x); Ctrl-C to stop",
+          flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await emu.stop()
+    return 0
+
+
+def check(args) -> int:
+    _quiet_asyncua(getattr(args, "verbose", 0))
+    if not args.endpoint.startswith("opc.tcp://"):
+        raise InputError("--endpoint", args.endpoint, "not an OPC UA endpoint", "opc.tcp://HOST:PORT/PATH")
+    if not args.timeout > 0:
+        raise InputError("--timeout", args.timeout, "must be positive", "> 0 s")
+    mapping = Mapping.from_toml(args.mapping)
+    findings = check_tool(mapping, args.endpoint, args.timeout)
+    problems = [f for f in findings if f.is_problem]
+    if args.json:
+        print(json.dumps({"endpoint": args.endpoint, "mapping": str(args.mapping), "ok": not problems,
+                          "findings": [f.to_dict() for f in findings]}))
+    else:
+        width = max((len(f.name) for f in findings), default=4)
+        for f in findings:
+            print(f"{f.kind.upper():8} {f.role:17} {f.name:{width}}  {f.node}  {f.detail}")
+        print(f"{len(findings)} nodes checked, {len(problems)} problem(s)"
+              + ("" if problems else f": the tool matches {args.mapping}"))
+    return 1 if problems else 0
