@@ -1,0 +1,113 @@
+"""What-if speed on this machine: the 10,000-run example end to end, 1 -> 2 worker speed-up, a 100,000-run sweep.
+
+    .venv/bin/python benchmarks/whatif_speed.py [--skip-100k] [--runs-speedup N]
+
+Prints figures, and ratios against a baseline measured in the same process (the twin alone on one core,
+no Dask), never asserting on time. Other programs on the machine slow every figure here: the load average
+is printed with them; re-run when the machine is quiet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import resource
+import tempfile
+import time
+import tomllib
+import tracemalloc
+from pathlib import Path
+
+from campaigns.whatif import Plan, Scenario, dask_client, read_runs, run_chunk, run_plan, sensitivity, summarize
+from campaigns.whatif.plan import SENSITIVITY, SWEEP
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "scenarios" / "leak_pumpdown_target.toml"
+
+
+def _load() -> str:
+    return f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+
+
+def _scenario(replicates: int, sensitivity_method: str = "none") -> Scenario:
+    doc = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    doc["scenario"]["replicates"] = replicates
+    doc["sensitivity"]["method"] = sensitivity_method
+    return Scenario.from_dict(doc, base_dir=EXAMPLE.parent, source=EXAMPLE.name)
+
+
+def baseline(runs: int = 3000) -> float:
+    """Runs per second of the twin through the what-if engine in this process, one core, no Dask."""
+    plan = Plan(_scenario(max(1, runs // 100)))
+    t = time.perf_counter()
+    run_chunk(plan, 0, plan.n_sequences)
+    return plan.total_runs / (time.perf_counter() - t)
+
+
+def example_end_to_end(tmp: Path) -> None:
+    plan = Plan(Scenario.from_toml(EXAMPLE))
+    t = time.perf_counter()
+    info = run_plan(plan, tmp / "example.parquet", workers=2, progress=False)
+    runs = read_runs(info.out, SWEEP, ["variation", "point", "events.leak_rate_per_h", "recipe.pumpdown_min",
+                                       "state.target_kwh", "interface_resistance_ohm_cm2", "process_time_s",
+                                       "shorted", "in_spec"])
+    summarize(runs, plan)
+    sensitivity(read_runs(info.out, SENSITIVITY, ["point", "interface_resistance_ohm_cm2", "process_time_s"]), plan)
+    wall = time.perf_counter() - t
+    print(f"10,000-run example ({plan.sweep_runs} sweep + {plan.total_runs - plan.sweep_runs} Sobol runs), "
+          f"local cluster of 2 processes, cluster start + runs + Parquet + summary + Sobol: {wall:.2f} s wall "
+          f"(runs alone {info.compute_s:.2f} s; {info.chunks} chunks of ~{info.chunk_runs}); target <= 15 s; {_load()}")
+
+
+def speedup(tmp: Path, runs: int, base_rate: float) -> None:
+    plan = Plan(_scenario(max(1, runs // 100)))
+    warm = Plan(_scenario(2))
+    rates = {}
+    for n in (1, 2):
+        with dask_client(workers=n) as client:
+            run_plan(warm, tmp / f"warm{n}.parquet", client=client, progress=False)  # imports in the workers
+            info = run_plan(plan, tmp / f"speed{n}.parquet", client=client, chunk_runs=2000, progress=False)
+        rates[n] = plan.total_runs / info.compute_s
+        print(f"{n} worker(s): {plan.total_runs} runs in {info.compute_s:.2f} s = {rates[n]:,.0f} runs/s "
+              f"({rates[n] / base_rate:.2f} x the in-process one-core baseline); {_load()}")
+    print(f"speed-up 1 -> 2 workers: {rates[2] / rates[1]:.2f} x (target >= 1.7)")
+
+
+def sweep_100k(tmp: Path) -> None:
+    plan = Plan(_scenario(1000))
+    tracemalloc.start()
+    t = time.perf_counter()
+    with dask_client(workers=2) as client:
+        info = run_plan(plan, tmp / "sweep100k.parquet", client=client, progress=False)
+        worker_kib = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    wall = time.perf_counter() - t
+    _, peak_py = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    driver_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    size = info.out.stat().st_size
+    print(f"100,000-run sweep ({plan.total_runs} runs, 2 workers): {wall:.2f} s wall incl. cluster start, "
+          f"runs {info.compute_s:.2f} s = {plan.total_runs / info.compute_s:,.0f} runs/s; file {size / 1e6:.1f} MB")
+    print(f"  peak memory: driver Python allocations {peak_py / 1e6:.1f} MB (tracemalloc), driver RSS "
+          f"{driver_kib / 1024:.0f} MB, worker RSS " + ", ".join(f"{v / 1024:.0f} MB" for v in worker_kib.values())
+          + f"; {_load()}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skip-100k", action="store_true", help="skip the 100,000-run sweep")
+    ap.add_argument("--runs-speedup", type=int, default=40_000, help="runs of the speed-up measurement")
+    args = ap.parse_args()
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    base = baseline()
+    print(f"baseline: the engine in this process, one core, no Dask: {base:,.0f} runs/s; {_load()}")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        example_end_to_end(tmp)
+        speedup(tmp, args.runs_speedup, base)
+        if not args.skip_100k:
+            sweep_100k(tmp)
+
+
+if __name__ == "__main__":
+    main()
