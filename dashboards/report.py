@@ -1,0 +1,79 @@
+"""The static HTML report of a campaign: one self-contained file (plotly.js inlined once), readable offline.
+
+It shows the campaign's summary, convergence, each searched field against the objective, the best recipe, the
+predictions the optimiser made, and every trial in a table.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from campaigns.config import CampaignConfig
+from campaigns.errors import CampaignError
+from campaigns.store import CampaignStore
+from dashboards import figures
+
+
+def report_html(df: Any, config: CampaignConfig, *, store_name: str = "") -> str:
+    """The report as HTML text, from the trials DataFrame and the campaign's configuration (pure)."""
+    obj = config.objective
+    label = obj.minimize.replace("_ohm_cm2", " [Ω·cm²]").replace("_", " ")
+    is_r_int = obj.minimize == "interface_resistance_ohm_cm2" and not obj.secondary_weight
+    figs = [
+        figures.convergence_figure(df, objective_label=label, reference=figures.PAPER_R_INT_OHM_CM2 if is_r_int
+                                   else None, log_y=obj.log),
+        figures.parameter_figure(df, config.space.names, objective_label=label,
+                                 log_fields=[d.name for d in config.space.dimensions if d.log], log_y=obj.log),
+        figures.best_recipe_table(df),
+        figures.prediction_figure(df, log_objective=obj.log),
+        figures.state_counts_figure(df),
+    ]
+    parts = [fig.to_html(full_html=False, include_plotlyjs="inline" if k == 0 else False)
+             for k, fig in enumerate(figs)]
+    ok = df[df["feasible"].fillna(False).astype(bool)] if not df.empty else df
+    best = ok.loc[ok["objective"].idxmin()] if not ok.empty else None
+    summary = [
+        f"strategy <b>{html.escape(config.strategy)}</b>, seed {config.seed}, budget {config.budget}, "
+        f"batch size {config.batch_size}; {len(df)} trials: "
+        + ", ".join(f"{n} {html.escape(str(s))}" for s, n in
+                    (df["state"].value_counts().items() if not df.empty else [])),
+    ]
+    if best is not None:
+        r = best.get("interface_resistance_ohm_cm2")
+        summary.append(f"best: trial {int(best['index'])}, objective {best['objective']:.4g}"
+                       + (f"; interface resistance {r:.2f} Ω·cm² beside Haruta et al. (2015): "
+                          f"{figures.PAPER_R_INT_OHM_CM2} Ω·cm²" if r is not None else ""))
+    cols = [c for c in ("index", "state", *config.space.names, "objective", "failure", "reviewer", "finished_at")
+            if c in df.columns]
+    table = df[cols].to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0,
+                             classes="trials") if not df.empty else "<p>no trials</p>"
+    title = f"Campaign {html.escape(config.name)}"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1300px}}
+table.trials{{border-collapse:collapse;font-size:12px}}
+table.trials td,table.trials th{{padding:2px 6px;border-bottom:1px solid #ddd;text-align:right}}</style></head>
+<body><h1>{title}</h1>
+<p>{html.escape(store_name)}</p>
+{"".join(f"<p>{s}</p>" for s in summary)}
+{"".join(f'<div class="figure">{p}</div>' for p in parts)}
+<h2>Trials</h2>
+{table}
+</body></html>
+"""
+
+
+def write_report(store: CampaignStore, campaign_id: int, path: str | Path) -> Path:
+    """Write the report of ``campaign_id`` in ``store`` to ``path`` (an HTML file; its folder must exist)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise CampaignError("--html", str(path), "folder does not exist")
+    c = store.campaign(campaign_id)
+    config = CampaignConfig.from_text(c.config_toml, check_limits=False)
+    text = report_html(store.to_dataframe(campaign_id), config, store_name=f"store: {store.path}")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
