@@ -17,6 +17,7 @@ from campaigns.whatif import (
     summarize,
 )
 from campaigns.whatif.plan import SENSITIVITY, SWEEP
+from campaigns.whatif.runner import parse_scheduler_address
 from twin.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,8 @@ def _check_args(args) -> None:
     if args.workers is not None and args.scheduler:
         raise InputError("--workers", args.workers, "applies to the local cluster only, not with --scheduler",
                          "omit --workers or --scheduler")
+    if args.scheduler:
+        parse_scheduler_address(args.scheduler)
     if args.chunk_size is not None and args.chunk_size < 1:
         raise InputError("--chunk-size", args.chunk_size, "too small", ">= 1")
     if not args.connect_timeout > 0:

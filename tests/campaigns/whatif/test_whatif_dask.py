@@ -102,14 +102,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_unreachable_scheduler_is_exit_1_with_one_line(tmp_path, capsys):
+def test_unreachable_scheduler_is_exit_1_with_one_line(tmp_path):
     addr = f"tcp://127.0.0.1:{_free_port()}"
-    rc = main(["whatif", str(SMALL), "--out", str(tmp_path / "x.parquet"), "--scheduler", addr,
-               "--connect-timeout", "1"])
+    proc = _run_cli(str(SMALL), "--out", str(tmp_path / "x.parquet"), "--scheduler", addr, "--connect-timeout", "1")
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and addr in proc.stderr and "cannot reach the Dask scheduler" in proc.stderr
+    assert not (tmp_path / "x.parquet").exists() and not parts_dir(tmp_path / "x.parquet").exists()
+
+
+def test_scheduler_without_workers_is_exit_1_with_one_line(tmp_path, capsys):
+    cluster = LocalCluster(n_workers=0, processes=True, dashboard_address=None, host="127.0.0.1",
+                           scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
+    try:
+        rc = main(["whatif", str(SMALL), "--out", str(tmp_path / "x.parquet"), "--scheduler",
+                   cluster.scheduler_address, "--connect-timeout", "1"])
+    finally:
+        cluster.close()
     err = capsys.readouterr().err
-    assert rc == 1
-    assert err.count("\n") == 1 and addr in err and "cannot reach the Dask scheduler" in err
-    assert not (tmp_path / "x.parquet").exists()
+    assert rc == 1 and err.count("\n") == 1 and "has no workers" in err
 
 
 @pytest.mark.parametrize("args, words", [
@@ -119,6 +129,9 @@ def test_unreachable_scheduler_is_exit_1_with_one_line(tmp_path, capsys):
     (["--out", "x.parquet", "--report", "r.pdf"], "--report = "),
     (["--out", "nodir/x.parquet"], "directory does not exist"),
     (["--out", "x.parquet", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "local cluster only"),
+    (["--out", "x.parquet", "--scheduler", "nonsense"], "not a scheduler address"),
+    (["--out", "x.parquet", "--scheduler", "tcp://127.0.0.1:99999"], "not a scheduler address"),
+    (["--out", "x.parquet", "--scheduler", "udp://127.0.0.1:5"], "unknown scheme"),
 ])
 def test_bad_arguments_are_exit_2_with_one_line(args, words, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
