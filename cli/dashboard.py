@@ -37,14 +37,13 @@ def run(args) -> int:
         raise DashboardError("--refresh-ms", args.refresh_ms, "too short", ">= 200 ms")
     chamber = Chamber.from_toml(args.chamber) if args.chamber else None
     app = create_app(args.store, token=token, chamber=chamber, refresh_ms=args.refresh_ms)
-    shown = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"sputter-twin dashboard on http://{shown}:{args.port}/" + ("?token=<token>" if token else ""),
-          flush=True)
+    suffix = "/?token=<token>" if token else "/"
+
+    def ready(url: str) -> None:
+        print(f"sputter-twin dashboard on {url}{suffix}  (Ctrl-C stops it)", flush=True)
+
     try:
-        serve_forever(app.server, args.host, args.port)
-    except OSError as exc:
-        raise DashboardError("--port", args.port, f"cannot listen on {args.host}: {exc.strerror or exc}",
-                             "a free port") from None
+        serve_forever(app.server, args.host, args.port, on_ready=ready)
     except KeyboardInterrupt:
         return 0
     return 0

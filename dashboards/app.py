@@ -127,8 +127,9 @@ def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noq
     @app.callback(Output("campaign-header", "children"), Output("proposal-select", "options"),
                   Output("proposal-select", "value"), Output("data-version", "data"),
                   Input("refresh", "n_intervals"), Input("decision-msg", "children"),
-                  State("proposal-select", "value"), State("campaign-id", "data"), State("data-version", "data"))
-    def campaign_state(_n, _msg, selected, cid, version):
+                  State("proposal-select", "value"), State("proposal-select", "options"), State("campaign-id", "data"),
+                  State("data-version", "data"))
+    def campaign_state(_n, _msg, selected, old_options, cid, version):
         try:
             trials = data.trials(int(cid))
             name = data.name(int(cid))
@@ -140,7 +141,11 @@ def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noq
         options = [{"label": f"#{t.index}  EI {t.expected_improvement or 0:.3g}", "value": t.id}
                    for t in proposals]
         ids = [t.id for t in proposals]
-        value = selected if selected in ids else (ids[0] if ids else None)
+        # keep the reviewer's choice: write the selection only when the selected proposal is gone (a tick that
+        # started before a click must not undo the click), and the options only when they changed
+        value = no_update if selected in ids else (ids[0] if ids else None)
+        if options == old_options:
+            options = no_update
         best = best_trial(trials, objective)
         counts = {s: sum(t.state == s for t in trials) for s in ("proposed", "approved", "running", "done",
                                                                    "failed", "rejected", "awaiting_measurement")}

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from dash import dcc, html
-
-with warnings.catch_warnings():  # Dash 4 announces DataTable's future move out of core; it is still the core table.
-    warnings.simplefilter("ignore")
-    from dash import dash_table
-
+from dash import dash_table, dcc, html
 
 STYLE = {
     "page": {"fontFamily": "system-ui, sans-serif", "margin": "0 auto", "maxWidth": "1400px", "padding": "8px 16px"},
@@ -20,6 +15,14 @@ STYLE = {
     "card": {"border": "1px solid #ddd", "borderRadius": "6px", "padding": "8px 12px", "margin": "6px 0"},
     "row": {"display": "flex", "gap": "16px", "alignItems": "flex-start", "flexWrap": "wrap"},
 }
+
+
+def datatable(**props) -> dash_table.DataTable:
+    """A ``DataTable``, without the DeprecationWarning Dash 4 issues on each one: DataTable is still the core
+    sortable, filterable table of Dash (its successor, dash-ag-grid, is a separate package)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return dash_table.DataTable(**props)
 
 
 def shell(refresh_ms: int) -> html.Div:
@@ -81,7 +84,7 @@ def campaign_page(campaign_id: str) -> html.Div:
                 ]),
             ]),
             dcc.Tab(label="History", value="history", id="tab-history", children=[
-                dash_table.DataTable(
+                datatable(
                     id="history-table", data=[], columns=[], sort_action="native", filter_action="native",
                     page_action="native", page_size=25, sort_mode="multi",
                     style_table={"overflowX": "auto"}, style_cell={"fontSize": "12px", "padding": "2px 6px"},
@@ -109,7 +112,7 @@ def campaign_page(campaign_id: str) -> html.Div:
                     dcc.Dropdown(id="compare-a", options=[], placeholder="trial A", style={"width": "300px"}),
                     dcc.Dropdown(id="compare-b", options=[], placeholder="trial B", style={"width": "300px"}),
                 ]),
-                dash_table.DataTable(id="compare-table", data=[],
+                datatable(id="compare-table", data=[],
                                      columns=[{"name": c, "id": c} for c in ("field", "A", "B", "diff")],
                                      style_cell={"fontSize": "12px", "padding": "2px 6px"},
                                      style_data_conditional=[{"if": {"filter_query": '{diff} != ""'},
@@ -122,5 +125,5 @@ def campaign_page(campaign_id: str) -> html.Div:
 def table(rows: list[dict], columns: list[str], table_id: str | None = None) -> dash_table.DataTable:
     """A small read-only table of ``rows`` (dicts) showing ``columns``."""
     kw = {"id": table_id} if table_id else {}
-    return dash_table.DataTable(data=rows, columns=[{"name": c, "id": c} for c in columns],
+    return datatable(data=rows, columns=[{"name": c, "id": c} for c in columns],
                                 style_cell={"fontSize": "12px", "padding": "2px 6px"}, **kw)

@@ -10,6 +10,7 @@ import hmac
 import ipaddress
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, Response, request
@@ -107,10 +108,25 @@ def start(server: Flask, host: str = "127.0.0.1", port: int = 0) -> RunningServe
     return RunningServer(httpd, thread, f"http://{shown}:{httpd.server_port}")
 
 
-def serve_forever(server: Flask, host: str = "127.0.0.1", port: int = 8050) -> None:
-    """Serve in this thread until interrupted."""
-    httpd = make_server(host, port, server, threaded=True, request_handler=_QuietHandler)
-    log.info("dashboard on http://%s:%d", host, httpd.server_port)
+def serve_forever(server: Flask, host: str = "127.0.0.1", port: int = 8050,
+                  on_ready: Callable[[str], None] | None = None) -> None:
+    """Serve in this thread until interrupted; ``on_ready(url)`` is called once the socket listens.
+
+    Raises
+    ------
+    DashboardError
+        The address cannot be bound (port in use, address not on this machine, no permission).
+    """
+    try:
+        httpd = make_server(host, port, server, threaded=True, request_handler=_QuietHandler)
+    except OSError as exc:
+        raise DashboardError("--port", port, f"cannot listen on {host}: {exc.strerror or exc}",
+                             "a free port on an address of this machine") from None
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{httpd.server_port}"
+    log.info("dashboard on %s", url)
+    if on_ready is not None:
+        on_ready(url)
     try:
         httpd.serve_forever()
     finally:
