@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from campaigns.whatif.errors import ScenarioError
-from campaigns.whatif.plan import Plan, sequence_seed
+from campaigns.whatif.plan import Plan, sequence_seeds
 from campaigns.whatif.scenario import apply
 from twin import VENT, simulate_queue
 from twin.errors import InputError
@@ -70,6 +70,7 @@ def run_chunk(plan: Plan, start: int, stop: int) -> pa.Table:
     points: dict[int, Any] = {}
     current, recipe, chamber = -1, None, None
     row = 0
+    seeds = sequence_seeds(sc.seed, start, stop).tolist()
     for g in range(start, stop):
         p, rep = plan.sequence(g)
         if p != current:
@@ -83,7 +84,7 @@ def run_chunk(plan: Plan, start: int, stop: int) -> pa.Table:
                                     source=sc.source) from None
             current = p
             items = ([VENT] if sc.vent else []) + [recipe] * k
-        seed = sequence_seed(sc.seed, g)
+        seed = seeds[g - start]
         for j, res in enumerate(simulate_queue(items, chamber, seed=seed, check=False)):
             ids[row] = (g * k + j, g, j, p, rep, seed)
             results[row] = _get_results(res)

@@ -374,8 +374,8 @@ def _parse(doc: dict[str, Any], path: Path, text: str) -> Scenario:
                                 ", ".join(f"[{t}]" for t in allowed_tables))
     sc = _keys(_table(doc, "scenario"), SCENARIO_KEYS, "scenario")
     seed = sc.get("seed", 0)
-    if seed < 0:
-        raise ScenarioError("scenario.seed", seed, "negative seed", ">= 0")
+    if not 0 <= seed < 2**63:
+        raise ScenarioError("scenario.seed", seed, "out of range", "[0, 2**63 - 1]")
     replicates = _positive_int(sc.get("replicates", 1), "scenario.replicates")
     runs_per_sequence = _positive_int(sc.get("runs_per_sequence", 1), "scenario.runs_per_sequence")
 

@@ -96,6 +96,7 @@ def test_bad_variations_are_one_clear_error(vary, field, words):
     ({"scenario": {"replicates": 0}}, "scenario.replicates"),
     ({"scenario": {"seed": -1}}, "scenario.seed"),
     ({"scenario": {"seed": 1.5}}, "scenario.seed"),
+    ({"scenario": {"seed": 2**63}}, "scenario.seed"),
     ({"scenario": {"colour": "red"}}, "scenario.colour"),
     ({"scenario": {}, "vary": {"state.target_kwh": {"distribution": "uniform", "low": 0.0, "high": 1.0}}},
      "scenario.samples"),
@@ -221,7 +222,7 @@ _table = st.one_of(_dist, _grid, st.dictionaries(st.text(max_size=4), _value, ma
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(vary=st.dictionaries(_names, _table, max_size=3), samples=st.integers(-1, 4),
-       replicates=st.integers(-1, 3), seed=st.one_of(st.integers(-2, 2**40), st.floats()))
+       replicates=st.integers(-1, 3), seed=st.one_of(st.integers(-2, 2**64), st.floats()))
 def test_fuzzed_scenarios_load_or_fail_cleanly(vary, samples, replicates, seed):
     doc = {"scenario": {"seed": seed, "samples": samples, "replicates": replicates}, "vary": vary}
     try:
