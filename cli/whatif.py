@@ -87,6 +87,8 @@ def run(args) -> int:
     grid = [f.name for f in scenario.grid_factors]
     cols = ["variation", "point", *[f.name for f in scenario.factors], "interface_resistance_ohm_cm2",
             "process_time_s", "shorted", "in_spec"]
+    if scenario.runs_per_sequence > 1:
+        cols.append("run_in_sequence")
     runs = read_runs(args.out, SWEEP, cols)
     summary = summarize(runs, plan)
     print(f"\nper variation (R_int in Ω·cm²; yield = not shorted and R_int <= "
@@ -104,7 +106,9 @@ def run(args) -> int:
         sample = runs.sample(n=min(len(runs), REPORT_SAMPLE_ROWS), random_state=scenario.seed) \
             if len(runs) > REPORT_SAMPLE_ROWS else runs
         write_report(args.report, title=scenario.name, description=scenario.description + "\n" + plan.describe(),
-                     summary=summary, sensitivity=sens, runs=sample, factors=[f.name for f in scenario.factors],
+                     summary=summary, sensitivity=sens, runs=sample,
+                     factors=[f.name for f in scenario.factors] + (["run_in_sequence"] if scenario.runs_per_sequence > 1
+                                                                   else []),
                      grid_factors=grid, spec_max_ohm_cm2=scenario.spec_max_interface_resistance_ohm_cm2)
         print(f"report -> {args.report}")
     sys.stdout.flush()

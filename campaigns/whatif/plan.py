@@ -137,8 +137,8 @@ class Plan:
 
     def default_chunk_runs(self, workers: int) -> int:
         """Enough runs per task to keep scheduling overhead small, and several tasks per worker."""
-        target = self.total_runs // max(1, 4 * workers)
-        return int(min(max(target, 250), 5000))
+        target = self.total_runs // max(1, 8 * workers)
+        return int(min(max(target, 200), 5000))
 
     def describe(self) -> str:
         sc = self.scenario
