@@ -8,8 +8,8 @@ unit but a split of a total flow; it is handled by :class:`hardware.mapping.Setp
 Examples
 --------
 >>> to_tool(0.5, "Pa", "mTorr")
-3.750306...
->>> round(from_tool(3.750306, "Pa", "mTorr"), 6)
+3.75031
+>>> round(from_tool(3.7503084, "Pa", "mTorr"), 6)
 0.5
 >>> to_tool(25.0, "°C", "K")
 298.15
