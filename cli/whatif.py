@@ -49,6 +49,8 @@ def register(sub) -> None:
 def _check_args(args) -> None:
     if args.out.suffix.lower() not in (".parquet", ".pq"):
         raise InputError("--out", str(args.out), "unknown file type", ".parquet | .pq")
+    if args.out.is_dir():
+        raise InputError("--out", str(args.out), "is a directory", "a Parquet file name")
     if not args.out.parent.is_dir():
         raise InputError("--out", str(args.out), "directory does not exist", "a file in an existing directory")
     if args.report is not None:

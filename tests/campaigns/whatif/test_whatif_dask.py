@@ -128,6 +128,7 @@ def test_scheduler_without_workers_is_exit_1_with_one_line(tmp_path, capsys):
     (["--out", "x.parquet", "--chunk-size", "0"], "--chunk-size = 0"),
     (["--out", "x.parquet", "--report", "r.pdf"], "--report = "),
     (["--out", "nodir/x.parquet"], "directory does not exist"),
+    (["--out", "."], "--out = "),
     (["--out", "x.parquet", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "local cluster only"),
     (["--out", "x.parquet", "--scheduler", "nonsense"], "not a scheduler address"),
     (["--out", "x.parquet", "--scheduler", "tcp://127.0.0.1:99999"], "not a scheduler address"),
