@@ -246,9 +246,14 @@ class Emulator:
         for i, wv in enumerate(event.request_params.NodesToWrite):
             ok = i >= len(results) or results[i].is_good()
             if wv.NodeId == self._fault_node.nodeid:
-                spec = wv.Value.Value.Value
-                if ok and spec:
-                    await self._inject(str(spec))
+                spec = str(wv.Value.Value.Value or "")
+                try:
+                    check_spec(spec)
+                except EmulatorError as exc:
+                    log.warning("fault request ignored: %s", exc)
+                    continue
+                if ok:
+                    await self._inject(spec)
                 continue
             text = self._by_id.get(wv.NodeId)
             if text is None:

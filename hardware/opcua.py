@@ -129,6 +129,7 @@ class OpcUaTool:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._run_ctx: _Run | None = None
+        self._busy = threading.Lock()
 
     @classmethod
     def from_config(cls, config: dict[str, Any], chamber: Chamber | None = None) -> OpcUaTool:
@@ -178,6 +179,14 @@ class OpcUaTool:
     def run(self, recipe: Recipe) -> RunResult:
         """Execute ``recipe`` on the tool and wait for completion; Ctrl-C aborts it into the safe state."""
         self.check(recipe)
+        if not self._busy.acquire(blocking=False):
+            raise RunFaultError(f"{self.name}: a run is already going on through this adapter")
+        try:
+            return self._run_blocking(recipe)
+        finally:
+            self._busy.release()
+
+    def _run_blocking(self, recipe: Recipe) -> RunResult:
         loop = self._ensure_loop()
         fut = asyncio.run_coroutine_threadsafe(self._run(recipe), loop)
         while True:
@@ -287,7 +296,6 @@ class OpcUaTool:
         client = Client(self.endpoint, timeout=self.timeout_s)
         heartbeat: asyncio.Task | None = None
         nodes: dict[str, Any] = {}
-        started = False
         try:
             try:
                 await asyncio.wait_for(client.connect(), self.timeout_s + 1)
@@ -305,7 +313,6 @@ class OpcUaTool:
                                  "no data from the tool's subscription")
             ctx.last_ok = loop.time()
             heartbeat = asyncio.create_task(self._heartbeat(ctx, client))
-            started = True
             if not await self._write(ctx, client, nodes, "command", "start", self.mapping.commands.start, True):
                 raise _Stop(RunFaultError, "start", "the start command was not accepted")
             st = self.mapping.status
@@ -317,20 +324,18 @@ class OpcUaTool:
             self._status = ToolStatus.IDLE
             return result
         except _Stop as stop:
-            safe = False
-            if stop.safe and started or stop.reason in ("setpoint",):
-                safe = await self._safe(ctx, client, nodes, stop.reason == "connection_lost")
-            elif stop.safe and not started:
-                safe = True  # nothing was started
-            self._status = {RunFaultError: ToolStatus.FAULT, RunInterlockError: ToolStatus.FAULT,
-                            RunAlarmError: ToolStatus.FAULT}.get(stop.cls, ToolStatus.ABORTED)
+            # anything written (setpoints, start) is undone by the abort command and the safe state
+            attempted = stop.safe and bool(ctx.command_log)
+            safe = await self._safe(ctx, client, nodes, stop.reason == "connection_lost") if attempted else False
+            self._status = ToolStatus.ABORTED if stop.cls is RunAbortedError else ToolStatus.FAULT
             if stop.reason == "connection_lost":
                 self._status = ToolStatus.DISCONNECTED
-            msg = stop.message + ("" if not started else "; safe state written" if safe
-                                  else "; SAFE STATE NOT CONFIRMED: check the tool")
+            msg = stop.message
+            if attempted:
+                msg += "; safe state written" if safe else "; SAFE STATE NOT CONFIRMED: check the tool"
             err = stop.cls(f"{self.name}: {msg}")
-            raise err.attach(telemetry=self._telemetry(ctx), command_log=ctx.command_log, safe_state_written=safe,
-                             reason=stop.reason) from None
+            raise err.attach(telemetry=self._telemetry(ctx), command_log=ctx.command_log,
+                             safe_state_written=safe or not ctx.command_log, reason=stop.reason) from None
         except RunFaultError as err:
             self._status = ToolStatus.FAULT
             raise err.attach(telemetry=self._telemetry(ctx), command_log=ctx.command_log, safe_state_written=False,

@@ -10,9 +10,12 @@ import pytest
 
 from campaigns.store import CampaignStore
 from cli.main import main
+from hardware.mapping import Mapping
 
 from .conftest import MAPPING_A
 from .test_cli import start_emulator, stop
+
+MAPPING = Mapping.from_toml(MAPPING_A)
 
 CAMPAIGN = """
 [campaign]
@@ -92,6 +95,9 @@ def test_three_approved_runs_with_telemetry_and_measurements(tmp_path, emulator,
             assert len(tel) > 20 and {"pressure_pa", "rf_power_w", "thickness_nm", "phase"} <= set(tel.columns)
             dep = tel[tel["phase"] == "deposition"]
             assert dep["rf_power_w"].to_numpy() == pytest.approx(t.recipe["rf_power_w"])
+            commands = tel.attrs["command_log"]             # every command sent, kept with the trial
+            assert [c["name"] for c in commands] == [sp.field for sp in MAPPING.setpoints] + ["start"]
+            assert all(c["ok"] for c in commands)
     assert _cli("campaign", "run", camp, "--store", store, "--no-progress") == 0
     assert "budget spent" in capsys.readouterr().out
 

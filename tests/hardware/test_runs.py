@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import _thread
+import asyncio
 import math
 import threading
 import time
 
 import pytest
+from asyncua import Client, ua
 
 from hardware.emulator import ScheduledFault
 from hardware.errors import RunAbortedError, RunAlarmError, RunFaultError, RunInterlockError
@@ -193,3 +195,30 @@ def test_unreachable_tool_is_a_fault_with_nothing_written(mapping_a, short_recip
 
 def _fault(text):
     return ScheduledFault.parse(text)
+
+
+def test_abort_on_an_idle_tool_writes_the_safe_state(emulator, mapping_b):
+    emu = emulator(mapping_b)
+    with OpcUaTool(mapping_b, emu.endpoint) as tool:
+        tool.abort()
+        assert tool.status is ToolStatus.ABORTED
+    expected = [(mapping_b.commands.abort, True)] + [(sw.node, sw.value) for sw in mapping_b.safe_state]
+    assert [(w["node"], w["value"]) for w in emu.write_log] == expected
+
+
+def test_faults_requested_through_the_fault_node(emulator, mapping_a, short_recipe):
+    emu = emulator()
+
+    async def request(spec):
+        async with Client(emu.endpoint) as client:
+            ns = await client.get_namespace_index(mapping_a.tool.namespace_uri)
+            await client.get_node(ua.NodeId("Emulator.Fault", ns)).write_value(ua.Variant(spec, ua.VariantType.String))
+
+    asyncio.run(request("meteor-strike"))          # unknown: ignored, the server keeps serving
+    asyncio.run(request("interlock:base_pressure"))
+    with OpcUaTool(mapping_a, emu.endpoint) as tool, pytest.raises(RunInterlockError, match="base_pressure"):
+        tool.run(short_recipe)
+    assert emu.write_log == []
+    asyncio.run(request("clear"))
+    with OpcUaTool(mapping_a, emu.endpoint) as tool:
+        assert tool.run(short_recipe).thickness_nm > 0
