@@ -12,6 +12,7 @@ call of :func:`twin.simulate_queue` (``[VENT] + [recipe] * runs_per_sequence``),
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,10 +131,17 @@ class Plan:
             values[f.name] = f.levels[int(v)] if f.is_grid else float(v)
         return Point(p, SENSITIVITY, -1, -1, values)
 
-    def chunks(self, chunk_runs: int) -> list[tuple[int, int]]:
-        """Ranges ``[start, stop)`` of sequences holding about ``chunk_runs`` runs each."""
-        per = max(1, math.ceil(chunk_runs / self.runs_per_sequence))
-        return [(s, min(s + per, self.n_sequences)) for s in range(0, self.n_sequences, per)]
+    def chunks(self, chunk_runs: int) -> Iterator[tuple[int, int]]:
+        """Ranges ``[start, stop)`` of sequences holding about ``chunk_runs`` runs each, lazily (a study of a
+        billion runs does not need a list of its chunks); :meth:`n_chunks` says how many."""
+        per = self._per_chunk(chunk_runs)
+        return ((s, min(s + per, self.n_sequences)) for s in range(0, self.n_sequences, per))
+
+    def n_chunks(self, chunk_runs: int) -> int:
+        return math.ceil(self.n_sequences / self._per_chunk(chunk_runs))
+
+    def _per_chunk(self, chunk_runs: int) -> int:
+        return max(1, math.ceil(chunk_runs / self.runs_per_sequence))
 
     def default_chunk_runs(self, workers: int) -> int:
         """Enough runs per task to keep scheduling overhead small, and several tasks per worker."""

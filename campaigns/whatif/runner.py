@@ -168,13 +168,13 @@ def _run(plan: Plan, out: Path, parts: Path, client: Any, chunk_runs: int | None
 
     n_workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
     chunk_runs = chunk_runs or plan.default_chunk_runs(n_workers)
-    chunks = plan.chunks(chunk_runs)
+    n_chunks = plan.n_chunks(chunk_runs)
     sch = schema(plan)
     parts.mkdir(parents=True)
     tag = uuid.uuid4().hex[:8]
     t1 = time.perf_counter()
     plan_future = client.scatter(plan, broadcast=True, hash=False)
-    todo = iter(enumerate(chunks))
+    todo = enumerate(plan.chunks(chunk_runs))
     in_flight: dict[Any, int] = {}
     done = as_completed(loop=client.loop)
     max_in_flight = 2 * n_workers + 1
@@ -215,12 +215,12 @@ def _run(plan: Plan, out: Path, parts: Path, client: Any, chunk_runs: int | None
     finally:
         bar.close()
     compute_s = time.perf_counter() - t1
-    _merge(parts, len(chunks), out, sch.with_metadata({METADATA_KEY: plan.scenario.text.encode()}))
+    _merge(parts, n_chunks, out, sch.with_metadata({METADATA_KEY: plan.scenario.text.encode()}))
     shutil.rmtree(parts)
     wall = time.perf_counter() - t0
-    log.info("%d runs in %.2f s (%d chunks of ~%d runs on %d workers)", saved_runs, wall, len(chunks), chunk_runs,
+    log.info("%d runs in %.2f s (%d chunks of ~%d runs on %d workers)", saved_runs, wall, n_chunks, chunk_runs,
              n_workers)
-    return RunInfo(out, saved_runs, len(chunks), chunk_runs, n_workers, wall, compute_s, where)
+    return RunInfo(out, saved_runs, n_chunks, chunk_runs, n_workers, wall, compute_s, where)
 
 
 def _saved(runs: int, parts: Path) -> str:
