@@ -12,11 +12,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from distributed import Client, LocalCluster
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from campaigns.whatif import Plan, Scenario, parts_dir, read_partial, run_chunk, run_plan
-from campaigns.whatif.runner import METADATA_KEY
+from campaigns.whatif.runner import METADATA_KEY, parse_scheduler_address
 from cli.main import main
 from tests.conftest import EXAMPLES, ROOT
+from twin.errors import InputError
 
 SMALL = EXAMPLES / "scenarios" / "small.toml"
 
@@ -179,3 +182,17 @@ def test_failure_midway_keeps_the_chunks_already_written(two_workers, tmp_path, 
     pd.testing.assert_frame_equal(read_partial(out).reset_index(drop=True),
                                   saved.sort_values("run_index", ignore_index=True))
     assert not list(parts.glob(".*tmp"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(max_size=30), st.builds(lambda s, h, p: f"{s}{h}:{p}", st.sampled_from(["", "tcp://", "tls://",
+                                                                                            "udp://", "://"]),
+                                                 st.sampled_from(["127.0.0.1", "", "[::1]", "localhost", "a:b"]),
+                                                 st.integers(-5, 70000))))
+def test_scheduler_addresses_parse_or_fail_cleanly(address):
+    try:
+        host, port = parse_scheduler_address(address)
+    except InputError as exc:
+        assert "\n" not in str(exc) and exc.field == "--scheduler"
+        return
+    assert host and 0 < port < 65536
