@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
+from threadpoolctl import threadpool_limits
 
 from campaigns.space import SearchSpace
 
@@ -28,6 +29,7 @@ with warnings.catch_warnings():
     from skopt.learning.gaussian_process.kernels import WhiteKernel
     from skopt.sampler import Halton, Hammersly, Lhs, Sobol
     from skopt.space import Categorical, Real, Space
+    from skopt.utils import cook_estimator
 
 INITIAL_DESIGNS = ("lhs", "sobol", "halton", "hammersly", "random")
 ACQ_FUNCS = ("EI", "PI", "LCB", "gp_hedge")
@@ -68,6 +70,11 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def _one_thread() -> Any:
+    """BLAS on one thread: for matrices of a few hundred rows threads only cost (and thrash on a busy machine)."""
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _frozen_kernel_gp(model: GaussianProcessRegressor) -> GaussianProcessRegressor:
     """A GP with ``model``'s fitted kernel hyper-parameters frozen (no optimiser), noise included."""
     kernel = clone(model.kernel_)
@@ -84,7 +91,8 @@ class GPModel:
 
     def __init__(self, space: SearchSpace, points: Sequence[Sequence[Any]], scores: Sequence[float], *,
                  seed: int, acq_func: str = "EI", xi: float = 0.01, kappa: float = 1.96,
-                 acq_optimizer: str = "auto", n_points: int = 10000, n_restarts_optimizer: int = 5) -> None:
+                 acq_optimizer: str = "auto", n_points: int = 10000, n_restarts_optimizer: int = 5,
+                 gp_restarts: int = 1) -> None:
         self.space = space
         self.dims = dimensions(space)
         self.seed = int(seed)
@@ -95,10 +103,15 @@ class GPModel:
         }
         self.points = [list(p) for p in points]
         self.scores = [float(s) for s in scores]
-        self._opt = self._optimizer("GP", self.seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self._opt.tell(self.points, self.scores)
+            # skopt's own GP (Matern 5/2 with one length scale per dimension, a fitted noise level), with
+            # ``gp_restarts`` restarts of the hyper-parameter search (skopt's default is 2)
+            base = cook_estimator("GP", space=Space(self.dims), random_state=self.seed % (2**31), noise="gaussian",
+                                  n_restarts_optimizer=gp_restarts)
+            self._opt = self._optimizer(base, self.seed)
+            with _one_thread():
+                self._opt.tell(self.points, self.scores)
         self.model = self._opt.models[-1]
         self.sk_space = self._opt.space
 
@@ -115,6 +128,11 @@ class GPModel:
         out: list[list[Any]] = []
         if not pending:
             out.append([_plain(v) for v in self._opt.ask()])
+        with _one_thread():
+            self._lies(out, n, pending)
+        return out
+
+    def _lies(self, out: list[list[Any]], n: int, pending: Sequence[Sequence[Any]]) -> None:
         if len(out) < n:
             lie = min(self.scores)
             told = [list(p) for p in pending] + out
@@ -126,7 +144,6 @@ class GPModel:
                     out.append([_plain(v) for v in lie_opt.ask()])
                     if len(out) < n:
                         lie_opt.tell(out[-1], lie)
-        return out
 
     def predict(self, points: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation of the score at ``points`` (noise-free latent function)."""

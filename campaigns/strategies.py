@@ -237,6 +237,8 @@ class GPStrategy(_Observed):
         _choice(settings, "failure_penalty", ("worst", "drop"))
         if settings["n_initial"] < 1:
             raise CampaignError("strategy.n_initial", settings["n_initial"], "must be positive", ">= 1")
+        if not 0 <= settings["gp_restarts"] <= 20:
+            raise CampaignError("strategy.gp_restarts", settings["gp_restarts"], "out of range", "[0, 20]")
         if not 100 <= settings["n_points"] <= 1_000_000:
             raise CampaignError("strategy.n_points", settings["n_points"], "out of range", "[100, 1000000]")
         self._design: list[list[Any]] | None = None
@@ -267,7 +269,7 @@ class GPStrategy(_Observed):
             self._model = None if n_ok < 2 else _skopt.GPModel(
                 self.space, xs, ys, seed=_seed(self.seed, len(self.points)), acq_func=s["acq_func"], xi=s["xi"],
                 kappa=s["kappa"], acq_optimizer=s["acq_optimizer"], n_points=s["n_points"],
-                n_restarts_optimizer=s["n_restarts_optimizer"])
+                n_restarts_optimizer=s["n_restarts_optimizer"], gp_restarts=s["gp_restarts"])
             self._model_n = len(self.points)
         return self._model
 
@@ -309,7 +311,7 @@ class GPStrategy(_Observed):
 GP_SETTINGS: dict[str, tuple[Any, Any]] = {
     "n_initial": (int, 10), "initial_design": (str, "lhs"), "acq_func": (str, "EI"), "xi": (float, 0.01),
     "kappa": (float, 1.96), "acq_optimizer": (str, "auto"), "n_points": (int, 10000),
-    "n_restarts_optimizer": (int, 5), "failure_penalty": (str, "worst"),
+    "n_restarts_optimizer": (int, 5), "failure_penalty": (str, "worst"), "gp_restarts": (int, 1),
 }
 """Settings of ``gp``: name → (type, default)."""
 
