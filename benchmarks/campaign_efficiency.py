@@ -2,8 +2,9 @@
 twin's optimum.
 
 For each seed and strategy a campaign runs on the *stochastic* twin (the simulated tool seeded with the campaign
-seed, as ``campaign run`` does, but every run starting from the chamber's initial state: see :func:`fresh_tool`). After every run the best recipe so far — the one with the best *measured*
-objective, as a person would pick it — is evaluated on the *deterministic* twin; the count is the first run at
+seed, as ``campaign run`` does, but every run starting from the chamber's initial state: see :func:`fresh_tool`).
+After every run the best recipe so far — the one with the best *measured* objective, as a person would pick it — is
+evaluated on the *deterministic* twin; the count is the first run at
 which that value is within ``--tolerance`` (default 10 %) of the twin's optimum over the same space.
 
 The optimum comes from a dense global search on the deterministic twin: scipy's ``differential_evolution``
