@@ -10,11 +10,16 @@ them so that the deterministic twin reproduces measured runs, by penalised maxim
   chamber's current value (default ``σ_prior = ln 10``: a factor of ten is one standard deviation). The prior only
   keeps parameters that the data cannot see from wandering to their bounds; with informative data the estimate
   is the maximum-likelihood one;
-* ``scipy.optimize.least_squares`` (trust-region reflective, bounded by each parameter's documented range)
-  minimises the sum of squared whitened residuals and prior terms;
-* uncertainty: Laplace approximation, ``Cov(θ) = (JᵀJ + I/σ_prior²)⁻¹`` at the optimum (``J`` the Jacobian of
-  the whitened residuals), inflated by the reduced χ² when the fit is worse than the assumed noise. Since
-  ``θ = log p``, ``std(θ_j)`` is the relative standard deviation of ``p_j``;
+* ``scipy.optimize.least_squares`` (trust-region reflective, bounded by each parameter's documented range and
+  by a factor of 1000 either way) minimises the sum of squared whitened residuals and prior terms;
+* uncertainty: 68 % and 95 % intervals from the profile likelihood (each parameter stepped away from the optimum
+  with the others re-fitted, until ``2·Δcost`` reaches 1 and 1.96²; Raue et al. 2009), which stays honest when
+  one parameter can slide into a region where the twin no longer depends on it; with ``profile=False`` the
+  Laplace approximation ``Cov(θ) = (JᵀJ + I/σ_prior²)⁻¹`` with secant Jacobians over the posterior width.
+  Both are inflated by the reduced χ² when the fit is worse than the assumed noise. Since ``θ = log p``,
+  ``std(θ_j)`` (half the 68 % interval) is the relative standard deviation of ``p_j``;
+* ``least_squares`` loss: plain least squares by default (maximum likelihood); ``soft_l1`` resists a run spoiled
+  by a random event (a leak burst during deposition);
 * identifiability: a parameter is *not identified* when the data shrink its prior standard deviation by less than
   half; the eigen-decomposition of the data's information matrix ``JᵀJ`` names near-singular directions
   (combinations of parameters that the runs cannot tell apart), and a parameter on which the deterministic twin
@@ -44,6 +49,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -140,6 +146,41 @@ def measurements_from_queue(results: Sequence[RunResult], chamber: Chamber, *, c
     return out
 
 
+def measurements_from_store(store: Any, campaign: int | str | None = None, *,
+                            use_rate: bool = True) -> tuple[Chamber, list[Measurement], str]:
+    """The campaign's chamber, its measured runs and its name, read from a :class:`campaigns.store.CampaignStore`.
+
+    Runs are the trials that reached the tool and have a measured interface resistance (``done``, and ``failed``
+    for a constraint such as the thickness tolerance; shorted cells and tool failures carry none). The chamber
+    state before each run is the state the previous run (by run index) left; the first starts in the campaign
+    chamber's ``[state]``. Every run is recorded against the campaign's chamber name.
+    """
+    from campaigns.runner import load_campaign
+
+    if campaign is None:
+        camps = store.campaigns()
+        if len(camps) != 1:
+            raise CalibrationError("--campaign", None, f"the store holds {len(camps)} campaigns; name one",
+                                   ", ".join(c.name for c in camps) or "none", source=str(store.path))
+        campaign = camps[0].id
+    cid, config, chamber = load_campaign(store, campaign)
+    trials = [t for t in store.trials(cid) if t.result is not None and t.run_index is not None]
+    trials.sort(key=lambda t: t.run_index)
+    state = {k: float(getattr(chamber.state, k)) for k in STATE_FIELDS}
+    out: list[Measurement] = []
+    for t in trials:
+        res = t.result
+        r_int = res.get("interface_resistance_ohm_cm2")
+        if t.state in ("done", "failed") and not res.get("shorted") and r_int is not None:
+            rate = res.get("deposition_rate_nm_min") if use_rate else None
+            out.append(Measurement(Recipe.from_dict(t.recipe), float(r_int),
+                                   float(rate) if rate is not None else math.nan, dict(state), chamber.name,
+                                   f"trial {t.id}"))
+        after = res.get("chamber_state_after") or {}
+        state.update({k: float(v) for k, v in after.items() if k in STATE_FIELDS and v is not None})
+    return chamber, out, config.name
+
+
 def chamber_fingerprint(chamber: Chamber) -> str:
     """Short hash of every model parameter of ``chamber`` (not its name or state), to record with runs."""
     doc = {k: v for k, v in chamber.to_dict().items() if k not in ("name", "state", "telemetry")}
@@ -204,6 +245,8 @@ class CalibrationResult:
     n_runs: int
     success: bool
     message: str
+    method: str = ""
+    """How the fit and its uncertainty were computed (for the provenance)."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -256,8 +299,7 @@ class CalibrationResult:
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # provenance stamp only, not a simulation input
         lines = [f"Calibrated chamber {self.chamber.name!r}: {self.n_runs} measured runs"
                  + (f" from {source}" if source else "") + f", {now}",
-                 f"sputter-twin model {pm.MODEL_VERSION}; method: penalised maximum likelihood in log R_int "
-                 "(scipy least_squares), Laplace uncertainty",
+                 f"sputter-twin model {pm.MODEL_VERSION}; method: {self.method}",
                  f"base chamber fingerprint {chamber_fingerprint(self.base_chamber)} -> "
                  f"calibrated {chamber_fingerprint(self.chamber)}"]
         for p in self.parameters:
@@ -326,7 +368,7 @@ def _check_runs(runs: Iterable[Measurement], chamber: Chamber, n_params: int,
 
 def calibrate(runs: Iterable[Measurement], chamber: Chamber, parameters: Sequence[str] | None = None, *,
               sigma_log: float | None = None, sigma_rate_log: float = 0.02, prior_std_log: float = math.log(10.0),
-              expected_chamber: str | None = None, loss: str = "soft_l1", f_scale: float = 3.0,
+              expected_chamber: str | None = None, loss: str = "linear", f_scale: float = 3.0,
               profile: bool = True, max_nfev: int = 200) -> CalibrationResult:
     """Fit ``parameters`` of ``chamber`` to measured ``runs`` (see the module docstring for the method).
 
@@ -347,9 +389,9 @@ def calibrate(runs: Iterable[Measurement], chamber: Chamber, parameters: Sequenc
     expected_chamber : str, optional
         Name of the chamber the runs must have been recorded against; default ``chamber.name``.
     loss, f_scale : str, float
-        ``least_squares`` loss and its scale in units of σ. The default ``soft_l1`` with ``f_scale = 3`` is
-        quadratic for ordinary noise and linear beyond ~3σ, so a run spoiled by a random event (a leak burst
-        during deposition, an arc) does not drag the fit; ``"linear"`` gives plain least squares.
+        ``least_squares`` loss and its scale in units of σ. ``"linear"`` (default) is plain maximum likelihood;
+        ``soft_l1`` with ``f_scale = 3`` is quadratic for ordinary noise and linear beyond ~3σ, so a run spoiled by
+        a random event (a leak burst during deposition, an arc) does not drag the fit.
     profile : bool
         Uncertainty from the profile likelihood (default) rather than the Laplace approximation alone.
     max_nfev : int
@@ -466,6 +508,9 @@ def calibrate(runs: Iterable[Measurement], chamber: Chamber, parameters: Sequenc
         residuals_log=y - lr_after, residuals_before_log=y - lr_before, rate_residuals_log=y_rate - lrate_after,
         labels=tuple(m.label for m in used), weak_directions=tuple(weak), sigma_log=float(sigma_log),
         reduced_chi2=chi2_red, n_runs=len(used), success=bool(sol.success), message=str(sol.message),
+        method=(f"maximum likelihood in log R_int{' and log rate' if rate_idx else ''} (scipy least_squares, "
+                f"{loss} loss, σ = {sigma_log:.3g}, prior σ_log = {prior_std_log:.3g}), "
+                + ("profile-likelihood intervals" if profile else "Laplace intervals")),
     )
 
 
@@ -622,5 +667,6 @@ def parse_parameters(text: str) -> list[str]:
 __all__ = [
     "CALIBRATABLE_SECTIONS", "DEFAULT_PARAMETERS", "CalibrationError", "CalibrationResult", "Measurement",
     "ParameterFit", "calibrate", "chamber_fingerprint", "held_out_errors", "measurements_from_queue",
+    "measurements_from_store",
     "parse_parameters", "predict",
 ]

@@ -51,7 +51,7 @@ from twin.errors import InputError
 log = logging.getLogger(__name__)
 
 TWIN_PRIOR_SETTINGS: dict[str, tuple[Any, Any]] = {
-    "n_initial": (int, 2), "xi": (float, 0.01), "n_candidates": (int, 1000), "n_search": (int, 2000),
+    "n_initial": (int, 2), "xi": (float, 0.01), "n_candidates": (int, 500), "n_search": (int, 2000),
     "n_local": (int, 8), "twin_failure_penalty": (float, 0.5), "failure_penalty": (str, "worst"),
 }
 """Settings of ``twin-prior``: name → (type, default).
@@ -82,7 +82,8 @@ def twin_score(chamber: Chamber, objective: Objective, recipe: Recipe, failure_p
         res = simulate_queue([recipe], chamber, deterministic=True, check=False)[0]
     except (InputError, ValueError, ZeroDivisionError, OverflowError):
         return math.inf
-    rd = res.to_dict()
+    keys = {"shorted", "process_time_s", "thickness_nm", objective.minimize, objective.secondary} - {""}
+    rd = {k: getattr(res, k) for k in keys}  # what Objective.evaluate reads (to_dict() is slower)
     value = rd.get(objective.minimize)
     if value is None or not math.isfinite(value):
         return math.inf
@@ -95,7 +96,7 @@ def twin_score(chamber: Chamber, objective: Objective, recipe: Recipe, failure_p
         score = math.log10(value)
     else:
         score = float(value)
-    if objective.evaluate(rd, recipe.to_dict()).failed:
+    if objective.evaluate(rd, {"target_thickness_nm": recipe.target_thickness_nm}).failed:
         score += failure_penalty
     return score
 
@@ -234,7 +235,10 @@ class TwinPriorStrategy(_Observed):
 
         m = self.twin.scores(xs)
         m = np.where(np.isfinite(m), m, max(ys) if ys else 0.0)
-        return _skopt.GPModel(self.space, xs, list(np.asarray(ys) - m), seed=seed)
+        # the GP fit is gp's; only the eager acquisition search skopt runs on tell is made cheap, since the
+        # acquisition is maximised here (the fitted GP does not depend on these settings)
+        return _skopt.GPModel(self.space, xs, list(np.asarray(ys) - m), seed=seed, acq_optimizer="sampling",
+                              n_points=10)
 
     def model(self) -> Any:
         """The GP on the residuals ``y − m(x)``, or None while fewer than two runs succeeded."""
