@@ -11,6 +11,7 @@ from campaigns.errors import CampaignError
 from campaigns.runner import Runner, best_trial, load_campaign, open_campaign, propose
 from campaigns.store import CampaignStore
 from twin import Chamber, load_tool
+from twin.errors import InputError
 
 KEY_FIELDS = ("rf_power_w", "seed_power_w", "seed_thickness_nm", "pressure_pa", "n2_fraction",
               "target_substrate_distance_mm", "pumpdown_min", "anneal_min")
@@ -101,7 +102,10 @@ def _campaign_id(store: CampaignStore, name: str | None) -> int:
 def _load_new(campaign_file: Path, chamber_file: Path | None) -> tuple[CampaignConfig, Chamber]:
     chamber = Chamber.from_toml(chamber_file) if chamber_file else Chamber()
     config = CampaignConfig.from_toml(campaign_file, chamber)
-    load_tool(config.tool.get("type", "simulated"))  # an unknown tool type is bad input, before the store changes
+    try:  # an unknown tool type is bad input, found before the store changes
+        load_tool(config.tool.get("type", "simulated"))
+    except InputError as exc:
+        raise exc.with_source(str(campaign_file)) from None
     return config, chamber
 
 
