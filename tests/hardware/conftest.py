@@ -14,8 +14,8 @@ from twin import Recipe
 ROOT = Path(__file__).resolve().parents[2]
 MAPPING_A = ROOT / "examples" / "hardware" / "rf_a_si.toml"
 MAPPING_B = ROOT / "examples" / "hardware" / "mag_b_imperial.toml"
-SPEED = 1000.0
-"""Process seconds per wall second: the ~34 min test recipe plays back in ~2 s."""
+SPEED = 2000.0
+"""Process seconds per wall second: the ~34 min test recipe plays back in ~1 s."""
 
 
 @pytest.fixture(autouse=True)

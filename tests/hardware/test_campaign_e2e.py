@@ -92,9 +92,9 @@ def test_three_approved_runs_with_telemetry_and_measurements(tmp_path, emulator,
             assert t.recipe["rf_power_w"] == pytest.approx(run.recipe.rf_power_w)
             assert t.result["thickness_nm"] == pytest.approx(run.thickness_nm)
             tel = st.telemetry(t.id)
-            assert len(tel) > 20 and {"pressure_pa", "rf_power_w", "thickness_nm", "phase"} <= set(tel.columns)
+            assert len(tel) > 10 and {"pressure_pa", "rf_power_w", "thickness_nm", "phase"} <= set(tel.columns)
             dep = tel[tel["phase"] == "deposition"]
-            assert dep["rf_power_w"].to_numpy() == pytest.approx(t.recipe["rf_power_w"])
+            assert len(dep) >= 2 and dep["rf_power_w"].to_numpy() == pytest.approx(t.recipe["rf_power_w"])
             commands = tel.attrs["command_log"]             # every command sent, kept with the trial
             assert [c["name"] for c in commands] == [sp.field for sp in MAPPING.setpoints] + ["start"]
             assert all(c["ok"] for c in commands)
