@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -135,10 +136,9 @@ def state_counts_figure(df: Any) -> go.Figure:
 def prediction_figure(df: Any, *, log_objective: bool = True) -> go.Figure:
     """The optimiser's prediction at proposal time (±1σ) against what the run gave, for runs with a prediction."""
     ok = _ok(df)
-    if "predicted_mean" in ok:
-        ok = ok[ok["predicted_mean"].notna()]
-    else:
-        ok = ok.iloc[0:0]
+    if "predicted_mean" not in ok or "objective" not in ok:
+        ok = pd.DataFrame({"predicted_mean": [], "predicted_std": [], "objective": [], "index": []})
+    ok = ok[ok["predicted_mean"].notna()]
     obs = np.log10(ok["objective"].astype(float)) if log_objective else ok["objective"].astype(float)
     fig = go.Figure(go.Scatter(x=ok["predicted_mean"], y=obs, mode="markers", name="runs",
                                error_x={"type": "data", "array": ok.get("predicted_std")}, text=ok["index"]))
