@@ -121,6 +121,15 @@ def best_trial(config: CampaignConfig, trials: list[Trial]) -> tuple[Trial, Outc
     return min(ok, key=lambda to: to[1].value) if ok else None
 
 
+def chamber_before(chamber: Chamber, trials: list[Trial], trial: Trial) -> Chamber:
+    """The campaign's chamber in the state it had when ``trial`` ran (after the previous run of the tool)."""
+    if trial.run_index is None or trial.run_index == 0:
+        return chamber
+    prev = [t for t in trials if t.run_index == trial.run_index - 1 and t.result is not None]
+    state = prev[0].result.get("chamber_state_after") if prev else None
+    return chamber.replace({f"state.{k}": float(v) for k, v in state.items()}) if state else chamber
+
+
 def provenance(config: CampaignConfig, strategy: Strategy, tool_name: str, n_told: int) -> dict[str, Any]:
     """What a proposal came from: strategy and settings, seed, versions, tool."""
     return {"strategy": config.strategy, "settings": dict(getattr(strategy, "settings", {})), "seed": config.seed,
