@@ -17,6 +17,8 @@ Faults, on request (:meth:`Emulator.inject`, the writable ``s=Emulator.Fault`` n
 - ``stuck:NAME``: freeze a readback column (or a setpoint echo) at its current value;
 - ``interlock:NAME``: open an interlock;
 - ``disconnect``: drop every client connection (the server stays up);
+- ``freeze[:SECONDS]``: the server stops answering for SECONDS (default 8) with its connections open, as a hung
+  controller does (only a watchdog notices);
 - ``kill``: exit the process at once (``allow_exit``), else stop the server;
 - ``clear``: clear alarms, stuck values and open interlocks.
 
@@ -30,6 +32,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -49,7 +52,7 @@ from twin.tool import SimulatedTool
 
 log = logging.getLogger(__name__)
 
-FAULT_KINDS = ("alarm", "stuck", "interlock", "disconnect", "kill", "clear")
+FAULT_KINDS = ("alarm", "stuck", "interlock", "disconnect", "freeze", "kill", "clear")
 
 
 class EmulatorError(InputError):
@@ -86,9 +89,16 @@ class ScheduledFault:
 
 
 def check_spec(spec: str) -> None:
-    kind = spec.partition(":")[0]
+    kind, _, target = spec.partition(":")
     if kind not in FAULT_KINDS:
         raise EmulatorError("fault", spec, "unknown fault", " | ".join(FAULT_KINDS))
+    if kind == "freeze" and target:
+        try:
+            seconds = float(target)
+        except ValueError:
+            seconds = math.nan
+        if not 0 < seconds <= 600:
+            raise EmulatorError("fault", spec, "freeze needs seconds", "freeze:SECONDS, (0, 600]")
 
 
 class Emulator:
@@ -399,6 +409,8 @@ class Emulator:
         elif kind == "disconnect":
             for transport in list(self.server.iserver.asyncio_transports):
                 transport.close()
+        elif kind == "freeze":
+            time.sleep(float(target or 8.0))  # deliberately block the server's event loop: a hung controller
         elif kind == "kill":
             if self.allow_exit:
                 os._exit(3)

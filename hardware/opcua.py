@@ -424,6 +424,8 @@ class OpcUaTool:
                 ctx.last_ok = loop.time()
             except asyncio.CancelledError:
                 raise
+            except TimeoutError:  # slow, not gone (TimeoutError is an OSError): the watchdog decides
+                log.warning("watchdog: %s did not answer within %g s", self.endpoint, self.watchdog_s / 2)
             except (ConnectionError, OSError) as exc:  # the socket is gone: no need to wait for the watchdog
                 ctx.lost = ctx.lost or f"{type(exc).__name__}: {exc}"
             except Exception as exc:
@@ -433,11 +435,14 @@ class OpcUaTool:
     def _check_cancel_and_watchdog(self, ctx: _Run) -> None:
         if ctx.cancel:
             raise _Stop(RunAbortedError, "operator", ctx.cancel)
+        why = ""
         if ctx.lost:
-            raise _Stop(RunAbortedError, "connection_lost", f"connection to {self.endpoint} lost ({ctx.lost})")
-        if ctx.last_ok and asyncio.get_running_loop().time() - ctx.last_ok > self.watchdog_s:
-            raise _Stop(RunAbortedError, "connection_lost",
-                        f"connection to {self.endpoint} lost (no answer for {self.watchdog_s:g} s)")
+            why = ctx.lost
+        elif ctx.last_ok and asyncio.get_running_loop().time() - ctx.last_ok > self.watchdog_s:
+            why = f"no answer for {self.watchdog_s:g} s"
+        if why:
+            ctx.events.append(Event(self._now(ctx), "connection_lost"))
+            raise _Stop(RunAbortedError, "connection_lost", f"connection to {self.endpoint} lost ({why})")
 
     async def _follow(self, ctx: _Run) -> None:
         m = self.mapping
@@ -561,6 +566,8 @@ class OpcUaTool:
         wide.attrs["tool"] = self.name
         wide.attrs["endpoint"] = self.endpoint
         wide.attrs["events"] = [e.to_dict() for e in ctx.events]
+        wide.attrs["t0_monotonic"] = ctx.t0
+        # time.monotonic() at elapsed_s = 0: event times are relative to it
         return wide
 
 

@@ -222,3 +222,17 @@ def test_faults_requested_through_the_fault_node(emulator, mapping_a, short_reci
     asyncio.run(request("clear"))
     with OpcUaTool(mapping_a, emu.endpoint) as tool:
         assert tool.run(short_recipe).thickness_nm > 0
+
+
+def test_hung_server_is_caught_by_the_watchdog_within_5_s(emulator, mapping_a, short_recipe):
+    """The server stops answering with its socket open: only the watchdog (2 s in the mapping) can tell."""
+    emu = emulator(speed=300.0, faults=(_fault("freeze:8@presputter"),))
+    with OpcUaTool(mapping_a, emu.endpoint) as tool, pytest.raises(RunAbortedError) as info:
+        tool.run(short_recipe)
+    err = info.value
+    assert err.reason == "connection_lost" and "no answer for 2 s" in str(err)
+    assert not err.safe_state_written and "SAFE STATE NOT CONFIRMED" in str(err)   # the tool was unreachable
+    (t_fault, spec), = emu.emulator.fault_log
+    (lost,) = [e for e in err.telemetry.attrs["events"] if e["kind"] == "connection_lost"]
+    detected = err.telemetry.attrs["t0_monotonic"] + lost["time_s"]
+    assert spec == "freeze:8" and 1.0 <= detected - t_fault < 5.0   # last answer up to watchdog_s / 5 before
