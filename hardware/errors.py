@@ -8,8 +8,8 @@ from typing import Any
 from twin.errors import AbortedError, InterlockError, ToolError
 
 
-class RunRecord:
-    """What an interrupted run leaves behind (mixed into the run-time errors below).
+class RunRecord(ToolError):
+    """Root of the adapters' run-time errors: what an interrupted run leaves behind.
 
     Attributes
     ----------
@@ -38,7 +38,7 @@ class RunRecord:
         return self
 
 
-class RunFaultError(RunRecord, ToolError):
+class RunFaultError(RunRecord):
     """The tool failed to do what it was told (refused to start, setpoint not confirmed, no result)."""
 
 
