@@ -52,6 +52,18 @@ _POLL_S = 0.05
 _SERVER_TIME = ua.NodeId(ua.ObjectIds.Server_ServerStatus_CurrentTime)
 
 
+class _RevisedParameters(logging.Filter):
+    """Drop asyncua's warnings that a server revised the session timeout or subscription counts: normal OPC UA
+    negotiation, not something an operator can act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        return not (msg.startswith("Requested session timeout") or msg.startswith("Revised values returned"))
+
+
+_FILTER = _RevisedParameters()
+
+
 class _Stop(Exception):
     """Internal: stop the run with an error class and a reason."""
 
@@ -130,6 +142,9 @@ class OpcUaTool:
         self._thread: threading.Thread | None = None
         self._run_ctx: _Run | None = None
         self._busy = threading.Lock()
+        client_log = logging.getLogger("asyncua.client.client")
+        if _FILTER not in client_log.filters:
+            client_log.addFilter(_FILTER)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], chamber: Chamber | None = None) -> OpcUaTool:
