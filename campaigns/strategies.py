@@ -228,6 +228,7 @@ class GPStrategy(_Observed):
     name = "gp"
 
     def __init__(self, ctx: StrategyContext, settings: dict[str, Any]) -> None:
+        settings = {**{k: default for k, (_, default) in GP_SETTINGS.items()}, **settings}  # defaults for omitted
         super().__init__(ctx, settings)
         from campaigns import _skopt
 
