@@ -210,3 +210,15 @@ def test_a_registered_strategy_plugs_in_by_name(tmp_path):
         from campaigns import strategies
 
         strategies._REGISTRY.pop("test-fixed", None)
+
+
+def test_telemetry_is_stored_when_the_tool_records_it(tmp_path):
+    cfile = small_campaign(tmp_path, budget=2)
+    cfile.write_text(cfile.read_text().replace('type = "simulated"', 'type = "simulated"\ntelemetry = true'))
+    config = CampaignConfig.from_toml(cfile)
+    with CampaignStore(tmp_path / "t.sqlite") as store:
+        cid = open_campaign(store, config, Chamber())
+        Runner(store, cid).run()
+        for t in store.trials(cid):
+            tel = store.telemetry(t.id)
+            assert tel is not None and len(tel) > 10 and "pressure_pa" in tel.columns
