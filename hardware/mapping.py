@@ -240,7 +240,7 @@ class Mapping:
     limits: tuple[Limit, ...] = ()
     safe_state: tuple[SafeWrite, ...] = ()
     results: tuple[ResultNode, ...] = ()
-    source: str = ""
+    source: str = field(default="", compare=False)
 
     # -- loading -----------------------------------------------------------------------------------------
     @classmethod

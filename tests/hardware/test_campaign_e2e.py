@@ -8,11 +8,13 @@ import signal
 
 import pytest
 
+from campaigns.config import CampaignConfig
 from campaigns.store import CampaignStore
 from cli.main import main
 from hardware.mapping import Mapping
+from twin import Chamber, load_tool
 
-from .conftest import MAPPING_A
+from .conftest import MAPPING_A, ROOT
 from .test_cli import start_emulator, stop
 
 MAPPING = Mapping.from_toml(MAPPING_A)
@@ -138,3 +140,13 @@ def test_server_killed_mid_run_interrupts_the_trial_and_the_campaign_resumes(tmp
     (done,) = _only(store, "done")
     assert done.id == second.id and math.isclose(done.interface_resistance_ohm_cm2, 9.1)
     assert [t.id for t in _only(store, "interrupted")] == [first.id]      # nothing lost
+
+
+def test_example_campaign_for_the_attached_tool_loads(monkeypatch):
+    """``examples/hardware/campaign_rf_a.toml`` parses and builds its OPC UA tool (paths from the repository root)."""
+    monkeypatch.chdir(ROOT)
+    chamber = Chamber()
+    config = CampaignConfig.from_toml(ROOT / "examples" / "hardware" / "campaign_rf_a.toml", chamber)
+    tool = load_tool(config.tool["type"]).from_config(config.tool, chamber)
+    assert tool.is_real and tool.mapping == MAPPING and tool.endpoint.startswith("opc.tcp://127.0.0.1:")
+    tool.close()
