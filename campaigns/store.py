@@ -29,7 +29,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import json
 import logging
@@ -40,23 +39,30 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from campaigns.errors import RunnerBusyError, StoreError, TrialStateError
+from campaigns.records import (  # noqa: F401  (re-exported: the store's public names)
+    FINISHED_STATES,
+    PENDING_STATES,
+    STATES,
+    Campaign,
+    Trial,
+    TrialEvent,
+    _json,
+    trial_history,
+)
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 """Version of the tables below; a store with a higher version is refused, never modified."""
 
-STATES = ("proposed", "approved", "running", "done", "failed", "awaiting_measurement", "rejected", "interrupted")
-PENDING_STATES = ("proposed", "approved", "running")
-"""States of a trial that has not produced an outcome yet."""
-FINISHED_STATES = ("done", "failed", "awaiting_measurement")
-"""States of a trial whose run has happened on the tool."""
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
 
 _SCHEMA = f"""
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -115,84 +121,6 @@ CREATE TABLE runner_locks (
     acquired TEXT NOT NULL
 );
 """
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def _json(value: Any) -> str:
-    """JSON with NaN and infinity written as null (strict JSON)."""
-
-    def clean(v: Any) -> Any:
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        if isinstance(v, dict):
-            return {str(k): clean(x) for k, x in v.items()}
-        if isinstance(v, list | tuple):
-            return [clean(x) for x in v]
-        return v
-
-    return json.dumps(clean(value), sort_keys=True, allow_nan=False)
-
-
-@dataclass(frozen=True)
-class Campaign:
-    """A campaign as stored: its id, name, the campaign TOML text, when it was created (UTC ISO 8601), the
-    chamber it runs on (TOML text, None if not recorded) and command-line overrides of the file (e.g. the seed)."""
-
-    id: int
-    name: str
-    config_toml: str
-    created: str
-    chamber_toml: str | None = None
-    overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Trial:
-    """One proposed recipe and everything that happened to it. Times are UTC ISO 8601 strings."""
-
-    id: int
-    campaign_id: int
-    index: int
-    batch: int
-    state: str
-    recipe: dict[str, Any]
-    result: dict[str, Any] | None
-    run_index: int | None
-    predicted_mean: float | None
-    predicted_std: float | None
-    expected_improvement: float | None
-    proposed_at: str
-    approved_at: str | None
-    started_at: str | None
-    finished_at: str | None
-    reviewer: str | None
-    comment: str | None
-    provenance: dict[str, Any]
-
-    @property
-    def interface_resistance_ohm_cm2(self) -> float:
-        """Measured interface resistance [Ω·cm²]; NaN while unknown."""
-        if not self.result or self.result.get("interface_resistance_ohm_cm2") is None:
-            return math.nan
-        return float(self.result["interface_resistance_ohm_cm2"])
-
-
-@dataclass(frozen=True)
-class TrialEvent:
-    """One row of the event log: a state change, a command or a note."""
-
-    id: int
-    campaign_id: int
-    trial_id: int | None
-    time: str
-    actor: str
-    kind: str
-    from_state: str | None
-    to_state: str | None
-    detail: dict[str, Any]
 
 
 def _process_start(pid: int) -> str | None:
@@ -653,9 +581,3 @@ def _parquet(frame: Any) -> bytes | None:
 
 def _f(v: float | None) -> float | None:
     return None if v is None or not math.isfinite(float(v)) else float(v)
-
-
-def trial_history(trials: Sequence[Trial]) -> list[dict[str, Any]]:
-    """What happened, without wall-clock times: index, state, recipe, result, run index (for comparisons)."""
-    return [dataclasses.asdict(t) | {k: None for k in ("proposed_at", "approved_at", "started_at", "finished_at",
-                                                       "id", "campaign_id")} for t in trials]

@@ -1,0 +1,97 @@
+"""Records of the campaign store: campaigns, trials and event-log rows as frozen dataclasses, and trial states."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+STATES = ("proposed", "approved", "running", "done", "failed", "awaiting_measurement", "rejected", "interrupted")
+PENDING_STATES = ("proposed", "approved", "running")
+"""States of a trial that has not produced an outcome yet."""
+FINISHED_STATES = ("done", "failed", "awaiting_measurement")
+"""States of a trial whose run has happened on the tool."""
+
+
+def _json(value: Any) -> str:
+    """JSON with NaN and infinity written as null (strict JSON)."""
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        return v
+
+    return json.dumps(clean(value), sort_keys=True, allow_nan=False)
+
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A campaign as stored: its id, name, the campaign TOML text, when it was created (UTC ISO 8601), the
+    chamber it runs on (TOML text, None if not recorded) and command-line overrides of the file (e.g. the seed)."""
+
+    id: int
+    name: str
+    config_toml: str
+    created: str
+    chamber_toml: str | None = None
+    overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One proposed recipe and everything that happened to it. Times are UTC ISO 8601 strings."""
+
+    id: int
+    campaign_id: int
+    index: int
+    batch: int
+    state: str
+    recipe: dict[str, Any]
+    result: dict[str, Any] | None
+    run_index: int | None
+    predicted_mean: float | None
+    predicted_std: float | None
+    expected_improvement: float | None
+    proposed_at: str
+    approved_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    reviewer: str | None
+    comment: str | None
+    provenance: dict[str, Any]
+
+    @property
+    def interface_resistance_ohm_cm2(self) -> float:
+        """Measured interface resistance [Ω·cm²]; NaN while unknown."""
+        if not self.result or self.result.get("interface_resistance_ohm_cm2") is None:
+            return math.nan
+        return float(self.result["interface_resistance_ohm_cm2"])
+
+
+@dataclass(frozen=True)
+class TrialEvent:
+    """One row of the event log: a state change, a command or a note."""
+
+    id: int
+    campaign_id: int
+    trial_id: int | None
+    time: str
+    actor: str
+    kind: str
+    from_state: str | None
+    to_state: str | None
+    detail: dict[str, Any]
+
+
+def trial_history(trials: Sequence[Trial]) -> list[dict[str, Any]]:
+    """What happened, without wall-clock times: index, state, recipe, result, run index (for comparisons)."""
+    return [dataclasses.asdict(t) | {k: None for k in ("proposed_at", "approved_at", "started_at", "finished_at",
+                                                       "id", "campaign_id")} for t in trials]
