@@ -150,3 +150,39 @@ def _toml(doc) -> str:
         out.append(f"[{table}]")
         out += [f"{k} = {val(v)}" for k, v in kv.items()]
     return "\n".join(out) + "\n"
+
+
+_NUMERIC = [f for f in Recipe.fields() if f not in ("transfer", "seed_power_w", "air_exposure_min")]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzzed_valid_spaces_only_propose_recipes_the_tool_accepts(data):
+    """Any space whose bounds lie within the tool's limits is accepted, and every point of it is a recipe the
+    tool accepts (after the documented repairs)."""
+    limits = tool_limits(Chamber())
+    fields = data.draw(st.lists(st.sampled_from(_NUMERIC), min_size=1, max_size=5, unique=True))
+    space = {}
+    for f in fields:
+        lo, hi, _ = limits[f]
+        hi = min(hi, lo + 1e4)
+        a = data.draw(st.floats(lo, hi, allow_nan=False))
+        b = data.draw(st.floats(lo, hi, allow_nan=False))
+        if a == b:
+            continue
+        low, high = sorted((a, b))
+        space[f] = {"low": low, "high": high, "log": low > 0 and data.draw(st.booleans())}
+    if data.draw(st.booleans()):
+        space["transfer"] = ["vacuum", "air"]
+        space["air_exposure_min"] = [0.0, 60.0]
+    if not space:
+        return
+    cfg = CampaignConfig.from_text(_toml({"campaign": {"name": "v"}, "space": space}))
+    import numpy as np
+
+    from campaigns.strategies import context, make_strategy
+
+    for p in cfg.space.sample(5, np.random.default_rng(data.draw(st.integers(0, 2**16)))):
+        Chamber().check(cfg.space.to_recipe(p))
+    for r in make_strategy("space-filling", context(cfg)).ask(3):
+        Chamber().check(r)
