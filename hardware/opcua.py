@@ -82,8 +82,8 @@ class _Run:
     values: dict[str, Any] = field(default_factory=dict)
     state: Any = None
     phase: str = ""
-    cancel: str = ""
     lost: str = ""
+    lost_connection: bool = False
     last_ok: float = 0.0
     out_since: dict[str, float] = field(default_factory=dict)
 
@@ -140,8 +140,8 @@ class OpcUaTool:
         self._status = ToolStatus.IDLE
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._run_ctx: _Run | None = None
         self._busy = threading.Lock()
+        self._cancel = ""
         client_log = logging.getLogger("asyncua.client.client")
         if _FILTER not in client_log.filters:
             client_log.addFilter(_FILTER)
@@ -196,6 +196,7 @@ class OpcUaTool:
         self.check(recipe)
         if not self._busy.acquire(blocking=False):
             raise RunFaultError(f"{self.name}: a run is already going on through this adapter")
+        self._cancel = ""
         try:
             return self._run_blocking(recipe)
         finally:
@@ -215,8 +216,7 @@ class OpcUaTool:
 
     def abort(self) -> None:
         """Abort the running recipe (from another thread), or put an idle tool in its safe state."""
-        ctx = self._run_ctx
-        if ctx is not None:
+        if self._busy.locked():
             self._request_cancel("aborted by abort()")
             return
         loop = self._ensure_loop()
@@ -248,9 +248,8 @@ class OpcUaTool:
         return self._loop
 
     def _request_cancel(self, reason: str) -> None:
-        ctx = self._run_ctx
-        if ctx is not None and not ctx.cancel:
-            ctx.cancel = reason
+        """Ask the running coroutine to stop (thread-safe: it polls this every 50 ms)."""
+        self._cancel = self._cancel or reason
 
     def _now(self, ctx: _Run) -> float:
         return asyncio.get_running_loop().time() - ctx.t0
@@ -305,7 +304,6 @@ class OpcUaTool:
     async def _run(self, recipe: Recipe) -> RunResult:
         loop = asyncio.get_running_loop()
         ctx = _Run(recipe, loop.time())
-        self._run_ctx = ctx
         self.command_log = ctx.command_log
         self._status = ToolStatus.RUNNING
         client = Client(self.endpoint, timeout=self.timeout_s)
@@ -318,6 +316,7 @@ class OpcUaTool:
                 raise _Stop(RunFaultError, "connect", f"cannot connect to {self.endpoint}: {exc}", safe=False) from None
             nodes = await self._resolve(client)
             await self._preflight(ctx, nodes, recipe)
+            self._check_cancel_and_watchdog(ctx)
             await self._write_setpoints(ctx, client, nodes, recipe)
             by_id = {node.nodeid: text for text, (node, _vt) in nodes.items()}
             sub = await client.create_subscription(self.mapping.tool.publish_ms, _Handler(self, ctx, by_id))
@@ -367,13 +366,16 @@ class OpcUaTool:
             raise err.attach(telemetry=self._telemetry(ctx), command_log=ctx.command_log, safe_state_written=safe,
                              reason="error") from exc
         finally:
-            self._run_ctx = None
             if heartbeat is not None:
                 heartbeat.cancel()
                 with contextlib.suppress(BaseException):
                     await heartbeat
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(client.disconnect(), 2.0)
+            if ctx.lost_connection:  # no goodbye to a server that does not answer
+                with contextlib.suppress(BaseException):
+                    client.disconnect_socket()
+            else:
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(client.disconnect(), 2.0)
 
     async def _wait_for(self, ctx: _Run, cond: Any, timeout: float, what: str) -> None:
         loop = asyncio.get_running_loop()
@@ -410,6 +412,7 @@ class OpcUaTool:
     async def _write_setpoints(self, ctx: _Run, client: Client, nodes: dict[str, Any], recipe: Recipe) -> None:
         writes = self.mapping.setpoint_writes(recipe)
         for sp, raw in writes:
+            self._check_cancel_and_watchdog(ctx)
             if not await self._write(ctx, client, nodes, "setpoint", sp.field, sp.node, raw):
                 raise _Stop(RunFaultError, "setpoint", f"writing {sp.field} to {sp.node!r} failed")
         loop = asyncio.get_running_loop()
@@ -448,14 +451,15 @@ class OpcUaTool:
             await asyncio.sleep(self.watchdog_s / 5)
 
     def _check_cancel_and_watchdog(self, ctx: _Run) -> None:
-        if ctx.cancel:
-            raise _Stop(RunAbortedError, "operator", ctx.cancel)
+        if self._cancel:
+            raise _Stop(RunAbortedError, "operator", self._cancel)
         why = ""
         if ctx.lost:
             why = ctx.lost
         elif ctx.last_ok and asyncio.get_running_loop().time() - ctx.last_ok > self.watchdog_s:
             why = f"no answer for {self.watchdog_s:g} s"
         if why:
+            ctx.lost_connection = True
             ctx.events.append(Event(self._now(ctx), "connection_lost"))
             raise _Stop(RunAbortedError, "connection_lost", f"connection to {self.endpoint} lost ({why})")
 

@@ -236,3 +236,16 @@ def test_hung_server_is_caught_by_the_watchdog_within_5_s(emulator, mapping_a, s
     (lost,) = [e for e in err.telemetry.attrs["events"] if e["kind"] == "connection_lost"]
     detected = err.telemetry.attrs["t0_monotonic"] + lost["time_s"]
     assert spec == "freeze:8" and 1.0 <= detected - t_fault < 5.0   # last answer up to watchdog_s / 5 before
+
+
+def test_abort_from_another_thread_during_a_run(emulator, mapping_b, short_recipe):
+    emu = emulator(mapping_b, speed=300.0)
+    with OpcUaTool(mapping_b, emu.endpoint) as tool:
+        timer = threading.Timer(1.0, tool.abort)
+        timer.start()
+        with pytest.raises(RunAbortedError, match="aborted by abort"):
+            tool.run(short_recipe)
+        timer.join()
+        assert tool.status is ToolStatus.ABORTED
+        res = tool.run(short_recipe.replace(rf_power_w=120.0))   # the next approved run goes ahead
+    assert res.recipe.rf_power_w == 120.0 and len(emu.emulator.runs) == 2
