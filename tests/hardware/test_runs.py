@@ -7,12 +7,14 @@ import asyncio
 import math
 import threading
 import time
+import tomllib
 
 import pytest
 from asyncua import Client, ua
 
 from hardware.emulator import ScheduledFault
 from hardware.errors import RunAbortedError, RunAlarmError, RunFaultError, RunInterlockError
+from hardware.mapping import Mapping
 from hardware.opcua import OpcUaTool
 from twin import ToolStatus, load_tool
 from twin.errors import AbortedError, InputError, InterlockError, RecipeError
@@ -249,3 +251,15 @@ def test_abort_from_another_thread_during_a_run(emulator, mapping_b, short_recip
         assert tool.status is ToolStatus.ABORTED
         res = tool.run(short_recipe.replace(rf_power_w=120.0))   # the next approved run goes ahead
     assert res.recipe.rf_power_w == 120.0 and len(emu.emulator.runs) == 2
+
+
+def test_no_thickness_readback_means_not_done(emulator, short_recipe):
+    """A tool that reports done without any thickness (no result node, no readback) is a fault, not a result."""
+    doc = tomllib.loads(MAPPING_A.read_text())
+    doc["result"] = [r for r in doc["result"] if r["field"] != "thickness_nm"]
+    doc["readback"] = [r for r in doc["readback"] if r["column"] != "thickness_nm"]
+    mapping = Mapping.from_dict(doc, source="no_thickness.toml")
+    emu = emulator(mapping)
+    with OpcUaTool(mapping, emu.endpoint) as tool, pytest.raises(RunFaultError, match="not recorded as done"):
+        tool.run(short_recipe)
+    assert len(emu.emulator.runs) == 1       # it did run: the trial must not count as done
