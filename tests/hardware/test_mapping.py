@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from hardware import units
+from hardware.emulator import FAULT_KINDS, EmulatorError, ScheduledFault
 from hardware.mapping import Mapping, MappingError
 from twin import Recipe
 from twin.errors import InputError, RecipeError
@@ -148,3 +149,14 @@ def test_fuzzed_mapping_raises_only_mapping_errors(data):
         m.node_roles()
     except InputError:
         pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=30))
+def test_fuzzed_fault_specification_parses_or_is_one_clear_line(text):
+    try:
+        fault = ScheduledFault.parse(text)
+    except EmulatorError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith(("--fault = ", "fault = "))
+        return
+    assert fault.spec.partition(":")[0] in FAULT_KINDS and fault.delay_s >= 0 and fault.phase
