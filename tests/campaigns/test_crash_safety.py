@@ -110,3 +110,47 @@ def test_sigkill_at_random_moments_then_resume_equals_uninterrupted_run(tmp_path
     # the history is what the uninterrupted runner recorded, run indices 0..budget-1 once each
     assert sorted(t.run_index for t in trials) == list(range(budget))
     assert json.dumps(reference, sort_keys=True) == json.dumps(trial_history(trials), sort_keys=True)
+
+
+def test_ctrl_c_stops_cleanly_and_the_campaign_resumes(tmp_path):
+    """SIGINT (Ctrl-C) at random moments: exit status 130, lock released, no trial left running, and the resumed
+    campaign's outcomes equal the uninterrupted run's (a run cut short is marked interrupted and run again)."""
+    budget = 10
+    cfile = small_campaign(tmp_path, budget=budget, seed=5)
+    ref_path = tmp_path / "reference.sqlite"
+    with CampaignStore(ref_path) as store:
+        cid = open_campaign(store, CampaignConfig.from_toml(cfile), Chamber())
+        Runner(store, cid).run()
+        reference = [(t.recipe, t.result) for t in store.trials(cid) if t.state in ("done", "failed")]
+
+    path = tmp_path / "sigint.sqlite"
+    rng = np.random.default_rng(7)
+    interrupts = clean = 0
+    for _ in range(30):
+        proc = subprocess.Popen([str(EXE), "campaign", "run", str(cfile), "--store", str(path), "--no-progress"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if _wait_for_lock(path, proc) and interrupts < 4:
+            time.sleep(float(rng.uniform(0.0, 0.6)))
+            proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        if proc.returncode in (130, -signal.SIGINT):  # -SIGINT: the signal came during interpreter shutdown
+            interrupts += 1
+            clean += proc.returncode == 130
+            assert "Traceback" not in err
+            assert proc.returncode == -signal.SIGINT or "interrupted" in err
+            with CampaignStore(path) as store:
+                assert store.integrity_check() == "ok"
+                (camp,) = store.campaigns()
+                assert not store.trials(camp.id, ["running"])
+                with store.runner_lock(camp.id):  # released
+                    pass
+            continue
+        assert proc.returncode == 0, (proc.returncode, err[-3000:])
+        break  # the campaign ran to its end
+    print(f"{interrupts} SIGINTs, {clean} handled by the runner (exit 130)")
+    assert clean >= 1
+    with CampaignStore(path) as store:
+        (camp,) = store.campaigns()
+        trials = store.trials(camp.id)
+    assert [(t.recipe, t.result) for t in trials if t.state in ("done", "failed")] == reference
+    assert all(t.state in ("done", "failed", "interrupted") for t in trials)
