@@ -14,7 +14,7 @@ from campaigns.runner import Runner, open_campaign, propose, rebuild_strategy
 from campaigns.store import CampaignStore, trial_history
 from campaigns.strategies import StrategyContext, register_strategy, strategy_names
 from tests.campaigns.helpers import small_campaign
-from twin import Chamber, SimulatedTool, ToolStatus
+from twin import Chamber, RecipeError, SimulatedTool, ToolStatus
 
 
 def _setup(tmp_path, name="s.sqlite", **kw):
@@ -87,6 +87,7 @@ class FakeRealTool:
     name = "fake-real"
     is_real = True
     interrupt_on: int | None = None
+    refuse: bool = False
 
     def __init__(self, chamber, seed):
         self._sim = SimulatedTool(chamber, seed=seed)
@@ -98,6 +99,8 @@ class FakeRealTool:
         return cls(chamber, config.get("seed", 0))
 
     def check(self, recipe):
+        if FakeRealTool.refuse:
+            raise RecipeError("recipe.rf_power_w", recipe.rf_power_w, "interlock: shield door open")
         self._sim.check(recipe)
 
     def run(self, recipe):
@@ -120,6 +123,7 @@ def fake_real_tool(monkeypatch):
     real_load = runner_mod.load_tool
     monkeypatch.setattr(runner_mod, "load_tool", lambda kind: FakeRealTool if kind == "fake-real" else real_load(kind))
     FakeRealTool.interrupt_on = None
+    FakeRealTool.refuse = False
     yield FakeRealTool
 
 
@@ -222,3 +226,16 @@ def test_telemetry_is_stored_when_the_tool_records_it(tmp_path):
         for t in store.trials(cid):
             tel = store.telemetry(t.id)
             assert tel is not None and len(tel) > 10 and "pressure_pa" in tel.columns
+
+
+def test_a_recipe_the_tool_refuses_at_its_dry_check_fails_without_running(tmp_path, fake_real_tool):
+    store, cid = _real_campaign(tmp_path)
+    Runner(store, cid).run()
+    (t,) = store.trials(cid)
+    store.approve(t.id, "alice")
+    FakeRealTool.refuse = True
+    r = Runner(store, cid)
+    r.run()
+    trial = store.trial(t.id)
+    assert trial.state == "failed" and trial.started_at is None and r.tool.runs == 0
+    assert "shield door open" in store.events(trial_id=t.id)[-1].detail["reason"]
