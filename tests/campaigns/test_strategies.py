@@ -103,3 +103,17 @@ def test_random_strategy_samples_log_dimensions_log_uniformly(tmp_path):
     pumps = np.array([r.pumpdown_min for r in s.ask(400)])
     # log-uniform on [30, 2880]: the geometric midpoint ~294 min splits the samples in half
     assert 0.4 < np.mean(pumps < np.sqrt(30 * 2880)) < 0.6
+
+
+@pytest.mark.parametrize("acq", ["EI", "PI", "LCB", "gp_hedge"])
+def test_every_acquisition_function_proposes_deterministically(tmp_path, acq):
+    cfg = _config(tmp_path)
+    cfg = CampaignConfig.from_text(cfg.text.replace('acq_optimizer = "sampling"',
+                                                    f'acq_optimizer = "sampling"\nacq_func = "{acq}"'))
+    runs = []
+    for _ in range(2):
+        s = make_strategy("gp", make_context(cfg))
+        rs = s.ask(5)
+        s.tell(rs, [_outcome(r) for r in rs])
+        runs.append(s.ask(2))
+    assert runs[0] == runs[1] and runs[0][0] != runs[0][1]
