@@ -239,3 +239,17 @@ def test_a_recipe_the_tool_refuses_at_its_dry_check_fails_without_running(tmp_pa
     trial = store.trial(t.id)
     assert trial.state == "failed" and trial.started_at is None and r.tool.runs == 0
     assert "shield door open" in store.events(trial_id=t.id)[-1].detail["reason"]
+
+
+def test_a_simulated_run_left_running_by_a_dead_runner_is_repeated_in_place(tmp_path):
+    ref_store, ref_cid, _ = _setup(tmp_path, "ref.sqlite", budget=4)
+    Runner(ref_store, ref_cid).run()
+    store, cid, config = _setup(tmp_path, "crashed.sqlite", budget=4)
+    Runner(store, cid, max_runs=1).run()
+    (tid,) = propose(store, cid, config, Chamber(), tool_name="simulated")
+    store.approve(tid, "runner", "auto-approved: simulated tool, require_approval = false")
+    store.mark_running(tid, 1, tool="simulated")  # the runner died here, before the result was recorded
+    assert Runner(store, cid).run().status == "budget_spent"
+    assert trial_history(store.trials(cid)) == trial_history(ref_store.trials(ref_cid))
+    (rerun,) = [e for e in store.events(campaign_id=cid) if e.kind == "rerun_after_crash"]
+    assert rerun.trial_id == tid and rerun.detail["run_index"] == 1
