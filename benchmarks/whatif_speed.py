@@ -90,12 +90,15 @@ def speedup(tmp: Path, runs: int, base_rate: float) -> None:
         with dask_client(workers=n) as client:
             run_plan(warm, tmp / f"warm{n}.parquet", client=client, progress=False)  # imports in the workers
             cpu0 = sum(client.run(time.process_time).values())
+            driver0 = time.process_time()
             info = run_plan(plan, tmp / f"speed{n}.parquet", client=client, chunk_runs=2000, progress=False)
             cpu = sum(client.run(time.process_time).values()) - cpu0
+            driver = time.process_time() - driver0
         rates[n] = plan.total_runs / info.compute_s
         print(f"{n} worker(s): {plan.total_runs} runs in {info.compute_s:.2f} s = {rates[n]:,.0f} runs/s "
               f"({rates[n] / base_rate:.2f} x the in-process one-core baseline); workers used {cpu:.1f} CPU-s "
-              f"= {cpu / info.compute_s:.2f} cores on average; {_load()}")
+              f"= {cpu / info.compute_s:.2f} cores on average, the driver (scheduler, Parquet) {driver:.1f} CPU-s; "
+              f"{_load()}")
     print(f"speed-up 1 -> 2 workers: {rates[2] / rates[1]:.2f} x (target >= 1.7)")
 
 
