@@ -264,6 +264,11 @@ class CalibrationResult:
                 return p.value
         raise CalibrationError("parameter", name, "not among the fitted parameters", ", ".join(self.names))
 
+    @property
+    def poor_fit(self) -> bool:
+        """True when the residuals are far larger than the measurement noise (reduced χ² > 4)."""
+        return bool(math.isfinite(self.reduced_chi2) and self.reduced_chi2 > 4.0)
+
     def rms_error(self, before: bool = False) -> float:
         """RMS of the log residuals [1] (≈ relative error), after (default) or before calibration."""
         r = self.residuals_before_log if before else self.residuals_log
@@ -288,6 +293,10 @@ class CalibrationResult:
             lines.append(f"poorly determined combination: {w}")
         lines.append(f"log R_int residuals: RMS {self.rms_error(True):.3f} before -> {self.rms_error():.3f} after "
                      f"(assumed noise σ = {self.sigma_log:.3f}, reduced χ² = {self.reduced_chi2:.2f})")
+        if self.poor_fit:
+            lines.append(f"WARNING: the fitted parameters cannot explain these runs (reduced χ² = "
+                         f"{self.reduced_chi2:.1f} > 4): the twin misses something they show; do not trust its "
+                         "predictions away from them, and consider other parameters")
         worst = np.argsort(-np.abs(self.residuals_log))[:5]
         if self.residuals_log.size:
             lines.append("largest residuals: " + ", ".join(

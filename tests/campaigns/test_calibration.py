@@ -362,3 +362,14 @@ def test_missing_store_and_existing_output_kept(store_path, tmp_path, capsys, _w
     code, _, _ = _main(["campaign", "calibrate", "--store", str(tmp_path / "copy.sqlite"), "--out", str(keep),
                         "--parameters", "nope.nope"], capsys)
     assert code == 2 and keep.read_text() == "old"
+
+
+def test_a_twin_that_cannot_explain_the_runs_is_flagged():
+    # the reality's Li/P window is shifted, which none of the fitted parameters can mimic
+    shifted = BASE.replace({"interface.li_p_window_low": 2.75, "interface.li_p_window_high": 3.55})
+    runs = _synthetic(shifted, _design(16, 21), 22)
+    fit = calibrate(runs, BASE, ["interface.clean_resistance_ohm_cm2", "interface.damage_coefficient"],
+                    profile=False)
+    assert fit.poor_fit and "WARNING: the fitted parameters cannot explain these runs" in fit.report()
+    good = calibrate(_synthetic(TRUTH, _design(16, 21), 22), BASE, FITTED, profile=False)
+    assert not good.poor_fit and "WARNING" not in good.report()

@@ -166,3 +166,24 @@ def test_batch_proposals_are_distinct_and_within_the_space():
     assert len(set(pts)) == 3
     for r in batch:
         Chamber().check(r)
+
+
+def test_twin_weight_follows_the_measurements(monkeypatch):
+    """A twin whose differences are twice the real ones gets a weight near 1/2; a constant twin keeps 1; with
+    ``twin_weight = "fixed"`` the weight is 1 whatever the twin."""
+    cfg = _config()
+    recipes, outcomes = _observations(cfg, Chamber(), 12, seed=8)
+    ctx = context(cfg, Chamber())
+    s = make_strategy("twin-prior", ctx)
+    real = s.twin.scores
+    monkeypatch.setattr(s.twin, "scores", lambda points: 2.0 * real(points))
+    s.tell(recipes, outcomes)
+    assert 0.35 < s.model().rho < 0.7
+    flat = make_strategy("twin-prior", ctx)
+    monkeypatch.setattr(flat.twin, "scores", lambda points: np.full(len(points), 0.9))
+    flat.tell(recipes, outcomes)
+    assert flat.model().rho == 1.0
+    fixed = make_strategy("twin-prior", dataclasses.replace(ctx, settings={**ctx.settings, "twin_weight": "fixed"}))
+    monkeypatch.setattr(fixed.twin, "scores", lambda points: 2.0 * real(points))
+    fixed.tell(recipes, outcomes)
+    assert fixed.model().rho == 1.0
