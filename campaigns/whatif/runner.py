@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from campaigns.whatif.engine import run_chunk, schema
+from campaigns.whatif.engine import run_chunk_parquet, schema
 from campaigns.whatif.errors import ClusterError, ScenarioError
 from campaigns.whatif.plan import Plan
 from twin.errors import InputError
@@ -184,7 +184,7 @@ def _run(plan: Plan, out: Path, parts: Path, client: Any, chunk_runs: int | None
         nxt = next(todo, None)
         if nxt is not None:
             i, (a, b) = nxt
-            fut = client.submit(run_chunk, plan_future, a, b, key=f"whatif-{tag}-{i:06d}", pure=False)
+            fut = client.submit(run_chunk_parquet, plan_future, a, b, key=f"whatif-{tag}-{i:06d}", pure=False)
             in_flight[fut] = i
             done.add(fut)
 
@@ -196,7 +196,7 @@ def _run(plan: Plan, out: Path, parts: Path, client: Any, chunk_runs: int | None
         for fut in done:
             i = in_flight.pop(fut)
             try:
-                table = fut.result()
+                rows, data = fut.result()
             except InputError as exc:
                 raise ScenarioError(exc.field, exc.value, f"{exc.problem} ({_saved(saved_runs, parts)})",
                                     exc.allowed, exc.source) from None
@@ -204,9 +204,9 @@ def _run(plan: Plan, out: Path, parts: Path, client: Any, chunk_runs: int | None
                 raise ClusterError(f"chunk {i} failed on the cluster: {type(exc).__name__}: {exc} "
                                    f"({_saved(saved_runs, parts)})") from None
             fut.release()
-            _write_part(parts, i, table)
-            saved_runs += table.num_rows
-            bar.update(table.num_rows)
+            _write_part(parts, i, data)
+            saved_runs += rows
+            bar.update(rows)
             submit_next()
     except BaseException:
         for fut in in_flight:
@@ -227,10 +227,10 @@ def _saved(runs: int, parts: Path) -> str:
     return f"{runs} runs already saved in {parts}, readable with pandas.read_parquet"
 
 
-def _write_part(parts: Path, i: int, table: pa.Table) -> None:
+def _write_part(parts: Path, i: int, data: bytes) -> None:
     final = parts / f"part-{i:06d}.parquet"
     tmp = parts / f".part-{i:06d}.parquet.tmp"
-    pq.write_table(table, tmp)
+    tmp.write_bytes(data)
     os.replace(tmp, final)
 
 
