@@ -82,24 +82,34 @@ def example_end_to_end(tmp: Path) -> None:
           f"(runs alone {info.compute_s:.2f} s; {info.chunks} chunks of ~{info.chunk_runs}); target <= 15 s; {_load()}")
 
 
-def speedup(tmp: Path, runs: int, base_rate: float) -> None:
+def speedup(tmp: Path, runs: int, base_rate: float, rounds: int = 3) -> None:
+    """1 and 2 workers, both clusters up at once, timed runs interleaved (1, 2, 1, 2, ...); best of each kept.
+
+    Interleaving and best-of-rounds make the comparison fair when other programs load the machine unevenly;
+    the CPU the workers actually got is printed too.
+    """
     plan = Plan(_scenario(max(1, runs // 100)))
     warm = Plan(_scenario(2))
-    rates = {}
-    for n in (1, 2):
-        with dask_client(workers=n) as client:
+    best: dict[int, tuple[float, float, float]] = {}
+    with dask_client(workers=1) as c1, dask_client(workers=2) as c2:
+        clients = {1: c1, 2: c2}
+        for n, client in clients.items():
             run_plan(warm, tmp / f"warm{n}.parquet", client=client, progress=False)  # imports in the workers
-            cpu0 = sum(client.run(time.process_time).values())
-            driver0 = time.process_time()
-            info = run_plan(plan, tmp / f"speed{n}.parquet", client=client, chunk_runs=2000, progress=False)
-            cpu = sum(client.run(time.process_time).values()) - cpu0
-            driver = time.process_time() - driver0
-        rates[n] = plan.total_runs / info.compute_s
-        print(f"{n} worker(s): {plan.total_runs} runs in {info.compute_s:.2f} s = {rates[n]:,.0f} runs/s "
-              f"({rates[n] / base_rate:.2f} x the in-process one-core baseline); workers used {cpu:.1f} CPU-s "
-              f"= {cpu / info.compute_s:.2f} cores on average, the driver (scheduler, Parquet) {driver:.1f} CPU-s; "
-              f"{_load()}")
-    print(f"speed-up 1 -> 2 workers: {rates[2] / rates[1]:.2f} x (target >= 1.7)")
+        for r in range(rounds):
+            for n, client in clients.items():
+                cpu0 = sum(client.run(time.process_time).values())
+                info = run_plan(plan, tmp / f"speed{n}.parquet", client=client, chunk_runs=2000, progress=False)
+                cpu = sum(client.run(time.process_time).values()) - cpu0
+                rate = plan.total_runs / info.compute_s
+                print(f"  round {r + 1}, {n} worker(s): {plan.total_runs} runs in {info.compute_s:.2f} s = "
+                      f"{rate:,.0f} runs/s; workers used {cpu:.1f} CPU-s = {cpu / info.compute_s:.2f} cores; "
+                      f"{_load()}")
+                if n not in best or rate > best[n][0]:
+                    best[n] = (rate, cpu, info.compute_s)
+    for n, (rate, cpu, wall) in best.items():
+        print(f"{n} worker(s), best of {rounds}: {rate:,.0f} runs/s ({rate / base_rate:.2f} x the in-process "
+              f"one-core baseline), {cpu / wall:.2f} cores used")
+    print(f"speed-up 1 -> 2 workers: {best[2][0] / best[1][0]:.2f} x (target >= 1.7)")
 
 
 def sweep_100k(tmp: Path) -> None:
@@ -124,7 +134,7 @@ def sweep_100k(tmp: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-100k", action="store_true", help="skip the 100,000-run sweep")
-    ap.add_argument("--runs-speedup", type=int, default=40_000, help="runs of the speed-up measurement")
+    ap.add_argument("--runs-speedup", type=int, default=30_000, help="runs of the speed-up measurement")
     args = ap.parse_args()
     logging.getLogger("distributed").setLevel(logging.WARNING)
     base = baseline()
