@@ -27,6 +27,8 @@ from twin.errors import InputError
 log = logging.getLogger(__name__)
 
 AWAITING_REVIEW = "proposed"
+SQLITE_HEADER = b"SQLite format 3\x00"
+"""The first 16 bytes of every SQLite database file."""
 
 
 def open_store(path: str | Path) -> CampaignStore:
@@ -43,8 +45,16 @@ def open_store(path: str | Path) -> CampaignStore:
         raise DashboardError("--store", str(p), "no such file", allowed)
     if p.is_dir():
         raise DashboardError("--store", str(p), "is a directory, not a campaign store", allowed)
-    if p.stat().st_size == 0:  # CampaignStore would initialise an empty file; the dashboard only reads stores
-        raise DashboardError("--store", str(p), "empty file, not a campaign store", allowed)
+    # SQLite treats an empty or very short file as an empty database, and CampaignStore would then write its
+    # schema into it: the dashboard opens only files that already start as an SQLite database.
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise DashboardError("--store", str(p), f"cannot read: {exc.strerror or exc}", allowed) from None
+    if head != SQLITE_HEADER:
+        what = "empty file" if not head else "not an SQLite file"
+        raise DashboardError("--store", str(p), f"{what}, not a campaign store", allowed)
     return CampaignStore(p, create=False)
 
 

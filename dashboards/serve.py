@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,9 +100,28 @@ class RunningServer:
         self.server.server_close()
 
 
+def _bind(server: Flask, host: str, port: int) -> BaseWSGIServer:
+    """A threaded WSGI server listening on ``host:port``; an address that cannot be bound is a DashboardError.
+
+    Werkzeug reports a busy port by printing and exiting; the address is tried here first so the message is
+    ours (one line) and the caller decides.
+    """
+    allowed = "a free port on an address of this machine"
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+        return make_server(host, port, server, threaded=True, request_handler=_QuietHandler)
+    except OSError as exc:
+        raise DashboardError("--port", port, f"cannot listen on {host}: {exc.strerror or exc}", allowed) from None
+    except SystemExit:  # werkzeug's own report of a bind failure (the port was taken between probe and bind)
+        raise DashboardError("--port", port, f"cannot listen on {host}", allowed) from None
+
+
 def start(server: Flask, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
     """Serve a Flask app (a Dash app's ``.server``) in a background thread; ``port=0`` picks a free port."""
-    httpd = make_server(host, port, server, threaded=True, request_handler=_QuietHandler)
+    httpd = _bind(server, host, port)
     thread = threading.Thread(target=httpd.serve_forever, name="dashboard-server", daemon=True)
     thread.start()
     shown = f"[{host}]" if ":" in host else host
@@ -117,11 +137,7 @@ def serve_forever(server: Flask, host: str = "127.0.0.1", port: int = 8050,
     DashboardError
         The address cannot be bound (port in use, address not on this machine, no permission).
     """
-    try:
-        httpd = make_server(host, port, server, threaded=True, request_handler=_QuietHandler)
-    except OSError as exc:
-        raise DashboardError("--port", port, f"cannot listen on {host}: {exc.strerror or exc}",
-                             "a free port on an address of this machine") from None
+    httpd = _bind(server, host, port)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{httpd.server_port}"
     log.info("dashboard on %s", url)
