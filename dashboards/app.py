@@ -104,7 +104,9 @@ def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noq
             cid = data.resolve(key)
         except InputError as exc:
             return error_page(str(exc))
-        return campaign_page(str(cid))
+        header, options, ids, version = _campaign_state(data, cid)
+        # the first state is drawn with the page itself: one round trip fewer before the proposal view
+        return campaign_page(str(cid), header, options, ids[0] if ids else None, version)
 
     @app.callback(Output("campaign-list", "children"), Input("refresh", "n_intervals"))
     def campaign_list(_n):
@@ -128,37 +130,18 @@ def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noq
                   Output("proposal-select", "value"), Output("data-version", "data"),
                   Input("refresh", "n_intervals"), Input("decision-msg", "children"),
                   State("proposal-select", "value"), State("proposal-select", "options"), State("campaign-id", "data"),
-                  State("data-version", "data"))
+                  State("data-version", "data"), prevent_initial_call=True)
     def campaign_state(_n, _msg, selected, old_options, cid, version):
         try:
-            trials = data.trials(int(cid))
-            name = data.name(int(cid))
+            header, options, ids, new_version = _campaign_state(data, int(cid))
         except Exception as exc:
             log.exception("reading the store")
             return _err(exc), [], None, no_update
-        proposals = [t for t in trials if t.state == AWAITING_REVIEW]
-        objective = data.objective(int(cid))
-        options = [{"label": f"#{t.index}  EI {t.expected_improvement or 0:.3g}", "value": t.id}
-                   for t in proposals]
-        ids = [t.id for t in proposals]
         # keep the reviewer's choice: write the selection only when the selected proposal is gone (a tick that
         # started before a click must not undo the click), and the options only when they changed
         value = no_update if selected in ids else (ids[0] if ids else None)
         if options == old_options:
             options = no_update
-        best = best_trial(trials, objective)
-        counts = {s: sum(t.state == s for t in trials) for s in ("proposed", "approved", "running", "done",
-                                                                   "failed", "rejected", "awaiting_measurement")}
-        header = html.Div([
-            html.H2(f"Campaign {cid}: {name}", id="campaign-title"),
-            html.P([f"{len(trials)} trials · ", html.Span(f"{counts['proposed']} awaiting review",
-                                                           id="n-awaiting"),
-                    " · " + " · ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()
-                                       if v and k != "proposed"),
-                    f" · best so far: {fmt_ohm(best.interface_resistance_ohm_cm2)} (#{best.index})" if best
-                    else " · no result yet"], id="campaign-counts"),
-        ])
-        new_version = _version(trials)
         return header, options, value, (new_version if new_version != version else no_update)
 
     @app.callback(Output("proposal-detail", "children"), Input("proposal-select", "value"),
@@ -195,7 +178,6 @@ def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noq
 
     @app.callback(Output("history-table", "data"), Output("history-table", "columns"),
                   Output("run-select", "options"), Output("compare-a", "options"), Output("compare-b", "options"),
-                  Output("convergence-graph", "figure"), Output("params-graph", "figure"),
                   Output("run-select", "value"), Output("compare-a", "value"), Output("compare-b", "value"),
                   Input("data-version", "data"), State("campaign-id", "data"), State("run-select", "value"),
                   State("compare-a", "value"), State("compare-b", "value"))
@@ -206,14 +188,6 @@ def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noq
         run_options = [o for o, t in zip(options, trials, strict=True) if t.result or t.state == "running"]
         done = [t for t in trials if t.result]
         objective = data.objective(int(cid))
-        label = f"{objective.minimize} [Ω·cm²]"
-        conv = fr.convergence_figure(objective_values(done, objective), [t.index for t in done], y_label=label)
-        import pandas as pd
-
-        df = pd.DataFrame([{**t.recipe, "objective": v} for t, v in
-                           zip(done, objective_values(done, objective), strict=True)])
-        params = [f for f in Recipe.fields() if f in df and df[f].nunique() > 1]
-        pfig = fr.parameters_figure(df, params, y_label=label)
         # default selections: the best run (else the latest one) against the newest proposal (else the latest)
         best = best_trial(trials, objective)
         anchor = best or (done[-1] if done else None)
@@ -224,8 +198,23 @@ def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noq
             cmp_a = anchor.id
         if cmp_b is None and latest is not None:
             cmp_b = latest.id
-        return (rows, [{"name": c, "id": c} for c in cols], run_options, options, options, conv, pfig, run_value,
-                cmp_a, cmp_b)
+        return (rows, [{"name": c, "id": c} for c in cols], run_options, options, options, run_value, cmp_a, cmp_b)
+
+    @app.callback(Output("convergence-graph", "figure"), Output("params-graph", "figure"), Input("tabs", "value"),
+                  Input("data-version", "data"), State("campaign-id", "data"))
+    def charts(tab, _version_, cid):
+        if tab != "charts":  # drawn when first shown, then on each change of the campaign
+            return no_update, no_update
+        import pandas as pd
+
+        done = [t for t in data.trials(int(cid)) if t.result]
+        objective = data.objective(int(cid))
+        label = f"{objective.minimize} [Ω·cm²]"
+        values = objective_values(done, objective)
+        conv = fr.convergence_figure(values, [t.index for t in done], y_label=label)
+        df = pd.DataFrame([{**t.recipe, "objective": v} for t, v in zip(done, values, strict=True)])
+        params = [f for f in Recipe.fields() if f in df and df[f].nunique() > 1]
+        return conv, fr.parameters_figure(df, params, y_label=label)
 
     @app.callback(Output("pd-graph", "figure"), Output("surrogate-note", "children"), Input("tabs", "value"),
                   Input("data-version", "data"), State("campaign-id", "data"))
@@ -302,6 +291,26 @@ def _surrogate_view(data: ReviewData, cid: int):
         table(rows, ["proposal", "now", "now −1σ", "now +1σ", "at proposal"], "surrogate-now") if rows else "",
     ])
     return fig, note
+
+
+def _campaign_state(data: ReviewData, cid: int):
+    """Header, proposal options, proposal ids and data version of a campaign, as the page shows them."""
+    trials = data.trials(cid)
+    name = data.name(cid)
+    proposals = [t for t in trials if t.state == AWAITING_REVIEW]
+    objective = data.objective(cid)
+    options = [{"label": f"#{t.index}  EI {t.expected_improvement or 0:.3g}", "value": t.id} for t in proposals]
+    best = best_trial(trials, objective)
+    counts = {s: sum(t.state == s for t in trials) for s in ("proposed", "approved", "running", "done", "failed",
+                                                               "rejected", "awaiting_measurement")}
+    header = html.Div([
+        html.H2(f"Campaign {cid}: {name}", id="campaign-title"),
+        html.P([f"{len(trials)} trials · ", html.Span(f"{counts['proposed']} awaiting review", id="n-awaiting"),
+                " · " + " · ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items() if v and k != "proposed"),
+                f" · best so far: {fmt_ohm(best.interface_resistance_ohm_cm2)} (#{best.index})" if best
+                else " · no result yet"], id="campaign-counts"),
+    ])
+    return header, options, [t.id for t in proposals], _version(trials)
 
 
 def _empty_telemetry():
@@ -392,8 +401,31 @@ def _proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
                       table(near_rows, ["trial", "distance", "R_int [Ω·cm²]", "state"], "nearest-table")],
                      style={"flex": "1"}),
         ]),
-        dcc.Graph(id="margins-graph", figure=fr.margins_figure(limit_margins(recipe, chamber))),
+        html.H4("Margins to the tool's limits"),
+        _margins_table(limit_margins(recipe, chamber)),
     ])
+
+
+def _margins_table(margins) -> html.Table:
+    """Margins as an HTML table with a bar per field (no plotting library: the review view draws at once).
+
+    The bar is the margin to the nearer limit in % of the allowed range (as :func:`figures_review.margins_figure`
+    draws it for reports): red below 5 %, grey outside the limits.
+    """
+    rows = []
+    for m in margins:
+        pct = 100.0 * m.fraction
+        color = "#7f7f7f" if pct < 0 else "#d62728" if pct < 5 else "#2ca02c"
+        bar = html.Div(style={"width": f"{min(max(pct, 0.0), 100.0):.1f}%", "background": color, "height": "12px",
+                              "minWidth": "2px"})
+        rows.append(html.Tr([
+            html.Td(m.field), html.Td(f"{m.value:.4g} {m.unit}"), html.Td(f"[{m.low:.4g}, {m.high:.4g}]"),
+            html.Td(f"{pct:.1f} %", className="margin-pct"),
+            html.Td(bar, style={"width": "300px", "background": "#f3f3f3"}),
+        ], className="margin-row" + ("" if m.ok else " margin-outside")))
+    head = html.Tr([html.Th(c) for c in ("field", "value", "allowed", "margin", "")])
+    return html.Table([html.Thead(head), html.Tbody(rows)], id="margins-table",
+                      style={"fontSize": "13px", "borderSpacing": "8px 2px"})
 
 
 def _sig(v, digits: int = 5):

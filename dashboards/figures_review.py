@@ -201,7 +201,7 @@ def parameters_figure(df: pd.DataFrame, params: Sequence[str], objective: str = 
         x = df[p]
         if x.dtype == object:
             x = x.astype(str)
-        fig.add_trace(go.Scattergl(x=x, y=y, mode="markers", name=p, marker={"size": 5}, showlegend=False),
+        fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name=p, marker={"size": 5}, showlegend=False),
                       row=i // ncols + 1, col=i % ncols + 1)
         fig.update_yaxes(type="log", row=i // ncols + 1, col=i % ncols + 1)
     if params:

@@ -51,19 +51,24 @@ def home_page(store_name: str) -> html.Div:
     ])
 
 
-def campaign_page(campaign_id: str) -> html.Div:
-    """A campaign's page: header, then review, history, charts, surrogate, run and compare tabs."""
+def campaign_page(campaign_id: str, header=None, options: list | None = None, selected=None,
+                  version: str | None = None) -> html.Div:
+    """A campaign's page: header, then review, history, charts, surrogate, run and compare tabs.
+
+    ``header``, ``options`` (of the proposal list), ``selected`` and ``version`` are the campaign's state when
+    the page is drawn; the refresh callback keeps them current.
+    """
     return html.Div([
         dcc.Store(id="campaign-id", data=campaign_id),
-        dcc.Store(id="data-version", data=None),
+        dcc.Store(id="data-version", data=version),
         html.P(dcc.Link("← all campaigns", href="/")),
-        html.Div(id="campaign-header"),
+        html.Div(header, id="campaign-header"),
         dcc.Tabs(id="tabs", value="review", children=[
             dcc.Tab(label="Review proposals", value="review", id="tab-review", children=[
                 html.Div(style=STYLE["row"], children=[
                     html.Div(style={"minWidth": "230px"}, children=[
                         html.H4("Awaiting review"),
-                        dcc.RadioItems(id="proposal-select", options=[], value=None,
+                        dcc.RadioItems(id="proposal-select", options=options or [], value=selected,
                                        labelStyle={"display": "block", "padding": "2px 0"}),
                         html.Hr(),
                         html.Label("Reviewer", htmlFor="reviewer"),

@@ -51,8 +51,9 @@ def test_review_view_shows_what_the_store_predicted(page, served, screenshot_dir
     assert "R_int" in page.inner_text("#pred-twin")
     assert "within the tool's limits" in page.inner_text("#proposal-view")
     assert page.locator("#nearest-table td").count() > 0
-    page.wait_for_selector("#margins-graph .barlayer .point")
-    assert page.locator("#margins-graph .barlayer .point").count() >= 7
+    page.wait_for_selector("#margins-table .margin-row")
+    assert page.locator("#margins-table .margin-row").count() >= 7
+    assert page.locator("#margins-table .margin-outside").count() == 0
     page.screenshot(path=screenshot_dir / "review.png", full_page=True)
 
 
