@@ -12,6 +12,7 @@ from asyncua import Client, ua
 
 from hardware import _ua
 from hardware.mapping import Mapping
+from hardware.opcua import bounded
 from twin.errors import ToolError
 
 PROBLEMS = ("missing", "type", "unit", "range")
@@ -61,7 +62,7 @@ def check_tool(mapping: Mapping, endpoint: str, timeout_s: float = 4.0) -> list[
 async def _check(mapping: Mapping, endpoint: str, timeout_s: float) -> list[Finding]:
     client = Client(endpoint, timeout=timeout_s)
     try:
-        await asyncio.wait_for(client.connect(), timeout_s + 1)
+        await bounded(client.connect(), timeout_s + 1)
     except Exception as exc:
         raise ToolError(f"cannot connect to {endpoint}: {type(exc).__name__}: {exc}") from None
     try:
@@ -77,7 +78,7 @@ async def _check(mapping: Mapping, endpoint: str, timeout_s: float) -> list[Find
         return [await _one(client, ns, row, limits) for row in rows]
     finally:
         with contextlib.suppress(BaseException):
-            await asyncio.wait_for(client.disconnect(), 2.0)
+            await bounded(client.disconnect(), 2.0)
 
 
 def _scalar(value: Any) -> str:

@@ -43,7 +43,7 @@ import numpy as np
 from asyncua import Server, ua
 from asyncua.common.callback import CallbackType
 
-from hardware import _ua, units
+from hardware import _ua
 from hardware.mapping import Mapping
 from twin.chamber import Chamber
 from twin.errors import InputError
@@ -379,7 +379,7 @@ class Emulator:
         m = self.mapping
         res = play["result"]
         for node in m.results:
-            await self._set(node.node, _ua_result(node, res))
+            await self._set(node.node, node.from_canonical(float(getattr(res, node.field))))
         if m.status.phase:
             await self._set(m.status.phase, "done")
         self._play = None
@@ -435,11 +435,6 @@ def _ok_number(il) -> float:
 
 def _vtype_of(value: Any) -> ua.VariantType:
     return _ua.VARIANT[{bool: "Boolean", int: "Int32", float: "Double", str: "String"}[type(value)]]
-
-
-def _ua_result(node, res) -> float:
-    value = float(getattr(res, node.field))
-    return float(units.to_tool(value, units.canonical_unit(node.field) or "", node.unit))
 
 
 class EmulatorThread:

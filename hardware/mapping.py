@@ -102,6 +102,8 @@ class Setpoint:
     """Node echoing the setpoint the tool accepted; verified after writing (default: the node itself)."""
     tolerance: float = 0.01
     """Relative tolerance of the echo (absolute 1e-9 floor)."""
+    scale: float = 1.0
+    """The node holds the value in ``unit`` times ``scale`` (e.g. 10 for a PLC register in 0.1 W)."""
     gas: str = ""
     total_flow_sccm: float = 0.0
     values: dict[str, Scalar] = field(default_factory=dict)
@@ -114,8 +116,8 @@ class Setpoint:
             return self.values[value]
         if self.unit == "sccm":
             share = value if self.gas == "N2" else 1.0 - value
-            return float(share * self.total_flow_sccm)
-        return float(units.to_tool(float(value), RECIPE_UNITS[self.field], self.unit))
+            return float(share * self.total_flow_sccm * self.scale)
+        return float(units.to_tool(float(value), RECIPE_UNITS[self.field], self.unit) * self.scale)
 
     def matches(self, sent: Scalar, echo: Any) -> bool:
         """Whether the echo read back confirms the value sent."""
@@ -138,6 +140,8 @@ class Readback:
     phases: tuple[str, ...] = ()
     tolerance: float = 0.05
     """Relative tolerance when following a setpoint."""
+    scale: float = 1.0
+    """The node holds the value in ``unit`` times ``scale``."""
 
     @property
     def is_bool(self) -> bool:
@@ -146,12 +150,12 @@ class Readback:
     def to_canonical(self, raw: Any) -> float:
         if self.is_bool:
             return float(bool(raw))
-        return units.from_tool(float(raw), units.canonical_unit(self.column) or "", self.unit)
+        return units.from_tool(float(raw) / self.scale, units.canonical_unit(self.column) or "", self.unit)
 
     def from_canonical(self, value: float) -> Scalar:
         if self.is_bool:
             return bool(value)
-        return float(units.to_tool(float(value), units.canonical_unit(self.column) or "", self.unit))
+        return float(units.to_tool(float(value), units.canonical_unit(self.column) or "", self.unit) * self.scale)
 
     def in_tolerance(self, value: float, recipe: Recipe) -> bool:
         """Whether ``value`` (canonical unit) is within tolerance of any followed setpoint."""
@@ -203,10 +207,13 @@ class Limit:
     max: float
     min_node: str = ""
     max_node: str = ""
+    scale: float = 1.0
 
     def to_recipe_units(self, lo: float, hi: float) -> tuple[float, float]:
+        """Limits as the tool holds them (``unit`` times ``scale``) in the recipe's unit."""
         canonical = RECIPE_UNITS[self.field]
-        a, b = units.from_tool(lo, canonical, self.unit), units.from_tool(hi, canonical, self.unit)
+        a = units.from_tool(lo / self.scale, canonical, self.unit)
+        b = units.from_tool(hi / self.scale, canonical, self.unit)
         return (min(a, b), max(a, b))
 
 
@@ -221,9 +228,13 @@ class ResultNode:
     field: str
     node: str
     unit: str = ""
+    scale: float = 1.0
 
     def to_canonical(self, raw: Any) -> float:
-        return units.from_tool(float(raw), units.canonical_unit(self.field) or "", self.unit)
+        return units.from_tool(float(raw) / self.scale, units.canonical_unit(self.field) or "", self.unit)
+
+    def from_canonical(self, value: float) -> float:
+        return float(units.to_tool(float(value), units.canonical_unit(self.field) or "", self.unit) * self.scale)
 
 
 @dataclass(frozen=True)
@@ -302,9 +313,9 @@ class Mapping:
                     raise RecipeError(f"recipe.{sp.field}", v, "unknown tool value", " | ".join(map(repr, inverse)))
                 values[sp.field] = inverse[v]
             elif sp.unit == "sccm":
-                flows[sp.gas] = float(v)
+                flows[sp.gas] = float(v) / sp.scale
             else:
-                values[sp.field] = units.from_tool(float(v), RECIPE_UNITS[sp.field], sp.unit)
+                values[sp.field] = units.from_tool(float(v) / sp.scale, RECIPE_UNITS[sp.field], sp.unit)
         if flows:
             n2, ar = flows.get("N2"), flows.get("Ar")
             total = next(sp.total_flow_sccm for sp in self.setpoints if sp.unit == "sccm")
@@ -334,7 +345,8 @@ class Mapping:
         for sp in self.setpoints:
             vtype = _scalar_type(next(iter(sp.values.values()))) if sp.values else "Double"
             lim = limits.get(sp.field)
-            lo, hi = (lim.min, lim.max) if lim and lim.unit == sp.unit else (None, None)
+            same = lim is not None and lim.unit == sp.unit and lim.scale == sp.scale
+            lo, hi = (lim.min, lim.max) if same else (None, None)
             add("setpoint", sp.field, sp.node, vtype, sp.unit, lo, hi)
             if sp.readback and sp.readback != sp.node:
                 add("setpoint_readback", sp.field, sp.readback, vtype, sp.unit)
@@ -426,6 +438,13 @@ def _unit(table: dict[str, Any], where: str, canonical: str) -> str:
     return unit
 
 
+def _scale(table: dict[str, Any], where: str) -> float:
+    scale = _get(table, "scale", "float", where, 1.0)
+    if scale == 0:
+        raise MappingError(f"{where}.scale", scale, "must not be zero", "a finite number other than 0")
+    return scale
+
+
 def _array(doc: dict[str, Any], key: str) -> list[tuple[str, dict[str, Any]]]:
     items = doc.get(key, [])
     if not isinstance(items, list):
@@ -470,13 +489,14 @@ def _build(doc: dict[str, Any], source: str) -> Mapping:
     setpoints: list[Setpoint] = []
     seen: set[tuple[str, str]] = set()
     for where, sp in _array(doc, "setpoint"):
-        _keys(sp, where, {"field", "node", "unit", "readback", "tolerance", "gas", "total_flow_sccm", "values"})
+        _keys(sp, where, {"field", "node", "unit", "readback", "tolerance", "gas", "total_flow_sccm", "values",
+                          "scale"})
         name = _get(sp, "field", "str", where, allowed=", ".join(Recipe.fields()))
         if name not in RECIPE_UNITS:
             raise MappingError(f"{where}.field", name, "not a recipe field", ", ".join(Recipe.fields()))
         kw: dict[str, Any] = {"field": name, "node": _node(sp, "node", where),
                               "readback": _node(sp, "readback", where, required=False),
-                              "tolerance": _get(sp, "tolerance", "float", where, 0.01)}
+                              "tolerance": _get(sp, "tolerance", "float", where, 0.01), "scale": _scale(sp, where)}
         if not 0 <= kw["tolerance"] < 1:
             raise MappingError(f"{where}.tolerance", kw["tolerance"], "out of range", "[0, 1)")
         gas = ""
@@ -517,7 +537,7 @@ def _build(doc: dict[str, Any], source: str) -> Mapping:
 
     readbacks = []
     for where, rb in _array(doc, "readback"):
-        _keys(rb, where, {"column", "node", "unit", "follows", "phases", "tolerance"})
+        _keys(rb, where, {"column", "node", "unit", "follows", "phases", "tolerance", "scale"})
         column = _get(rb, "column", "str", where)
         canonical = units.canonical_unit(column)
         if canonical is None:
@@ -531,7 +551,7 @@ def _build(doc: dict[str, Any], source: str) -> Mapping:
         readbacks.append(Readback(column=column, node=_node(rb, "node", where),
                                   unit=_unit(rb, where, canonical) if canonical != "bool" else "",
                                   follows=follows, phases=_get(rb, "phases", "strs", where, ()),
-                                  tolerance=_get(rb, "tolerance", "float", where, 0.05)))
+                                  tolerance=_get(rb, "tolerance", "float", where, 0.05), scale=_scale(rb, where)))
         if readbacks[-1].follows and not readbacks[-1].phases:
             raise MappingError(f"{where}.phases", None, "a readback that follows a setpoint needs its phases",
                                "e.g. [\"deposition\"]")
@@ -557,7 +577,7 @@ def _build(doc: dict[str, Any], source: str) -> Mapping:
 
     limits = []
     for where, lim in _array(doc, "limit"):
-        _keys(lim, where, {"field", "unit", "min", "max", "min_node", "max_node"})
+        _keys(lim, where, {"field", "unit", "min", "max", "min_node", "max_node", "scale"})
         name = _get(lim, "field", "str", where)
         if name not in numeric:
             raise MappingError(f"{where}.field", name, "not a mapped numeric setpoint", ", ".join(sorted(numeric)))
@@ -565,8 +585,8 @@ def _build(doc: dict[str, Any], source: str) -> Mapping:
         if lo > hi:
             raise MappingError(f"{where}.min", lo, "greater than max", f"<= {hi}")
         limits.append(Limit(field=name, unit=_unit(lim, where, RECIPE_UNITS[name]), min=lo, max=hi,
-                            min_node=_node(lim, "min_node", where, False), max_node=_node(lim, "max_node", where,
-                                                                                          False)))
+                            min_node=_node(lim, "min_node", where, False),
+                            max_node=_node(lim, "max_node", where, False), scale=_scale(lim, where)))
 
     safe = []
     for where, sw in _array(doc, "safe_state"):
@@ -577,12 +597,12 @@ def _build(doc: dict[str, Any], source: str) -> Mapping:
 
     results = []
     for where, res in _array(doc, "result"):
-        _keys(res, where, {"field", "node", "unit"})
+        _keys(res, where, {"field", "node", "unit", "scale"})
         name = _get(res, "field", "str", where, allowed=", ".join(RESULT_FIELDS))
         if name not in RESULT_FIELDS:
             raise MappingError(f"{where}.field", name, "not a result the tool can publish", ", ".join(RESULT_FIELDS))
         results.append(ResultNode(field=name, node=_node(res, "node", where),
-                                  unit=_unit(res, where, units.canonical_unit(name) or "")))
+                                  unit=_unit(res, where, units.canonical_unit(name) or ""), scale=_scale(res, where)))
     return Mapping(tool=tool, status=status, commands=commands, setpoints=tuple(setpoints),
                    readbacks=tuple(readbacks), alarms=tuple(alarms), interlocks=tuple(interlocks),
                    limits=tuple(limits), safe_state=tuple(safe), results=tuple(results), source=source)

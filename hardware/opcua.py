@@ -26,6 +26,7 @@ import datetime as dt
 import logging
 import math
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,31 @@ CONFIG_KEYS = {"type", "endpoint", "mapping", "require_approval", "timeout_s", "
 
 _POLL_S = 0.05
 _SERVER_TIME = ua.NodeId(ua.ObjectIds.Server_ServerStatus_CurrentTime)
+
+
+async def bounded(aw: Any, timeout: float) -> Any:
+    """Await ``aw`` for at most ``timeout`` seconds, then cancel it *without waiting* for the cancellation.
+
+    ``asyncio.wait_for`` waits until a cancelled request has unwound, which a client talking to a hung server
+    may never do; a safety path must not hang with it.
+    """
+    task = asyncio.ensure_future(aw)
+    try:
+        done, _pending = await asyncio.wait({task}, timeout=timeout)
+    except asyncio.CancelledError:
+        task.cancel()
+        task.add_done_callback(_consume)
+        raise
+    if not done:
+        task.cancel()
+        task.add_done_callback(_consume)
+        raise TimeoutError(f"no answer within {timeout:g} s")
+    return task.result()
+
+
+def _consume(task: asyncio.Task) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not log "exception was never retrieved"
 
 
 class _RevisedParameters(logging.Filter):
@@ -83,7 +109,6 @@ class _Run:
     state: Any = None
     phase: str = ""
     lost: str = ""
-    lost_connection: bool = False
     last_ok: float = 0.0
     out_since: dict[str, float] = field(default_factory=dict)
 
@@ -205,14 +230,22 @@ class OpcUaTool:
     def _run_blocking(self, recipe: Recipe) -> RunResult:
         loop = self._ensure_loop()
         fut = asyncio.run_coroutine_threadsafe(self._run(recipe), loop)
+        give_up = math.inf
         while True:
             try:
                 return fut.result(timeout=0.2)
             except TimeoutError:
-                continue
+                if time.monotonic() > give_up:  # last resort: never leave the operator stuck
+                    fut.cancel()
+                    raise RunAbortedError(f"{self.name}: {self._cancel}; the adapter did not finish stopping "
+                                          "within its time; SAFE STATE NOT CONFIRMED: check the tool").attach(
+                        telemetry=None, command_log=self.command_log, safe_state_written=False,
+                        reason="operator") from None
             except KeyboardInterrupt:
                 log.warning("Ctrl-C: aborting the run on %s", self.name)
                 self._request_cancel("interrupted by the operator (Ctrl-C)")
+            if self._cancel and give_up == math.inf:
+                give_up = time.monotonic() + 6 * self.timeout_s + 10.0
 
     def abort(self) -> None:
         """Abort the running recipe (from another thread), or put an idle tool in its safe state."""
@@ -276,7 +309,7 @@ class OpcUaTool:
         ctx.command_log.append(entry)
         try:
             node, vtype = nodes[text]
-            await asyncio.wait_for(node.write_value(_ua.typed(value, vtype)), self.timeout_s)
+            await bounded(node.write_value(_ua.typed(value, vtype)), self.timeout_s)
             entry["ok"] = True
         except Exception as exc:  # every failure is logged with the command
             entry["error"] = f"{type(exc).__name__}: {exc}"
@@ -311,7 +344,7 @@ class OpcUaTool:
         nodes: dict[str, Any] = {}
         try:
             try:
-                await asyncio.wait_for(client.connect(), self.timeout_s + 1)
+                await bounded(client.connect(), self.timeout_s + 1)
             except Exception as exc:
                 raise _Stop(RunFaultError, "connect", f"cannot connect to {self.endpoint}: {exc}", safe=False) from None
             nodes = await self._resolve(client)
@@ -368,14 +401,16 @@ class OpcUaTool:
         finally:
             if heartbeat is not None:
                 heartbeat.cancel()
-                with contextlib.suppress(BaseException):
-                    await heartbeat
-            if ctx.lost_connection:  # no goodbye to a server that does not answer
-                with contextlib.suppress(BaseException):
-                    client.disconnect_socket()
-            else:
-                with contextlib.suppress(BaseException):
-                    await asyncio.wait_for(client.disconnect(), 2.0)
+            await self._hang_up(client)
+
+    @staticmethod
+    async def _hang_up(client: Client) -> None:
+        """Disconnect, bounded: a server that does not answer gets its socket closed."""
+        try:
+            await bounded(client.disconnect(), 1.0)
+        except BaseException:  # whatever happened, close the socket
+            with contextlib.suppress(BaseException):
+                client.disconnect_socket()
 
     async def _wait_for(self, ctx: _Run, cond: Any, timeout: float, what: str) -> None:
         loop = asyncio.get_running_loop()
@@ -438,7 +473,7 @@ class OpcUaTool:
         node = client.get_node(_SERVER_TIME)
         while True:
             try:
-                await asyncio.wait_for(node.read_value(), self.watchdog_s / 2)
+                await bounded(node.read_value(), self.watchdog_s / 2)
                 ctx.last_ok = loop.time()
             except asyncio.CancelledError:
                 raise
@@ -459,7 +494,6 @@ class OpcUaTool:
         elif ctx.last_ok and asyncio.get_running_loop().time() - ctx.last_ok > self.watchdog_s:
             why = f"no answer for {self.watchdog_s:g} s"
         if why:
-            ctx.lost_connection = True
             ctx.events.append(Event(self._now(ctx), "connection_lost"))
             raise _Stop(RunAbortedError, "connection_lost", f"connection to {self.endpoint} lost ({why})")
 
@@ -536,7 +570,7 @@ class OpcUaTool:
     async def _safe_standalone(self, ctx: _Run) -> bool:
         client = Client(self.endpoint, timeout=min(self.timeout_s, 2.0))
         try:
-            await asyncio.wait_for(client.connect(), 2.5)
+            await bounded(client.connect(), 2.5)
         except Exception as exc:
             ctx.command_log.append({"t_s": round(self._now(ctx), 4), "utc": dt.datetime.now(dt.UTC).isoformat(),
                                     "kind": "safe_state", "name": "connect", "node": self.endpoint, "value": None,
@@ -550,8 +584,7 @@ class OpcUaTool:
             log.exception("safe state on a fresh connection failed")
             return False
         finally:
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(client.disconnect(), 2.0)
+            await self._hang_up(client)
 
     async def _safe_writes(self, ctx: _Run, client: Client, nodes: dict[str, Any]) -> bool:
         ok = await self._write(ctx, client, nodes, "safe_state", "abort", self.mapping.commands.abort, True)

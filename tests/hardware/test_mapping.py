@@ -30,6 +30,13 @@ def test_examples_load_with_their_own_units(mapping_a, mapping_b):
     assert not {r["node"] for r in mapping_a.node_roles()} & {r["node"] for r in mapping_b.node_roles()}
 
 
+def test_scale_applies_after_the_unit(mapping_b):
+    (baratron,) = [rb for rb in mapping_b.readbacks if rb.column == "pressure_pa"]
+    assert baratron.unit == "mTorr" and baratron.scale == 1000.0
+    assert_allclose(baratron.from_canonical(0.5), 0.5 / 0.133322368 * 1000.0)     # µTorr counts
+    assert_allclose(baratron.to_canonical(baratron.from_canonical(0.5)), 0.5)
+
+
 def test_setpoints_in_tool_units(mapping_b, short_recipe):
     writes = {(sp.field, sp.gas): raw for sp, raw in mapping_b.setpoint_writes(short_recipe.replace(n2_fraction=0.25))}
     assert_allclose(writes[("rf_power_w", "")], 0.150)                       # kW
@@ -102,6 +109,7 @@ def _doc(path):
     (lambda d: d["readback"][1].update(follows=["rf_power_w"]), "not a mapped recipe setpoint in Pa"),
     (lambda d: d["status"].update(done="IDLE"), "state values must be distinct"),
     (lambda d: d["interlock"][0].pop("ok"), "give either ok"),
+    (lambda d: d["readback"][1].update(scale=0), "readback[1].scale = 0.0: must not be zero"),
     (lambda d: d["setpoint"].append(dict(d["setpoint"][1])), "setpoint[14].field = 'rf_power_w': mapped twice"),
 ])
 def test_bad_mapping_is_one_clear_line(tmp_path, edit, message):

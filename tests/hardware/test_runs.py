@@ -80,7 +80,7 @@ def test_second_mapping_drives_the_emulator_in_other_units(emulator, mapping_b, 
     assert written["/Objects/MagB/Recipe/TransferMode"] == 1
     assert res.thickness_nm == pytest.approx(twin_run.thickness_nm)
     dep = res.telemetry[res.telemetry["phase"] == "deposition"]
-    assert dep["pressure_pa"].between(0.45, 0.55).all()             # converted back from mTorr
+    assert dep["pressure_pa"].between(0.45, 0.55).all()             # converted back from µTorr counts
     assert res.telemetry["substrate_temperature_c"].iloc[-1] == pytest.approx(25.0)   # from kelvin
 
 
