@@ -16,7 +16,8 @@ A mapping is a TOML file (see ``examples/hardware/``)::
 
 A node is a NodeId string (``ns=2;s=RF.Power``, or ``s=RF.Power`` in the tool's ``namespace_uri``) or a browse
 path from the Objects folder (``/Objects/Sputter/RF/Power``; segments without ``idx:`` are in the tool's
-namespace). Units convert only here (:mod:`hardware.units`); the N2 fraction maps to gas flows with
+namespace). Units convert only here (:mod:`hardware.units`), then an optional ``scale`` multiplies (the node
+holds the value in ``unit`` times ``scale``); the N2 fraction maps to gas flows with
 ``unit = "sccm"``, ``gas = "N2"`` or ``"Ar"`` and ``total_flow_sccm``. Recipe fields that are not mapped must keep
 their default value: the tool cannot set them.
 """
