@@ -18,13 +18,13 @@ import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from campaigns.errors import TrialStateError
+from dashboards import figures
 from dashboards import figures_review as fr
 from dashboards.data import (
     AWAITING_REVIEW,
     ReviewData,
     best_trial,
     history_rows,
-    objective_values,
     open_store,
     to_objective,
     trial_label,
@@ -205,16 +205,18 @@ def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noq
     def charts(tab, _version_, cid):
         if tab != "charts":  # drawn when first shown, then on each change of the campaign
             return no_update, no_update
-        import pandas as pd
-
-        done = [t for t in data.trials(int(cid)) if t.result]
-        objective = data.objective(int(cid))
-        label = f"{objective.minimize} [Ω·cm²]"
-        values = objective_values(done, objective)
-        conv = fr.convergence_figure(values, [t.index for t in done], y_label=label)
-        df = pd.DataFrame([{**t.recipe, "objective": v} for t, v in zip(done, values, strict=True)])
-        params = [f for f in Recipe.fields() if f in df and df[f].nunique() > 1]
-        return conv, fr.parameters_figure(df, params, y_label=label)
+        # the same builders as the static report (campaign report --html), on the store's trials table
+        df = data.store.to_dataframe(int(cid))
+        cfg = data.config(int(cid))
+        objective = cfg.objective if cfg is not None else data.objective(int(cid))
+        label = objective.minimize.replace("_ohm_cm2", " [Ω·cm²]").replace("_", " ")
+        is_r_int = objective.minimize == "interface_resistance_ohm_cm2" and not objective.secondary_weight
+        conv = figures.convergence_figure(df, objective_label=label, log_y=objective.log,
+                                          reference=figures.PAPER_R_INT_OHM_CM2 if is_r_int else None)
+        names = list(cfg.space.names) if cfg is not None else [f for f in Recipe.fields() if f in df]
+        logs = [d.name for d in cfg.space.dimensions if d.log] if cfg is not None else []
+        params = figures.parameter_figure(df, names, objective_label=label, log_fields=logs, log_y=objective.log)
+        return conv, params
 
     @app.callback(Output("pd-graph", "figure"), Output("surrogate-note", "children"), Input("tabs", "value"),
                   Input("data-version", "data"), State("campaign-id", "data"))

@@ -87,16 +87,6 @@ def best_trial(trials: list[Trial], objective: Objective | None = None) -> Trial
     return best
 
 
-def objective_values(trials: list[Trial], objective: Objective | None = None) -> np.ndarray:
-    """Each trial's objective value in order, NaN where it has none (pending, failed, not measured)."""
-    objective = objective or Objective()
-    out = []
-    for t in trials:
-        o = objective.outcome(t)
-        out.append(o.value if o is not None and not o.failed and o.value is not None else math.nan)
-    return np.array(out, dtype=float)
-
-
 def history_rows(trials: list[Trial]) -> tuple[list[dict[str, Any]], list[str]]:
     """One JSON-safe row per trial for the history table, and the column order."""
     fields = list(Recipe.fields())
@@ -328,5 +318,5 @@ def safe_float(v: Any) -> float:
 
 
 __all__ = ["AWAITING_REVIEW", "CampaignSummary", "ReviewData", "StoreError", "Surrogate", "best_trial",
-           "history_rows", "objective_values", "open_store", "safe_float", "to_objective", "trial_label",
+           "history_rows", "open_store", "safe_float", "to_objective", "trial_label",
            "trial_recipe"]

@@ -1,7 +1,8 @@
 """Figure builders of the review app: pure functions, data in, plotly figure out.
 
-Telemetry traces, the event timeline of a run as a Gantt chart, margins to the tool's limits, each parameter
-against the objective, convergence and the surrogate's partial dependence.
+Telemetry traces, the event timeline of a run as a Gantt chart, margins to the tool's limits and the surrogate's
+partial dependence. Convergence and each parameter against the objective are :mod:`dashboards.figures`' (shared
+with the static report).
 """
 
 from __future__ import annotations
@@ -168,45 +169,6 @@ def margins_figure(margins: Sequence[Margin], title: str = "Margins to the tool'
     fig.update_layout(title=title, xaxis_title="margin to the nearer limit [% of range]", xaxis_range=[
         min(0.0, *pct) if pct else 0.0, 50.0], height=120 + 26 * max(len(ms), 1),
         margin={"l": 190, "r": 20, "t": 40, "b": 40})
-    return fig
-
-
-def convergence_figure(objective: Sequence[float], trial_numbers: Sequence[int] | None = None,
-                       y_label: str = OBJECTIVE_LABEL, title: str = "Convergence") -> go.Figure:
-    """Each trial's objective and the best so far, by trial number (NaN = not measured yet, left as gaps)."""
-    y = np.asarray(objective, dtype=float)
-    best = np.fmin.accumulate(np.where(np.isnan(y), np.inf, y)) if y.size else y
-    best = np.where(np.isinf(best), np.nan, best)
-    n = np.arange(1, y.size + 1) if trial_numbers is None else np.asarray(trial_numbers)
-    fig = go.Figure([
-        go.Scatter(x=n, y=y, mode="markers", name="trial"),
-        go.Scatter(x=n, y=best, mode="lines", name="best so far", line={"shape": "hv"}),
-    ])
-    fig.update_layout(title=title, xaxis_title="trial", yaxis_title=y_label, yaxis_type="log",
-                      margin={"l": 60, "r": 20, "t": 40, "b": 40})
-    return fig
-
-
-def parameters_figure(df: pd.DataFrame, params: Sequence[str], objective: str = "objective",
-                      y_label: str = OBJECTIVE_LABEL, title: str = "Each parameter against the objective"
-                      ) -> go.Figure:
-    """One small scatter per parameter: its values against the objective (log y)."""
-    params = [p for p in params if p in df]
-    ncols = 3
-    nrows = max(1, math.ceil(len(params) / ncols))
-    fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=params, vertical_spacing=0.12,
-                        horizontal_spacing=0.06)
-    y = df[objective].to_numpy(dtype=float) if objective in df else np.zeros(len(df))
-    for i, p in enumerate(params):
-        x = df[p]
-        if x.dtype == object:
-            x = x.astype(str)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name=p, marker={"size": 5}, showlegend=False),
-                      row=i // ncols + 1, col=i % ncols + 1)
-        fig.update_yaxes(type="log", row=i // ncols + 1, col=i % ncols + 1)
-    if params:
-        fig.update_yaxes(title_text=y_label, row=1, col=1)
-    fig.update_layout(title=title, height=220 * nrows + 60, margin={"l": 50, "r": 20, "t": 60, "b": 30})
     return fig
 
 

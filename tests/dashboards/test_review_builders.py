@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -136,12 +134,13 @@ def test_telemetry_figure_carries_the_traces():
     assert fig.layout.yaxis.type == "log"
 
 
-def test_convergence_best_so_far_skips_gaps():
-    fig = fr.convergence_figure([20.0, math.nan, 12.0, 15.0, 9.0], [1, 2, 3, 4, 5])
-    best = np.asarray(fig.data[1].y, dtype=float)
-    assert np.allclose(best[[0, 2, 3, 4]], [20, 12, 12, 9]) and best[1] == 20.0
-    empty = fr.convergence_figure([])
-    assert len(empty.data[0].x) == 0
+def test_margins_figure_matches_the_margins():
+    margins = limit_margins(Recipe(pressure_pa=6.0, rf_power_w=12.0), CHAMBER)
+    fig = fr.margins_figure(margins)
+    assert list(fig.data[0].y) == [m.field for m in margins]
+    assert np.allclose(fig.data[0].x, [100 * m.fraction for m in margins])
+    colours = dict(zip(fig.data[0].y, fig.data[0].marker.color, strict=True))
+    assert colours["pressure_pa"] == "#7f7f7f" and colours["rf_power_w"] == "#d62728"
 
 
 def test_partial_dependence_averages_over_the_past_recipes():
