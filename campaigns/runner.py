@@ -55,13 +55,20 @@ def versions() -> dict[str, str]:
 
 # -- campaigns in a store ------------------------------------------------------------------------------
 def open_campaign(store: CampaignStore, config: CampaignConfig, chamber: Chamber, *,
-                  seed: int | None = None) -> int:
+                  seed: int | None = None, tool_chamber: Chamber | None = None) -> int:
     """The id of ``config``'s campaign in ``store``, created on first use.
 
-    A campaign already in the store must have the same file (apart from the budget), chamber and seed;
+    ``chamber`` is the campaign's own chamber: the tool limits its space is checked against and the twin
+    behind a twin-informed strategy. ``tool_chamber``, if given and different, is the chamber the *simulated*
+    tool runs in instead — a "reality" that differs from the twin, to rehearse a campaign on a tool that does
+    not match its model (``campaign run --chamber REALITY.toml``).
+
+    A campaign already in the store must have the same file (apart from the budget), chambers and seed;
     otherwise resuming it would not continue the same campaign, and it is refused with a :class:`CampaignError`.
     """
-    overrides = {"seed": seed} if seed is not None else {}
+    overrides: dict[str, Any] = {"seed": seed} if seed is not None else {}
+    if tool_chamber is not None and tool_chamber != chamber:
+        overrides["tool_chamber_toml"] = tool_chamber.to_toml()
     chamber_toml = chamber.to_toml()
     existing = store.find_campaign(config.name)
     if existing is None:
@@ -74,6 +81,13 @@ def open_campaign(store: CampaignStore, config: CampaignConfig, chamber: Chamber
     if existing.chamber_toml is not None and Chamber.from_dict(_toml(existing.chamber_toml)) != chamber:
         raise CampaignError("--chamber", chamber.name, "the campaign was started with a different chamber; resume "
                             "it with the same chamber file", source=str(store.path))
+    stored_reality = existing.overrides.get("tool_chamber_toml")
+    wanted_reality = overrides.get("tool_chamber_toml")
+    if (stored_reality is None) != (wanted_reality is None) or (
+            stored_reality is not None and Chamber.from_dict(_toml(stored_reality)) != tool_chamber):
+        raise CampaignError("--chamber", getattr(tool_chamber, "name", None), "the campaign's simulated tool was "
+                            "started with a different chamber; resume it with the same --chamber",
+                            source=str(store.path))
     if seed is not None and existing.overrides.get("seed", stored.seed) != seed:
         raise CampaignError("--seed", seed, "the campaign was started with another seed",
                             str(existing.overrides.get("seed", stored.seed)), source=str(store.path))
@@ -204,6 +218,9 @@ class Runner:
                  progress: bool = False, max_runs: int | None = None) -> None:
         self.store = store
         self.campaign_id, self.config, self.chamber = load_campaign(store, campaign)
+        reality = store.campaign(self.campaign_id).overrides.get("tool_chamber_toml")
+        self.tool_chamber = Chamber.from_dict(_toml(reality)) if reality else self.chamber
+        """The chamber a simulated tool runs in: the campaign's own unless a reality was given."""
         if budget is not None and budget < 1:
             raise CampaignError("--budget", budget, "budget must be at least one run", ">= 1")
         self.budget = self.config.budget if budget is None else budget
@@ -224,7 +241,7 @@ class Runner:
         cls = load_tool(cfg.get("type", "simulated"))
         ran = sorted((t for t in trials if t.result is not None and t.run_index is not None),
                      key=lambda t: t.run_index)
-        chamber = self.chamber
+        chamber = self.tool_chamber
         state = ran[-1].result.get("chamber_state_after") if ran else None
         if state:
             chamber = chamber.replace({f"state.{k}": float(v) for k, v in state.items()})

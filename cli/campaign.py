@@ -25,7 +25,12 @@ def register(sub) -> None:
     r = cs.add_parser("run", help="run (or resume) a campaign until its budget is spent or people must act")
     r.add_argument("campaign_file", type=Path, metavar="CAMPAIGN.toml")
     r.add_argument("--store", type=Path, required=True, metavar="FILE", help="SQLite campaign store")
-    r.add_argument("--chamber", type=Path, help="chamber TOML (default: built-in default chamber)")
+    r.add_argument("--chamber", type=Path, metavar="REALITY.toml",
+                   help="chamber the simulated tool runs in (default: the campaign's own chamber); rehearses a "
+                        "campaign on a tool that differs from its twin")
+    r.add_argument("--twin-chamber", type=Path, metavar="CHAMBER.toml",
+                   help="the campaign's own chamber: tool limits and the twin behind twin-prior "
+                        "(default: built-in default chamber)")
     r.add_argument("--budget", type=int, help="total number of runs (overrides the file)")
     r.add_argument("--seed", type=int, help="seed (overrides the file; must match when resuming)")
     r.add_argument("--max-runs", type=int, help="stop after this many runs in this invocation")
@@ -75,6 +80,9 @@ def register(sub) -> None:
     h.add_argument("--html", type=Path, required=True, metavar="FILE")
     h.set_defaults(func=cmd_report)
 
+    from cli.calibrate import register_under  # campaign calibrate (issue 4)
+
+    register_under(cs)
 
 def _user(name: str | None) -> str:
     if name:
@@ -118,9 +126,10 @@ def cmd_run(args) -> int:
         raise CampaignError("--budget", args.budget, "budget must be at least one run", ">= 1")
     if args.seed is not None and args.seed < 0:
         raise CampaignError("--seed", args.seed, "must not be negative", ">= 0")
-    config, chamber = _load_new(args.campaign_file, args.chamber)
+    config, chamber = _load_new(args.campaign_file, args.twin_chamber)
+    reality = Chamber.from_toml(args.chamber) if args.chamber else None
     with CampaignStore(args.store) as store:
-        cid = open_campaign(store, config, chamber, seed=args.seed)
+        cid = open_campaign(store, config, chamber, seed=args.seed, tool_chamber=reality)
         summary = Runner(store, cid, budget=args.budget, progress=not args.no_progress,
                          max_runs=args.max_runs).run()
         print(f"campaign {config.name}: {summary.status.replace('_', ' ')}; {summary.used}/{summary.budget} runs "

@@ -263,11 +263,9 @@ def store_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("cal") / "store.sqlite"
     reality = Chamber().replace({"interface.clean_resistance_ohm_cm2": 7.8 * 1.3})
     with CampaignStore(path) as store:
-        cid = open_campaign(store, CampaignConfig.from_text(CLI_CAMPAIGN), Chamber())
-        # rehearsal on a "reality": the runner's tool is built from the stored chamber, so swap it in for the run
-        runner = Runner(store, cid)
-        runner.chamber = reality
-        summary = runner.run()
+        # rehearsal on a "reality": the simulated tool runs in it, the campaign keeps the default chamber
+        cid = open_campaign(store, CampaignConfig.from_text(CLI_CAMPAIGN), Chamber(), tool_chamber=reality)
+        summary = Runner(store, cid).run()
     assert summary.status == "budget_spent"
     return path
 
