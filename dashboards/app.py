@@ -8,6 +8,7 @@ page while a campaign runs; a figure is rebuilt only when the campaign's trials 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -16,6 +17,7 @@ from urllib.parse import unquote
 
 import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from campaigns.errors import TrialStateError
 from dashboards import figures
@@ -90,6 +92,21 @@ def _campaign_key(pathname: str | None) -> str | None:
 
 def _err(exc: Exception) -> html.Div:
     return html.Div(str(exc), className="error", style=STYLE["error"])
+
+
+def _guarded(func):
+    """Keep a view as it is if reading the store fails (logged); the header, refreshed on every tick, shows the
+    error in the page."""
+
+    @functools.wraps(func)
+    def wrapper(*args):
+        try:
+            return func(*args)
+        except Exception as exc:
+            log.exception("%s: %s", func.__name__, exc)
+            raise PreventUpdate from None
+
+    return wrapper
 
 
 def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noqa: C901 - one callback per view
@@ -181,6 +198,7 @@ def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noq
                   Output("run-select", "value"), Output("compare-a", "value"), Output("compare-b", "value"),
                   Input("data-version", "data"), State("campaign-id", "data"), State("run-select", "value"),
                   State("compare-a", "value"), State("compare-b", "value"))
+    @_guarded
     def history(_version_, cid, run_value, cmp_a, cmp_b):
         trials = data.trials(int(cid))
         rows, cols = history_rows(trials)
@@ -202,6 +220,7 @@ def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noq
 
     @app.callback(Output("convergence-graph", "figure"), Output("params-graph", "figure"), Input("tabs", "value"),
                   Input("data-version", "data"), State("campaign-id", "data"))
+    @_guarded
     def charts(tab, _version_, cid):
         if tab != "charts":  # drawn when first shown, then on each change of the campaign
             return no_update, no_update
@@ -231,6 +250,7 @@ def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noq
 
     @app.callback(Output("gantt-graph", "figure"), Output("telemetry-graph", "figure"), Output("run-note", "children"),
                   Input("run-select", "value"), State("campaign-id", "data"))
+    @_guarded
     def run_view(trial_id, cid):
         if trial_id is None:
             return fr.event_gantt([]), fr.telemetry_figure(_empty_telemetry()), html.P("Choose a trial.")
@@ -238,6 +258,7 @@ def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noq
 
     @app.callback(Output("compare-table", "data"), Output("compare-table", "columns"),
                   Input("compare-a", "value"), Input("compare-b", "value"), State("campaign-id", "data"))
+    @_guarded
     def compare(a, b, cid):
         if a is None or b is None:
             return [], [{"name": c, "id": c} for c in ("field", "A", "B", "diff")]
