@@ -20,6 +20,7 @@ from dash import Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from campaigns.errors import TrialStateError
+from campaigns.runner import chamber_before
 from dashboards import figures
 from dashboards import figures_review as fr
 from dashboards.data import (
@@ -351,10 +352,13 @@ def _run_figures(data: ReviewData, cid: int, trial_id: int):
     if tel is None and recipe is not None:
         seed = (t.result or {}).get("seed")
         deterministic = bool((t.result or {}).get("deterministic"))
-        res = simulate(recipe, data.chamber(cid), seed=seed, deterministic=deterministic, telemetry=True)
+        chamber = chamber_before(data.chamber(cid), data.trials(cid), t)  # the chamber state the run started in
+        res = simulate(recipe, chamber, seed=seed, deterministic=deterministic, telemetry=True)
         tel = res.telemetry
-        note = (f"No telemetry stored for #{t.index}: traces re-simulated on the twin from its recipe and seed "
-                f"{seed} (chamber state may differ from the run's); events as recorded.")
+        same = [e.to_dict() for e in res.events] == [dict(e) for e in events] if events else False
+        note = (f"No telemetry stored for #{t.index}: traces re-simulated on the twin from its recipe, seed {seed} and "
+                "the chamber state recorded before it" + (" (the re-simulated events match the recorded ones)."
+                                                          if same else "; events as recorded."))
         if not events:
             events = [e.to_dict() for e in res.events]
     if tel is None:

@@ -18,8 +18,8 @@ import numpy as np
 
 from campaigns.config import CampaignConfig, Objective
 from campaigns.errors import StoreError
+from campaigns.runner import load_campaign, rebuild_strategy
 from campaigns.store import CampaignStore, Trial
-from campaigns.strategies import context, make_strategy
 from dashboards.errors import DashboardError
 from twin import Chamber, Recipe
 from twin.errors import InputError
@@ -185,6 +185,7 @@ class ReviewData:
         self._lock = threading.Lock()
         self._surrogates: dict[tuple[int, int], Surrogate | None] = {}
         self._fit_locks: dict[int, threading.Lock] = {}
+        self._configs: dict[int, tuple[CampaignConfig, Chamber]] = {}
 
     # -- reading ---------------------------------------------------------------------------------------
     def campaign_summaries(self) -> list[CampaignSummary]:
@@ -226,18 +227,28 @@ class ReviewData:
         """The stored telemetry DataFrame of a trial, or None."""
         return self.store.telemetry(trial_id)
 
+    def _campaign(self, campaign_id: int) -> tuple[CampaignConfig, Chamber] | None:
+        """The campaign's configuration (with the store's overrides) and chamber, as the runner reads them."""
+        if campaign_id not in self._configs:
+            try:
+                _, config, chamber = load_campaign(self.store, campaign_id)
+                self._configs[campaign_id] = (config, chamber)
+            except InputError as exc:
+                log.warning("campaign %s: configuration not readable: %s", campaign_id, exc)
+                return None
+        return self._configs[campaign_id]
+
     def chamber(self, campaign_id: int) -> Chamber:
-        """The chamber the campaign runs on (see the class docstring)."""
-        return self._chamber if self._chamber is not None else Chamber()
+        """The chamber given to the app, else the campaign's own, else the built-in default chamber."""
+        if self._chamber is not None:
+            return self._chamber
+        c = self._campaign(campaign_id)
+        return c[1] if c is not None else Chamber()
 
     def config(self, campaign_id: int) -> CampaignConfig | None:
         """The campaign's configuration as stored, or None if it does not parse (the page then says so)."""
-        text = self.store.campaign(campaign_id).config_toml
-        try:
-            return CampaignConfig.from_text(text, f"campaign {campaign_id}", check_limits=False)
-        except InputError as exc:
-            log.warning("campaign %s: configuration not readable: %s", campaign_id, exc)
-            return None
+        c = self._campaign(campaign_id)
+        return c[0] if c is not None else None
 
     def objective(self, campaign_id: int) -> Objective:
         """The campaign's objective (default: interface resistance, logged)."""
@@ -272,12 +283,11 @@ class ReviewData:
         with lock:  # one fit per campaign at a time; a second viewer waits for the first's result
             if key in self._surrogates:
                 return self._surrogates[key]
-            strategy = make_strategy(cfg.strategy, context(cfg, self.chamber(campaign_id)))
+            # exactly the runner's replay of tell, so the model is the one that proposed
+            strategy = rebuild_strategy(cfg, self.chamber(campaign_id), trials)
             if not hasattr(strategy, "predict"):
                 sur = None
             else:
-                if observed:
-                    strategy.tell([r for _, r, _ in observed], [o for _, _, o in observed])
                 mean, _ = strategy.predict([observed[0][1]] if observed else [Recipe()])
                 sur = Surrogate(strategy.predict, cfg.objective.log, cfg.objective.minimize, len(observed)) \
                     if np.isfinite(mean).all() else None

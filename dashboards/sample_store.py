@@ -2,9 +2,10 @@
 
 The campaign is a real ``gp`` campaign (:data:`SAMPLE_TOML`) whose space-filling initial design covers the first
 ``n_done`` trials, so no GP is fitted while they run: each goes through the store's life cycle (proposed →
-approved → running → done) and its result is a real twin run (:class:`twin.SimulatedTool`, one chamber carrying
-target erosion from run to run). The ``n_proposed`` proposals at the end are the GP strategy's own, asked after
-it was told every outcome, stored with its predicted mean, standard deviation and expected improvement.
+approved → running → done) and its result is a real twin run by the campaign runner (one simulated chamber
+carrying target erosion from run to run). The ``n_proposed`` proposals at the end are the GP strategy's own,
+asked after it was told every outcome, stored with its predicted mean, standard deviation and expected
+improvement.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from campaigns.config import CampaignConfig
+from campaigns.runner import Runner, open_campaign, propose
 from campaigns.store import CampaignStore
-from campaigns.strategies import context, make_strategy
-from twin import Chamber, SimulatedTool
+from twin import Chamber
 
 SAMPLE_TOML = """[campaign]
 name = "{name}"
@@ -53,6 +54,10 @@ def build_sample_store(path: str | Path, n_done: int = 60, n_proposed: int = 3, 
                        name: str = "sample", chamber: Chamber | None = None) -> int:
     """Add a campaign of ``n_done`` finished twin runs and ``n_proposed`` GP proposals to the store at ``path``.
 
+    The campaign's own machinery does the work: :func:`campaigns.runner.propose` proposes the initial design,
+    the builder approves it as reviewer ``sample-builder``, :class:`campaigns.runner.Runner` runs it on the
+    simulated tool, and :func:`~campaigns.runner.propose` asks the GP for the proposals left awaiting review.
+
     Returns
     -------
     int
@@ -61,24 +66,12 @@ def build_sample_store(path: str | Path, n_done: int = 60, n_proposed: int = 3, 
     chamber = chamber or Chamber()
     text = SAMPLE_TOML.format(name=name, budget=n_done + n_proposed, seed=seed, n_initial=max(n_done, 1))
     config = CampaignConfig.from_text(text, chamber=chamber)
-    strategy = make_strategy(config.strategy, context(config, chamber))
-    tool = SimulatedTool(chamber, seed=seed)
-    provenance = {"strategy": config.strategy, "settings": strategy.settings, "seed": seed,
-                  "builder": "dashboards.sample_store"}
     with CampaignStore(path) as store:
-        cid = store.create_campaign(name, text)
-        recipes = strategy.ask(n_done)
-        ids = store.add_proposals(cid, recipes, provenance=provenance)
-        for tid, recipe in zip(ids, recipes, strict=True):
-            store.approve(tid, "sample-builder", "initial design")
-            store.mark_running(tid, actor="sample-builder", tool="simulated")
-            res = tool.run(recipe)
-            trial = store.record_result(tid, res.to_dict(), "done", actor="sample-builder")
-            strategy.tell([recipe], [config.objective.outcome(trial)])
+        cid = open_campaign(store, config, chamber)
+        if n_done:
+            for tid in propose(store, cid, config, chamber, n_done):
+                store.approve(tid, "sample-builder", "initial design")
+            Runner(store, cid, budget=n_done).run()
         if n_proposed:
-            proposals = strategy.ask(n_proposed)
-            mean, std = strategy.predict(proposals)
-            ei = strategy.expected_improvement(proposals)
-            store.add_proposals(cid, proposals, provenance=provenance,
-                                predictions=list(zip(mean.tolist(), std.tolist(), ei.tolist(), strict=True)))
+            propose(store, cid, config, chamber, n_proposed)
     return cid
