@@ -329,6 +329,12 @@ class Runner:
         self.store.mark_running(trial.id, getattr(self.tool, "run_index", None), actor=RUNNER, tool=self.tool.name)
         self._run_on_tool(trial, recipe)
 
+    def _log_commands(self, trial: Trial, commands: list | None) -> None:
+        """Every command a tool sent, as events of the trial (queryable beside its state changes)."""
+        for command in commands or ():
+            self.store.log_event(trial.id, "command", command if isinstance(command, dict) else str(command),
+                                 actor=RUNNER)
+
     def _run_on_tool(self, trial: Trial, recipe: Recipe) -> None:
         try:
             result = self.tool.run(recipe)
@@ -336,12 +342,16 @@ class Runner:
             self.tool.abort()
             self.store.mark_interrupted(trial.id, "interrupted by the user (Ctrl-C)", actor=RUNNER)
             raise
-        except AbortedError as exc:
-            self.store.mark_interrupted(trial.id, f"aborted: {exc}", actor=RUNNER)
+        except AbortedError as exc:  # keep what the tool recorded up to the stop: telemetry and commands sent
+            self._log_commands(trial, getattr(exc, "command_log", None))
+            self.store.mark_interrupted(trial.id, f"aborted: {exc}", getattr(exc, "telemetry", None), actor=RUNNER)
             raise
         except ToolError as exc:
+            self._log_commands(trial, getattr(exc, "command_log", None))
             self.store.mark_failed(trial.id, f"tool failure: {exc}", actor=RUNNER)
             raise
+        if result.telemetry is not None:
+            self._log_commands(trial, result.telemetry.attrs.get("command_log"))
         rd = result.to_dict()
         outcome = self.config.objective.evaluate(rd, trial.recipe)
         if rd.get("interface_resistance_ohm_cm2") is None and not rd.get("shorted"):

@@ -121,7 +121,12 @@ def test_server_killed_mid_run_interrupts_the_trial_and_the_campaign_resumes(tmp
     assert interrupted.id == first.id and interrupted.result is None       # not recorded as done
     with CampaignStore(store, create=False) as st:
         kinds = [e.kind for e in st.events(trial_id=first.id)]
+        partial = st.telemetry(first.id)  # what the tool reported before it died is kept with the trial
     assert kinds[-1] == "interrupt" and "approve" in kinds
+    assert "command" in kinds  # every command sent before the loss, as events of the trial
+    # the emulator dies as deposition starts: the kept telemetry runs through the pre-sputter and stops there
+    assert partial is not None and len(partial) > 10 and "presputter" in set(partial["phase"])
+    assert partial["thickness_nm"].max() < first.recipe["target_thickness_nm"]
 
     # the tool is back on the same endpoint (a fresh emulator): the campaign goes on from the store
     port = endpoint.rsplit(":", 1)[1].split("/")[0]
