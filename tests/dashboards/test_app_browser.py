@@ -260,3 +260,33 @@ def test_token_is_needed_on_every_request(browser, store_path):
     finally:
         running.stop()
     assert len([t for t in _proposals(store_path)]) == 3
+
+
+def test_approved_in_the_page_then_run_by_the_runner(page, served, screenshot_dir):
+    """The loop with a person in it: approve in the page, the campaign runner runs it, the page shows the result."""
+    from campaigns.runner import Runner
+
+    url, path = served
+    target = _proposals(path)[0]
+    _open_campaign(page, url)
+    page.fill("#reviewer", "Dee")
+    page.click("#approve-btn")
+    page.wait_for_selector("#decision-msg .decision-ok")
+    with CampaignStore(path, create=False) as s:
+        summary = Runner(s, 1, budget=61).run()
+        assert summary.runs == 1 and summary.status == "awaiting_approval"
+        done = s.trial(target.id)
+        n_state = sum(t.state == done.state for t in s.trials(1))
+    # a run the twin shorted counts as failed: either way it ran, with a result, on the reviewer's approval
+    assert done.state in ("done", "failed") and done.result and done.reviewer == "Dee"
+    expect = f"{n_state} {done.state}"
+    page.wait_for_function(f"document.querySelector('#campaign-counts').innerText.includes('{expect}')")
+    page.click("#tab-run")
+    page.wait_for_selector("#gantt-graph .gtitle")  # the default run is drawn first
+    page.locator("#run-select").click()
+    page.get_by_text(f"#{done.index} ({done.state}", exact=False).last.click()
+    page.wait_for_function("document.querySelector('#gantt-graph .gtitle') && document.querySelector("
+                           f"'#gantt-graph .gtitle').textContent.includes('#{done.index}')")
+    # the re-simulation from the recorded chamber state and seed reproduces the run's recorded events
+    assert "match the recorded ones" in page.inner_text("#run-note")
+    page.screenshot(path=screenshot_dir / "run-after-approval.png", full_page=True)
