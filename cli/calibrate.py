@@ -15,13 +15,6 @@ import os
 import tempfile
 from pathlib import Path
 
-from campaigns.calibration import (
-    DEFAULT_PARAMETERS,
-    CalibrationError,
-    calibrate,
-    measurements_from_store,
-    parse_parameters,
-)
 from campaigns.store import CampaignStore
 from twin import Chamber
 
@@ -36,8 +29,9 @@ def register_under(campaign_subparsers) -> None:
     c.add_argument("--chamber", type=Path, metavar="CHAMBER.toml",
                    help="twin to calibrate (default: the campaign's own chamber); must be the campaign's chamber "
                         "(same name), e.g. an earlier calibration of it")
-    c.add_argument("--parameters", default=",".join(DEFAULT_PARAMETERS), metavar="A,B,...",
-                   help="comma-separated section.field names (default: %(default)s)")
+    c.add_argument("--parameters", default=None, metavar="A,B,...",
+                   help="comma-separated section.field names (default: the [A]/[M] parameters the "
+                        "twin is most sensitive to; the fit report lists them)")
     c.add_argument("--sigma", type=float, metavar="S", help="measurement noise of log R_int (default: the chamber's "
                                                            "noise.resistance_rel_sigma)")
     c.add_argument("--no-rate", action="store_true", help="ignore the runs' deposition rates")
@@ -48,6 +42,8 @@ def register_under(campaign_subparsers) -> None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    from campaigns.calibration import CalibrationError
+
     """Write ``text`` to ``path`` through a temporary file in the same folder, so a crash leaves old or new."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -63,7 +59,16 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def run(args) -> int:
-    parameters = parse_parameters(args.parameters)
+    # scipy's optimiser loads only when a calibration runs: every other command starts faster
+    from campaigns.calibration import (
+        DEFAULT_PARAMETERS,
+        CalibrationError,
+        calibrate,
+        measurements_from_store,
+        parse_parameters,
+    )
+
+    parameters = parse_parameters(args.parameters or ",".join(DEFAULT_PARAMETERS))
     if args.sigma is not None and not (math.isfinite(args.sigma) and args.sigma > 0):
         raise CalibrationError("--sigma", args.sigma, "must be a positive number", "> 0")
     if args.out.exists() and args.out.is_dir():

@@ -9,12 +9,13 @@ import json
 import logging
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hardware.check import check_tool
-from hardware.emulator import Emulator, EmulatorError, ScheduledFault
-from hardware.mapping import Mapping
 from twin import Chamber
 from twin.errors import InputError
+
+if TYPE_CHECKING:  # the hardware stack (asyncua) loads only when a tool command runs: every command starts faster
+    from hardware.emulator import Emulator
 
 
 def register(sub) -> None:
@@ -49,6 +50,8 @@ def _quiet_asyncua(verbose: int) -> None:
 
 
 def _published(items: list[str]) -> dict[str, float]:
+    from hardware.emulator import EmulatorError
+
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -62,6 +65,9 @@ def _published(items: list[str]) -> dict[str, float]:
 
 
 def emulate(args) -> int:
+    from hardware.emulator import Emulator, EmulatorError, ScheduledFault
+    from hardware.mapping import Mapping
+
     _quiet_asyncua(getattr(args, "verbose", 0))
     if not 0 <= args.port <= 65535:
         raise InputError("--port", args.port, "not a TCP port", "0 (auto) .. 65535")
@@ -101,6 +107,9 @@ async def _serve(emu: Emulator) -> int:
 
 
 def check(args) -> int:
+    from hardware.check import check_tool
+    from hardware.mapping import Mapping
+
     _quiet_asyncua(getattr(args, "verbose", 0))
     if not args.endpoint.startswith("opc.tcp://"):
         raise InputError("--endpoint", args.endpoint, "not an OPC UA endpoint", "opc.tcp://HOST:PORT/PATH")

@@ -9,7 +9,6 @@ import numpy as np
 import simpy
 
 from twin import model
-from twin import telemetry as tel
 from twin.chamber import Chamber
 from twin.recipe import Recipe
 from twin.result import RunResult
@@ -82,6 +81,8 @@ def simulate_queue(items: Iterable[Recipe | _Vent], chamber: Chamber | None = No
     for run, end, state_after in done:
         res = model.finish(rt, run, end, state_after, rng, seed)
         if telemetry:
+            from twin import telemetry as tel  # pandas loads only when telemetry is asked for
+
             df = tel.build(run.segments, run.t_load, run.recipe, ch, rt.vent_time, rt.bursts)
             object.__setattr__(res, "telemetry", df)
         results.append(res)

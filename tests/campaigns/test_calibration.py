@@ -104,11 +104,13 @@ def test_calibrated_twin_predicts_held_out_runs():
 
 def test_parameter_without_effect_is_reported_not_identified():
     runs = _synthetic(TRUTH, _design(12, 5), 6)
-    fit = calibrate(runs, BASE)  # the default set includes events.leak_rate_per_h
-    leak = [p for p in fit.parameters if p.name == "events.leak_rate_per_h"][0]
-    assert leak.sensitivity == 0.0 and not leak.identified
-    assert leak.value == pytest.approx(0.2)  # the prior holds it where it was
-    assert "events.leak_rate_per_h" in fit.unidentified
+    # RF trips pause a run but the deterministic twin has none, so the runs cannot inform their rate
+    names = ["interface.clean_resistance_ohm_cm2", "events.rf_trip_rate_per_h"]
+    fit = calibrate(runs, BASE, names)
+    trips = [p for p in fit.parameters if p.name == "events.rf_trip_rate_per_h"][0]
+    assert trips.sensitivity == 0.0 and not trips.identified
+    assert trips.value == pytest.approx(BASE.events.rf_trip_rate_per_h)  # the prior holds it where it was
+    assert "events.rf_trip_rate_per_h" in fit.unidentified
     assert "no effect on the deterministic twin" in fit.report()
 
 
