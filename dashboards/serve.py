@@ -86,6 +86,29 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("%s %s %s", self.command, self.path, code)
 
 
+def guard_origin(server: Flask, host: str) -> None:
+    """Refuse requests another web site makes the reviewer's browser send (cross-site POSTs to 127.0.0.1) and,
+    on a loopback address, requests for another host name (DNS rebinding): 403.
+
+    A page's own callbacks are same-origin: their ``Origin`` names the host the page came from.
+    """
+    loopback = is_loopback(host)
+    if getattr(server, "_sputter_twin_guarded", False):
+        return
+    server._sputter_twin_guarded = True  # one guard per app, however often it is served
+
+    @server.before_request
+    def _check_origin():
+        name = (request.host or "").rsplit(":", 1)[0].strip("[]")
+        if loopback and not is_loopback(name):
+            return Response("403: unexpected Host header\n", status=403, mimetype="text/plain")
+        origin = request.headers.get("Origin")
+        if request.method not in ("GET", "HEAD", "OPTIONS") and origin is not None \
+                and origin != f"{request.scheme}://{request.host}":
+            return Response("403: cross-site request refused\n", status=403, mimetype="text/plain")
+        return None
+
+
 @dataclass
 class RunningServer:
     """A server started by :func:`start`: its URL, and :meth:`stop`."""
@@ -107,6 +130,7 @@ def _bind(server: Flask, host: str, port: int) -> BaseWSGIServer:
     ours (one line) and the caller decides.
     """
     allowed = "a free port on an address of this machine"
+    guard_origin(server, host)
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         with socket.socket(family, socket.SOCK_STREAM) as probe:

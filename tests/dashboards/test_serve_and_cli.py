@@ -155,3 +155,28 @@ def test_cli_serves_the_store(store_path):
         proc.send_signal(2)
         proc.wait(timeout=20)
     assert proc.returncode == 0
+
+
+def test_cross_site_posts_and_foreign_host_names_are_refused(store_path):
+    """A web page elsewhere cannot make the reviewer's browser approve a recipe (CSRF, DNS rebinding)."""
+    from dashboards.app import create_app
+
+    running = start(create_app(store_path).server)
+    body = b'{"output": "decision-msg.children", "outputs": {"id": "decision-msg", "property": "children"}}'
+    try:
+        def post(headers):
+            req = urllib.request.Request(running.url + "/_dash-update-component", data=body, method="POST",
+                                         headers={"Content-Type": "application/json", **headers})
+            try:
+                with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
+                    return resp.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert post({"Origin": "http://evil.example"}) == 403
+        assert post({"Origin": running.url.replace("127.0.0.1", "localhost")}) == 403
+        assert post({"Origin": running.url}) != 403  # the page's own origin gets through the guard
+        assert _get(running.url + "/", {"Host": "rebound.example:80"})[0] == 403
+        assert _get(running.url + "/")[0] == 200
+    finally:
+        running.stop()
