@@ -22,14 +22,20 @@ def _blocks(lang: str) -> list[str]:
     return re.findall(rf"```{lang}\n(.*?)```", README, flags=re.S)
 
 
-def _cli_lines() -> list[str]:
-    lines = []
+def _cli_blocks() -> list[list[str]]:
+    """The ``sputter-twin`` commands of each shell block, in order (a block is one session)."""
+    blocks = []
     for block in _blocks("sh"):
+        lines = []
         for line in block.splitlines():
+            if "not run in tests" in line:
+                continue
             line = line.split("  #")[0].strip()
-            if line.startswith(".venv/bin/sputter-twin") and "not run in tests" not in line:
+            if line.startswith(".venv/bin/sputter-twin"):
                 lines.append(line)
-    return lines
+        if lines:
+            blocks.append(lines)
+    return blocks
 
 
 def test_readme_shows_the_two_commands_first():
@@ -43,13 +49,13 @@ def test_readme_python_examples_run(block, tmp_path, monkeypatch):
     exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
 
 
-@pytest.mark.parametrize("line", _cli_lines())
-def test_readme_cli_examples_run(line, tmp_path):
-    args = shlex.split(line)[1:]
-    args = [str(tmp_path / Path(a).name) if a.startswith("out/") else a for a in args]
-    proc = subprocess.run([str(EXE), *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONHASHSEED": "0"})
-    assert proc.returncode == 0, proc.stderr
+@pytest.mark.parametrize("lines", _cli_blocks(), ids=lambda b: b[0].split()[1])
+def test_readme_cli_examples_run(lines, tmp_path):
+    for line in lines:  # out/... goes to a folder of the test's own, shared by the block's commands
+        args = [str(tmp_path / Path(a).name) if a.startswith("out/") else a for a in shlex.split(line)[1:]]
+        proc = subprocess.run([str(EXE), *args], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                              env={**os.environ, "PYTHONHASHSEED": "0"})
+        assert proc.returncode == 0, (line, proc.stderr)
 
 
 def test_every_chamber_parameter_is_documented():
