@@ -114,3 +114,17 @@ def test_history_rows_are_json_safe(data):
     done = [r for r in rows if r["state"] == "done"]
     assert all(r["R_int"] is not None and r["R_int"] > 0 for r in done)
     assert all(r["R_int"] is None for r in rows if r["state"] == "proposed")
+
+
+def test_extra_report_figures_render_offline(data, tmp_path):
+    from dashboards.review_report import extra_figures
+
+    figs = extra_figures(data.store, 1)
+    titles = [f.layout.title.text for f in figs]
+    assert titles[0].startswith("Event timeline of the best run")
+    assert titles[1].startswith("Telemetry of the best run")
+    assert titles[2] == "Surrogate partial dependence"
+    assert sum(t.endswith("margins to the tool's limits") for t in titles) == 4
+    html = "".join(f.to_html(full_html=False, include_plotlyjs="inline" if k == 0 else False)
+                   for k, f in enumerate(figs))
+    assert "<script src=" not in html and "Plotly.newPlot" in html  # plotly.js inline: opens without a network
