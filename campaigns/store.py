@@ -168,6 +168,13 @@ class CampaignStore:
             raise StoreError("--store", str(self.path), "no such campaign store", source=str(self.path))
         if self.path.is_dir():
             raise StoreError("--store", str(self.path), "is a directory, not a campaign store")
+        if self.path.exists():  # SQLite would take a short file of anything as a new database and overwrite it
+            with self.path.open("rb") as fh:
+                head = fh.read(16)
+            if head and head != b"SQLite format 3\x00":
+                raise StoreError("--store", str(self.path), "not a campaign store (not an SQLite file)")
+            if not head and not create:
+                raise StoreError("--store", str(self.path), "not a campaign store (empty file)")
         try:
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA foreign_keys = ON")

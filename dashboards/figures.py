@@ -68,8 +68,12 @@ def convergence_figure(df: Any, *, objective_label: str = "interface resistance 
                                  marker={"symbol": "x", "color": STATE_COLOURS["failed"], "size": 10},
                                  text=failed.get("failure"), hovertemplate="trial %{x}: %{text}<extra></extra>"))
     if reference is not None:
-        fig.add_hline(y=reference, line_dash="dash", line_color="#2ca02c",
-                      annotation_text=f"Haruta et al. 2015: {reference} Ω·cm²", annotation_position="top left")
+        # The annotation is placed by hand: on a log axis plotly reads an annotation's y in log10 units, so
+        # add_hline(annotation_text=...) would put it at 10^8.6 and stretch the axis to 1e8.
+        fig.add_hline(y=reference, line_dash="dash", line_color="#2ca02c")
+        fig.add_annotation(x=0, xref="paper", xanchor="left", y=math.log10(reference) if log_y else reference,
+                           yanchor="bottom", showarrow=False, text=f"Haruta et al. 2015: {reference} Ω·cm²",
+                           font={"color": "#2ca02c"})
     fig.update_layout(title="Convergence", xaxis_title="trial", yaxis_title=objective_label,
                       template="plotly_white", legend={"orientation": "h", "y": -0.2})
     if log_y:

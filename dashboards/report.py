@@ -16,8 +16,11 @@ from campaigns.store import CampaignStore
 from dashboards import figures
 
 
-def report_html(df: Any, config: CampaignConfig, *, store_name: str = "") -> str:
-    """The report as HTML text, from the trials DataFrame and the campaign's configuration (pure)."""
+def report_html(df: Any, config: CampaignConfig, *, store_name: str = "", extra_figures: list | None = None) -> str:
+    """The report as HTML text, from the trials DataFrame and the campaign's configuration (pure).
+
+    ``extra_figures`` (plotly figures) are appended after the report's own, e.g. the review app's.
+    """
     obj = config.objective
     label = obj.minimize.replace("_ohm_cm2", " [Ω·cm²]").replace("_", " ")
     is_r_int = obj.minimize == "interface_resistance_ohm_cm2" and not obj.secondary_weight
@@ -29,6 +32,7 @@ def report_html(df: Any, config: CampaignConfig, *, store_name: str = "") -> str
         figures.best_recipe_table(df),
         figures.prediction_figure(df, log_objective=obj.log),
         figures.state_counts_figure(df),
+        *(extra_figures or ()),
     ]
     parts = [fig.to_html(full_html=False, include_plotlyjs="inline" if k == 0 else False)
              for k, fig in enumerate(figs)]
@@ -72,7 +76,11 @@ def write_report(store: CampaignStore, campaign_id: int, path: str | Path) -> Pa
         raise CampaignError("--html", str(path), "folder does not exist")
     c = store.campaign(campaign_id)
     config = CampaignConfig.from_text(c.config_toml, check_limits=False)
-    text = report_html(store.to_dataframe(campaign_id), config, store_name=f"store: {store.path}")
+    from dashboards.review_report import extra_figures  # the review app's figures: best run's events and traces,
+    # partial dependence, limit margins of pending proposals
+
+    text = report_html(store.to_dataframe(campaign_id), config, store_name=f"store: {store.path}",
+                       extra_figures=extra_figures(store, campaign_id))
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)

@@ -229,3 +229,23 @@ def test_duplicate_campaign_name_is_refused(store):
     store.create_campaign("c", CONFIG)
     with pytest.raises(StoreError, match="already"):
         store.create_campaign("c", CONFIG)
+
+
+@pytest.mark.parametrize("content", [b"\x00", b"x", b"not a database at all", b"SQLite format 2\x00" + b"\x00" * 90])
+@pytest.mark.parametrize("create", [True, False])
+def test_a_short_or_foreign_file_is_refused_and_left_untouched(tmp_path, content, create):
+    path = tmp_path / "junk.sqlite"
+    path.write_bytes(content)
+    with pytest.raises(StoreError, match="not an SQLite file"):
+        CampaignStore(path, create=create)
+    assert path.read_bytes() == content
+
+
+def test_an_empty_file_is_a_new_store_only_when_creating(tmp_path):
+    path = tmp_path / "empty.sqlite"
+    path.write_bytes(b"")
+    with pytest.raises(StoreError, match="empty file"):
+        CampaignStore(path, create=False)
+    assert path.read_bytes() == b""
+    with CampaignStore(path) as store:
+        assert store.campaigns() == []

@@ -80,3 +80,15 @@ def test_builders_do_not_modify_their_input():
         build(df)
     figures.parameter_figure(df, ["rf_power_w"])
     pd.testing.assert_frame_equal(df, copy)
+
+
+
+def test_convergence_axis_is_not_stretched_by_the_reference_annotation():
+    df = pd.DataFrame({"index": [0, 1, 2], "state": ["done"] * 3, "objective": [30.0, 12.0, 9.0],
+                       "feasible": [True] * 3})
+    fig = figures.convergence_figure(df)
+    (note,) = [a for a in fig.layout.annotations if "Haruta" in a.text]
+    assert math.isclose(note.y, math.log10(8.6))  # log10 units on a log axis: drawn at 8.6 Ω·cm², not 10^8.6
+    linear = figures.convergence_figure(df, log_y=False)
+    (note,) = [a for a in linear.layout.annotations if "Haruta" in a.text]
+    assert note.y == 8.6
