@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 from dataclasses import dataclass
 from typing import Any
@@ -55,8 +56,13 @@ def same_unit(a: str, b: str) -> bool:
 
 
 def check_tool(mapping: Mapping, endpoint: str, timeout_s: float = 4.0) -> list[Finding]:
-    """Read every mapped node on ``endpoint``; raises :class:`twin.ToolError` if the tool cannot be reached."""
-    return asyncio.run(_check(mapping, endpoint, timeout_s))
+    """Read every mapped node on ``endpoint``; raises :class:`twin.ToolError` if the tool cannot be reached.
+
+    Runs its own event loop in a private thread, so it works whether or not the caller has a running loop
+    (a Jupyter kernel, a web app).
+    """
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tool-check") as pool:
+        return pool.submit(asyncio.run, _check(mapping, endpoint, timeout_s)).result()
 
 
 async def _check(mapping: Mapping, endpoint: str, timeout_s: float) -> list[Finding]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import _thread
 import asyncio
+import concurrent.futures
 import math
 import threading
 import time
@@ -216,12 +217,16 @@ def test_faults_requested_through_the_fault_node(emulator, mapping_a, short_reci
             ns = await client.get_namespace_index(mapping_a.tool.namespace_uri)
             await client.get_node(ua.NodeId("Emulator.Fault", ns)).write_value(ua.Variant(spec, ua.VariantType.String))
 
-    asyncio.run(request("meteor-strike"))          # unknown: ignored, the server keeps serving
-    asyncio.run(request("interlock:base_pressure"))
+    def send(spec):  # a loop of its own in a thread: the test process may already run one (Playwright's)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, request(spec)).result()
+
+    send("meteor-strike")          # unknown: ignored, the server keeps serving
+    send("interlock:base_pressure")
     with OpcUaTool(mapping_a, emu.endpoint) as tool, pytest.raises(RunInterlockError, match="base_pressure"):
         tool.run(short_recipe)
     assert emu.write_log == []
-    asyncio.run(request("clear"))
+    send("clear")
     with OpcUaTool(mapping_a, emu.endpoint) as tool:
         assert tool.run(short_recipe).thickness_nm > 0
 
@@ -263,3 +268,16 @@ def test_no_thickness_readback_means_not_done(emulator, short_recipe):
     with OpcUaTool(mapping, emu.endpoint) as tool, pytest.raises(RunFaultError, match="not recorded as done"):
         tool.run(short_recipe)
     assert len(emu.emulator.runs) == 1       # it did run: the trial must not count as done
+
+
+def test_check_tool_works_from_inside_a_running_event_loop(emulator, mapping_a):
+    """A notebook or a web app calls the synchronous API with its own loop running (Playwright's tests do too)."""
+    from hardware.check import check_tool
+
+    emu = emulator()
+
+    async def inside_a_loop():
+        return check_tool(mapping_a, emu.endpoint)
+
+    findings = asyncio.run(inside_a_loop())
+    assert findings and all(f.kind == "ok" for f in findings)
