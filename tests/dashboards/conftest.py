@@ -42,9 +42,13 @@ def store_path(sample_store_template, tmp_path) -> Path:
     return dst
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for the session (Playwright's Python package, the system's chromium binary)."""
+    """One headless Chromium per test module (Playwright's Python package, the system's chromium binary).
+
+    Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it
+    lives, which would leak into every later test module.
+    """
     if not Path(CHROMIUM).exists():
         msg = (f"Chromium not found at {CHROMIUM}: the browser tests need Debian's chromium "
                "(apt-get install chromium) or SPUTTER_TWIN_CHROMIUM=/path/to/chromium")

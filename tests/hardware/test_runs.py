@@ -279,5 +279,6 @@ def test_check_tool_works_from_inside_a_running_event_loop(emulator, mapping_a):
     async def inside_a_loop():
         return check_tool(mapping_a, emu.endpoint)
 
-    findings = asyncio.run(inside_a_loop())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # this thread may have a loop running already
+        findings = pool.submit(asyncio.run, inside_a_loop()).result()
     assert findings and all(f.kind == "ok" for f in findings)
