@@ -81,6 +81,12 @@ class ChamberRuntime:
                 expo += pc.burst_exposure_pa_s(dp, tau, t0 - tb, t1 - tb)
         return expo
 
+    def prune_bursts(self) -> None:
+        """Forget leak bursts that have decayed for 50 decay times (their remaining exposure is below e⁻⁵⁰ of
+        the burst's): otherwise a long queue integrates over every burst since the last vent, quadratically."""
+        now = self.env.now
+        self.bursts = [b for b in self.bursts if now - b[0] < 50.0 * b[2]]
+
     def state_dict(self) -> dict[str, float]:
         return {"target_kwh": self.target_kwh, "shield_kwh": self.shield_kwh,
                 "hours_since_vent": (self.env.now - self.vent_time) / 3600.0}
@@ -113,6 +119,8 @@ class _Run:
     proc: Any = None
     events: list[Event] = field(default_factory=list)
     segments: list[tuple] = field(default_factory=list)
+    water: tuple[float, list] = (0.0, [])
+    """Vent time and leak bursts as this run saw them (kept for its telemetry when recording)."""
 
     def log(self, now: float, kind: str, value: float = 0.0) -> None:
         self.events.append(Event(now - self.t_load, kind, value))
@@ -224,6 +232,7 @@ def run_process(env: simpy.Environment, rt: ChamberRuntime, recipe: Recipe, reco
     run = _Run(recipe, env.now, seed, bulk, record, kwh_start=rt.target_kwh)
     run.proc = env.active_process
     rt.run = run
+    rt.prune_bursts()
     run.log(env.now, "load")
     if rt.rng is not None:
         run.particles = run.interface_particles = float(rt.rng.poisson(ch.defects.load_particles))
@@ -261,6 +270,8 @@ def run_process(env: simpy.Environment, rt: ChamberRuntime, recipe: Recipe, reco
     yield from _wait(env, run, abs(t_end - room) / vac.heat_rate_c_min * 60.0, "cool", t_end, room)
     yield from _wait(env, run, vac.unload_min * 60.0, "unload", room, room)
     run.log(env.now, "unload")
+    if record:
+        run.water = (rt.vent_time, list(rt.bursts))
     rt.run = None
     out.append((run, env.now, rt.state_dict()))
 

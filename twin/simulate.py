@@ -83,7 +83,7 @@ def simulate_queue(items: Iterable[Recipe | _Vent], chamber: Chamber | None = No
         if telemetry:
             from twin import telemetry as tel  # pandas loads only when telemetry is asked for
 
-            df = tel.build(run.segments, run.t_load, run.recipe, ch, rt.vent_time, rt.bursts)
+            df = tel.build(run.segments, run.t_load, run.recipe, ch, *run.water)
             object.__setattr__(res, "telemetry", df)
         results.append(res)
     return results

@@ -49,3 +49,14 @@ def test_queue_of_1000_runs_completes():
     runs = simulate_queue([R] * 1000, seed=3)
     assert len(runs) == 1000
     assert runs[-1].chamber_state_after["target_kwh"] > runs[0].chamber_state_after["target_kwh"]
+
+
+def test_telemetry_of_each_run_in_a_queue_sees_its_own_vent():
+    runs = simulate_queue([R, R, VENT, R], seed=5, telemetry=True)
+    first_h2o = runs[0].telemetry["h2o_pa"].iloc[-1]
+    second_h2o = runs[1].telemetry["h2o_pa"].iloc[-1]
+    after_vent = runs[2].telemetry["h2o_pa"].iloc[-1]
+    assert second_h2o < first_h2o  # the walls kept drying between the first two runs
+    assert after_vent > second_h2o  # the vent before the third run wetted them again
+    for r in runs:  # the water the telemetry shows is the water the model integrated
+        assert r.telemetry["h2o_pa"].min() > 0
