@@ -137,6 +137,11 @@ class Plan:
         per = self._per_chunk(chunk_runs)
         return ((s, min(s + per, self.n_sequences)) for s in range(0, self.n_sequences, per))
 
+    def chunk(self, i: int, chunk_runs: int) -> tuple[int, int]:
+        """Range ``[start, stop)`` of sequences of chunk ``i`` (as :meth:`chunks` numbers them)."""
+        per = self._per_chunk(chunk_runs)
+        return i * per, min((i + 1) * per, self.n_sequences)
+
     def n_chunks(self, chunk_runs: int) -> int:
         return math.ceil(self.n_sequences / self._per_chunk(chunk_runs))
 
@@ -157,6 +162,30 @@ class Plan:
                          f"{sc.sensitivity.replicates} x {sc.runs_per_sequence} = "
                          f"{self.total_runs - self.sweep_runs} runs")
         return "; ".join(parts)
+
+
+def spread_order(n: int) -> Iterator[int]:
+    """Every index of ``range(n)`` once, in a stride order that spreads neighbours apart (O(1) memory).
+
+    Neighbouring chunks hold neighbouring variations, which often cost alike (a long pump-down with a leak is
+    several times dearer than a short clean one); sending chunks out in this order mixes dear and cheap
+    ones, so the last chunks, which run while other workers idle, are of average cost.
+
+    Examples
+    --------
+    >>> list(spread_order(7))
+    [0, 4, 1, 5, 2, 6, 3]
+    >>> sorted(spread_order(1000)) == list(range(1000))
+    True
+    """
+    if n <= 2:
+        yield from range(n)
+        return
+    step = max(1, round(n * 0.618))
+    while math.gcd(step, n) != 1:
+        step += 1
+    for k in range(n):
+        yield k * step % n
 
 
 def _sensitivity_sample(sc: Scenario) -> np.ndarray:

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from campaigns.whatif.engine import run_chunk_parquet, schema
 from campaigns.whatif.errors import ClusterError, ScenarioError
-from campaigns.whatif.plan import Plan
+from campaigns.whatif.plan import Plan, spread_order
 from twin.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -174,10 +174,11 @@ def _run(plan: Plan, out: Path, parts: Path, client: Any, chunk_runs: int | None
     tag = uuid.uuid4().hex[:8]
     t1 = time.perf_counter()
     plan_future = client.scatter(plan, broadcast=True, hash=False)
-    todo = enumerate(plan.chunks(chunk_runs))
+    todo = ((i, plan.chunk(i, chunk_runs)) for i in spread_order(n_chunks))
     in_flight: dict[Any, int] = {}
     done = as_completed(loop=client.loop)
     max_in_flight = 2 * n_workers + 1
+    drain_timeout_s = 60.0
     saved_runs = 0
 
     def submit_next() -> None:
@@ -197,10 +198,12 @@ def _run(plan: Plan, out: Path, parts: Path, client: Any, chunk_runs: int | None
             i = in_flight.pop(fut)
             try:
                 rows, data = fut.result()
-            except InputError as exc:
-                raise ScenarioError(exc.field, exc.value, f"{exc.problem} ({_saved(saved_runs, parts)})",
-                                    exc.allowed, exc.source) from None
-            except Exception as exc:  # a worker died or the cluster went away: report what was saved
+            except Exception as exc:
+                # keep what the other chunks in flight finish, then report what was saved
+                saved_runs += _drain(in_flight, parts, drain_timeout_s)
+                if isinstance(exc, InputError):
+                    raise ScenarioError(exc.field, exc.value, f"{exc.problem} ({_saved(saved_runs, parts)})",
+                                        exc.allowed, exc.source) from None
                 raise ClusterError(f"chunk {i} failed on the cluster: {type(exc).__name__}: {exc} "
                                    f"({_saved(saved_runs, parts)})") from None
             fut.release()
@@ -221,6 +224,24 @@ def _run(plan: Plan, out: Path, parts: Path, client: Any, chunk_runs: int | None
     log.info("%d runs in %.2f s (%d chunks of ~%d runs on %d workers)", saved_runs, wall, n_chunks, chunk_runs,
              n_workers)
     return RunInfo(out, saved_runs, n_chunks, chunk_runs, n_workers, wall, compute_s, where)
+
+
+def _drain(in_flight: dict[Any, int], parts: Path, timeout_s: float) -> int:
+    """Wait (at most ``timeout_s``) for the chunks still in flight and write those that succeed; runs written."""
+    from distributed import wait
+
+    with contextlib.suppress(Exception):
+        wait(list(in_flight), timeout=timeout_s)
+    written = 0
+    for fut, i in list(in_flight.items()):
+        if fut.status == "finished":
+            with contextlib.suppress(Exception):
+                rows, data = fut.result()
+                _write_part(parts, i, data)
+                written += rows
+        in_flight.pop(fut)
+        fut.cancel()
+    return written
 
 
 def _saved(runs: int, parts: Path) -> str:

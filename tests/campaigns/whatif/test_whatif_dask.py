@@ -176,7 +176,8 @@ def test_failure_midway_keeps_the_chunks_already_written(two_workers, tmp_path, 
     assert not out.exists()
     parts = parts_dir(out)
     saved = pd.read_parquet(parts)  # pandas reads the directory of complete chunks
-    assert len(saved) >= 4 and (saved["variation"] == 0).any()
+    # chunk 0 (variation 0: valid) goes out first, so it is in flight or done when the failure comes: kept
+    assert len(saved) >= 4 and (saved["run_index"] < 4).sum() == 4
     assert (saved["recipe.seed_thickness_nm"] <= saved["recipe.target_thickness_nm"]).all()  # only valid points
     assert saved["run_index"].is_unique
     pd.testing.assert_frame_equal(read_partial(out).reset_index(drop=True),

@@ -241,3 +241,17 @@ def test_fuzzed_scenarios_load_or_fail_cleanly(vary, samples, replicates, seed):
     for p in range(min(plan.n_points, 3)):
         for v in plan.point(p).values.values():
             assert not (isinstance(v, float) and math.isnan(v))
+
+
+@pytest.mark.parametrize("chunk_runs", [1, 7, 40, 10_000])
+def test_chunks_by_index_cover_every_sequence_once(chunk_runs):
+    from campaigns.whatif.plan import spread_order
+
+    plan = Plan(Scenario.from_toml(SCENARIOS / "small.toml"))
+    n = plan.n_chunks(chunk_runs)
+    listed = list(plan.chunks(chunk_runs))
+    assert len(listed) == n and [plan.chunk(i, chunk_runs) for i in range(n)] == listed
+    order = list(spread_order(n))
+    assert sorted(order) == list(range(n))
+    covered = sorted(g for i in order for g in range(*plan.chunk(i, chunk_runs)))
+    assert covered == list(range(plan.n_sequences))
