@@ -24,6 +24,8 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/twin_speed.py
+	$(BIN)/python benchmarks/proposal_latency.py
+	$(BIN)/python benchmarks/whatif_speed.py
 
 clean:
 	rm -rf $(VENV) out test-output

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dashboards.app import DEFAULT_REFRESH_MS, create_app
-from dashboards.serve import check_bind, serve_forever
 from twin import Chamber
+
+DEFAULT_REFRESH_MS = 2000  # dashboards.app.DEFAULT_REFRESH_MS; dash loads only when the dashboard runs
 
 TOKEN_ENV = "SPUTTER_TWIN_DASHBOARD_TOKEN"
 
@@ -27,7 +27,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from dashboards.app import create_app
     from dashboards.errors import DashboardError
+    from dashboards.serve import check_bind, serve_forever
 
     token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
     check_bind(args.host, token)

@@ -6,18 +6,6 @@ import logging
 import sys
 from pathlib import Path
 
-from campaigns.whatif import (
-    Plan,
-    Scenario,
-    format_sensitivity,
-    format_summary,
-    read_runs,
-    run_plan,
-    sensitivity,
-    summarize,
-)
-from campaigns.whatif.plan import SENSITIVITY, SWEEP
-from campaigns.whatif.runner import parse_scheduler_address
 from twin.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -47,6 +35,8 @@ def register(sub) -> None:
 
 
 def _check_args(args) -> None:
+    from campaigns.whatif.runner import parse_scheduler_address  # pyarrow and Dask load only for whatif
+
     if args.out.suffix.lower() not in (".parquet", ".pq"):
         raise InputError("--out", str(args.out), "unknown file type", ".parquet | .pq")
     if args.out.is_dir():
@@ -73,6 +63,18 @@ def _check_args(args) -> None:
 
 
 def run(args) -> int:
+    from campaigns.whatif import (
+        Plan,
+        Scenario,
+        format_sensitivity,
+        format_summary,
+        read_runs,
+        run_plan,
+        sensitivity,
+        summarize,
+    )
+    from campaigns.whatif.plan import SENSITIVITY, SWEEP
+
     _check_args(args)
     if getattr(args, "verbose", 0) < 2:  # Dask's own INFO lines (scheduler at..., worker registered...) only with -vv
         import distributed  # noqa: F401  (configures its loggers on import; quieten them after)

@@ -29,6 +29,9 @@ class InputError(SputterTwinError, ValueError):
         allowed = f" (allowed: {self.allowed})" if self.allowed else ""
         return f"{where}{field}{self.problem}{allowed}"
 
+    def __reduce__(self):  # picklable, so it can cross Dask and multiprocessing boundaries
+        return (type(self), (self.field, self.value, self.problem, self.allowed, self.source))
+
     def with_source(self, source: str) -> InputError:
         """The same error, naming the file it came from."""
         err = type(self)(self.field, self.value, self.problem, self.allowed, source)

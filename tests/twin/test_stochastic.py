@@ -88,3 +88,12 @@ def test_queue_is_reproducible_and_carries_state():
     assert a == b
     kwh = [r.chamber_state_after["target_kwh"] for r in a]
     assert all(x < y for x, y in zip(kwh, kwh[1:], strict=False))
+
+
+def test_input_errors_survive_pickling():
+    import pickle
+
+    from twin.errors import RecipeError
+    err = RecipeError("recipe.pressure_pa", 20.0, "outside the plasma window", "[0.1, 5] Pa", source="r.toml")
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is RecipeError and str(back) == str(err)
