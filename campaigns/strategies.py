@@ -182,6 +182,21 @@ class _Observed:
     def _recipes(self, points: Sequence[Sequence[Any]]) -> list[Recipe]:
         return [self.space.to_recipe(p) for p in points]
 
+    def _training_set(self) -> tuple[list[list[Any]], list[float]]:
+        """Points and scores for a surrogate: failed runs enter at the worst successful score (with the
+        ``failure_penalty = "worst"`` setting), so the model learns to avoid them without distorting its scale."""
+        ok = [o.score for o in self.outcomes if not o.failed and o.score is not None]
+        worst = max(ok) if ok else math.nan
+        xs, ys = [], []
+        for p, o in zip(self.points, self.outcomes, strict=True):
+            if not o.failed and o.score is not None:
+                xs.append(p)
+                ys.append(float(o.score))
+            elif self.settings.get("failure_penalty") == "worst" and ok:
+                xs.append(p)
+                ys.append(worst)
+        return xs, ys
+
 
 class RandomStrategy(_Observed):
     """Uniform random recipes (log-uniform on log dimensions)."""
@@ -245,19 +260,6 @@ class GPStrategy(_Observed):
         self._design: list[list[Any]] | None = None
         self._model: Any = None
         self._model_n = -1
-
-    def _training_set(self) -> tuple[list[list[Any]], list[float]]:
-        ok = [o.score for o in self.outcomes if not o.failed and o.score is not None]
-        worst = max(ok) if ok else math.nan
-        xs, ys = [], []
-        for p, o in zip(self.points, self.outcomes, strict=True):
-            if not o.failed and o.score is not None:
-                xs.append(p)
-                ys.append(float(o.score))
-            elif self.settings["failure_penalty"] == "worst" and ok:
-                xs.append(p)
-                ys.append(worst)
-        return xs, ys
 
     def model(self) -> Any:
         """The GP fitted to the observations told so far, or None while fewer than two runs succeeded."""

@@ -239,19 +239,6 @@ class TwinPriorStrategy(_Observed):
         return self._optima
 
     # -- the GP on the discrepancy ---------------------------------------------------------------------------------
-    def _training_set(self) -> tuple[list[list[Any]], list[float]]:
-        ok = [o.score for o in self.outcomes if not o.failed and o.score is not None]
-        worst = max(ok) if ok else math.nan
-        xs, ys = [], []
-        for p, o in zip(self.points, self.outcomes, strict=True):
-            if not o.failed and o.score is not None:
-                xs.append(p)
-                ys.append(float(o.score))
-            elif self.settings["failure_penalty"] == "worst" and ok:
-                xs.append(p)
-                ys.append(worst)
-        return xs, ys
-
     def _residual_model(self, xs: list[list[Any]], ys: list[float], seed: int) -> _Fit:
         from campaigns import _skopt
 
