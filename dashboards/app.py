@@ -2,8 +2,9 @@
 
 ``create_app(store_path)`` returns a :class:`dash.Dash` app; serve its ``.server`` with
 :func:`dashboards.serve.start` (tests) or :func:`dashboards.serve.serve_forever` (``sputter-twin dashboard``).
-Pages: ``/`` lists the campaigns, ``/campaign/<id or name>`` is one campaign. A ``dcc.Interval`` refreshes the
-page while a campaign runs; a figure is rebuilt only when the campaign's trials changed.
+Pages: ``/`` lists the campaigns, ``/campaign/<id or name>`` is one campaign (review, measurement entry, history,
+charts...). A ``dcc.Interval`` refreshes the page while a campaign runs; a figure is rebuilt only when the
+campaign's trials changed.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from dashboards.data import (
 )
 from dashboards.errors import DashboardError
 from dashboards.layout import STYLE, campaign_page, error_page, home_page, shell, table
+from dashboards.measure_view import register_measure
 from dashboards.review import compare_recipes, fmt_ohm, limit_margins, nearest_past
 from dashboards.serve import require_token
 from twin import Chamber, Recipe, simulate
@@ -73,6 +75,7 @@ def create_app(store_path: str | Path, *, token: str | None = None, chamber: Cha
         require_token(app.server, token)
     app.layout = shell(refresh_ms)
     _register(app, data, Path(store_path).name)
+    register_measure(app, data)
     app._sputter_twin_data = data  # for tests and the CLI: the store the app reads
     return app
 
@@ -147,9 +150,10 @@ def _register(app: dash.Dash, data: ReviewData, store_name: str) -> None:  # noq
     @app.callback(Output("campaign-header", "children"), Output("proposal-select", "options"),
                   Output("proposal-select", "value"), Output("data-version", "data"),
                   Input("refresh", "n_intervals"), Input("decision-msg", "children"),
-                  State("proposal-select", "value"), State("proposal-select", "options"), State("campaign-id", "data"),
+                  Input("measure-msg", "children"), State("proposal-select", "value"),
+                  State("proposal-select", "options"), State("campaign-id", "data"),
                   State("data-version", "data"), prevent_initial_call=True)
-    def campaign_state(_n, _msg, selected, old_options, cid, version):
+    def campaign_state(_n, _msg, _measured, selected, old_options, cid, version):
         try:
             header, options, ids, new_version = _campaign_state(data, int(cid))
         except Exception as exc:

@@ -1,7 +1,9 @@
 """What the review app reads from and writes to a campaign store, as plain values the pages can show.
 
 The app never writes SQL: approvals and rejections go through :meth:`campaigns.store.CampaignStore.approve` and
-``reject``, whose compare-and-set transactions make two reviewers clicking at once end with one decision.
+``reject``, whose compare-and-set transactions make two reviewers clicking at once end with one decision; a measured
+interface resistance goes through :meth:`~campaigns.store.CampaignStore.record_measurement`, as
+``sputter-twin campaign measure`` sends it.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from typing import Any
 import numpy as np
 
 from campaigns.config import CampaignConfig, Objective
-from campaigns.errors import StoreError
+from campaigns.errors import StoreError, TrialStateError
 from campaigns.runner import load_campaign, rebuild_strategy
 from campaigns.store import CampaignStore, Trial
 from dashboards.errors import DashboardError
+from dashboards.measure import MEASURE_FIELD, parse_measurement, shown_value
 from twin import Chamber, Recipe
 from twin.errors import InputError
 
@@ -91,7 +94,7 @@ def history_rows(trials: list[Trial]) -> tuple[list[dict[str, Any]], list[str]]:
     """One JSON-safe row per trial for the history table, and the column order."""
     fields = list(Recipe.fields())
     cols = ["index", "state", "R_int", "total_R", "shorted", "predicted_mean", "predicted_std", "EI", *fields,
-            "n_arc", "n_rf_trip", "n_flake", "reviewer", "comment", "trial_id"]
+            "n_arc", "n_rf_trip", "n_flake", "reviewer", "comment", "measured_by", "trial_id"]
     rows = []
     for t in trials:
         res = t.result or {}
@@ -104,7 +107,7 @@ def history_rows(trials: list[Trial]) -> tuple[list[dict[str, Any]], list[str]]:
             "predicted_mean": _round(t.predicted_mean), "predicted_std": _round(t.predicted_std),
             "EI": _round(t.expected_improvement),
             "n_arc": counts.get("arc"), "n_rf_trip": counts.get("rf_trip"), "n_flake": counts.get("flake"),
-            "reviewer": t.reviewer or "", "comment": t.comment or "",
+            "reviewer": t.reviewer or "", "comment": t.comment or "", "measured_by": res.get("measured_by") or "",
         }
         for f in fields:
             v = t.recipe.get(f)
@@ -317,6 +320,35 @@ class ReviewData:
                 raise DashboardError("comment", comment, "a rejection needs a comment saying why", "non-empty")
             return self.store.reject(trial_id, reviewer, comment)
         raise DashboardError("decision", decision, "unknown decision", "approve | reject")
+
+    def measure(self, trial_id: int, value: Any, actor: str | None) -> Trial:
+        """Record a measured interface resistance, as ``sputter-twin campaign measure`` does.
+
+        ``value`` is the text typed into the page, read as the command line reads ``--interface-resistance``
+        (:func:`dashboards.measure.parse_measurement`); the range check, the state check (only a trial
+        ``awaiting_measurement`` takes a value), the write and its event-log row are the store's
+        :meth:`~campaigns.store.CampaignStore.record_measurement`, in one transaction.
+
+        Raises
+        ------
+        DashboardError
+            Nothing or no number entered, a number outside the store's range, or no name: nothing is written.
+            The message names the field, the value as typed and the allowed range.
+        campaigns.errors.TrialStateError
+            The trial does not await a measurement (someone entered one first): nothing is written.
+        campaigns.errors.StoreError
+            No such trial.
+        """
+        r = parse_measurement(value)
+        actor = (actor or "").strip()
+        try:
+            return self.store.record_measurement(trial_id, r, actor)
+        except TrialStateError as exc:  # the store's input checks run before its transaction: nothing written
+            if exc.field == MEASURE_FIELD:
+                raise DashboardError(MEASURE_FIELD, shown_value(value), exc.problem, exc.allowed) from None
+            if exc.field == "actor":
+                raise DashboardError("measured by", actor, exc.problem, exc.allowed or "a name") from None
+            raise
 
 
 def safe_float(v: Any) -> float:

@@ -6,6 +6,8 @@ import warnings
 
 from dash import dash_table, dcc, html
 
+from dashboards.measure import MEASURED_COLUMNS
+
 STYLE = {
     "page": {"fontFamily": "system-ui, sans-serif", "margin": "0 auto", "maxWidth": "1400px", "padding": "8px 16px"},
     "error": {"color": "#a00", "background": "#fee", "border": "1px solid #d99", "padding": "10px",
@@ -53,7 +55,7 @@ def home_page(store_name: str) -> html.Div:
 
 def campaign_page(campaign_id: str, header=None, options: list | None = None, selected=None,
                   version: str | None = None) -> html.Div:
-    """A campaign's page: header, then review, history, charts, surrogate, run and compare tabs.
+    """A campaign's page: header, then review, measurement entry, history, charts, surrogate, run and compare tabs.
 
     ``header``, ``options`` (of the proposal list), ``selected`` and ``version`` are the campaign's state when
     the page is drawn; the refresh callback keeps them current.
@@ -88,6 +90,7 @@ def campaign_page(campaign_id: str, header=None, options: list | None = None, se
                     html.Div(id="proposal-detail", style={"flex": "1", "minWidth": "600px"}),
                 ]),
             ]),
+            dcc.Tab(label="Enter measurements", value="measure", id="tab-measure", children=[measure_tab()]),
             dcc.Tab(label="History", value="history", id="tab-history", children=[
                 datatable(
                     id="history-table", data=[], columns=[], sort_action="native", filter_action="native",
@@ -123,6 +126,39 @@ def campaign_page(campaign_id: str, header=None, options: list | None = None, se
                                      style_data_conditional=[{"if": {"filter_query": '{diff} != ""'},
                                                               "fontWeight": "bold"}]),
             ]),
+        ]),
+    ])
+
+
+def measure_tab() -> html.Div:
+    """The form that enters a measured interface resistance (as ``campaign measure`` does), and the values entered.
+
+    The value is a text field, not a number field: the browser would silently drop text it cannot read as a
+    number, and the page must say what was wrong with what was typed.
+    """
+    return html.Div(style=STYLE["row"], children=[
+        html.Div(style={"minWidth": "280px", "maxWidth": "380px"}, children=[
+            html.H4("Awaiting measurement"),
+            html.P("A run on a tool that cannot measure the interface resistance waits here until it is measured "
+                   "offline (impedance spectroscopy) and entered.", style={"fontSize": "13px", "color": "#555"}),
+            dcc.RadioItems(id="measure-select", options=[], value=None,
+                           labelStyle={"display": "block", "padding": "2px 0"}),
+            html.Div(id="measure-none"),
+            html.Hr(),
+            html.Label("Interface resistance R_int [Ω·cm²]", htmlFor="measure-r-int"),
+            dcc.Input(id="measure-r-int", type="text", placeholder="> 0, e.g. 9.5", debounce=False,
+                      autoComplete="off", style={"width": "100%"}),
+            html.Label("Measured by", htmlFor="measure-actor"),
+            dcc.Input(id="measure-actor", type="text", placeholder="your name", debounce=False,
+                      style={"width": "100%"}),
+            html.Button("Record measurement", id="measure-btn", n_clicks=0,
+                        style={"marginTop": "6px", "background": "#1f77b4", "color": "white"}),
+            html.Div(id="measure-msg", style={"marginTop": "8px"}),
+        ]),
+        html.Div(style={"flex": "1", "minWidth": "500px"}, children=[
+            html.H4("Measurements entered (event log)"),
+            datatable(id="measured-table", data=[], columns=[{"name": c, "id": c} for c in MEASURED_COLUMNS],
+                      page_action="native", page_size=15, style_cell={"fontSize": "12px", "padding": "2px 6px"}),
         ]),
     ])
 

@@ -5,7 +5,8 @@ The campaign is a real ``gp`` campaign (:data:`SAMPLE_TOML`) whose space-filling
 approved → running → done) and its result is a real twin run by the campaign runner (one simulated chamber
 carrying target erosion from run to run). The ``n_proposed`` proposals at the end are the GP strategy's own,
 asked after it was told every outcome, stored with its predicted mean, standard deviation and expected
-improvement.
+improvement. :func:`add_awaiting_measurement` then runs some of them as a tool that cannot measure the interface
+resistance would, leaving them ``awaiting_measurement``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from campaigns.config import CampaignConfig
-from campaigns.runner import Runner, open_campaign, propose
+from campaigns.runner import Runner, load_campaign, open_campaign, propose
 from campaigns.store import CampaignStore
-from twin import Chamber
+from twin import Chamber, Recipe, simulate
 
 SAMPLE_TOML = """[campaign]
 name = "{name}"
@@ -75,3 +76,34 @@ def build_sample_store(path: str | Path, n_done: int = 60, n_proposed: int = 3, 
         if n_proposed:
             propose(store, cid, config, chamber, n_proposed)
     return cid
+
+
+CANNOT_MEASURE = "the tool cannot measure the interface resistance"
+"""The reason the campaign runner records for a run left awaiting its measurement."""
+
+
+def add_awaiting_measurement(path: str | Path, n: int = 2, *, campaign: int | str = 1,
+                             reviewer: str = "sample-builder") -> list[int]:
+    """Run ``n`` of the campaign's proposals as a real tool without an impedance analyser would: approved, run
+    (the twin's deterministic run in the campaign's chamber) and recorded with no interface resistance, so each
+    waits in ``awaiting_measurement``, as the campaign runner leaves such a run.
+
+    Returns
+    -------
+    list of int
+        The trial ids now awaiting a measurement, in trial order.
+    """
+    with CampaignStore(path, create=False) as store:
+        cid, _, chamber = load_campaign(store, campaign)
+        trials = store.trials(cid)
+        next_run = 1 + max((t.run_index for t in trials if t.run_index is not None), default=-1)
+        ids = [t.id for t in trials if t.state == "proposed"][:n]
+        if len(ids) < n:
+            raise ValueError(f"n={n} must be at most the {len(ids)} proposals of campaign {campaign}")
+        for k, tid in enumerate(ids):
+            store.approve(tid, reviewer, "sample run awaiting its measurement")
+            store.mark_running(tid, next_run + k, tool="sample")
+            result = simulate(Recipe.from_dict(store.trial(tid).recipe), chamber, deterministic=True).to_dict()
+            result.update(interface_resistance_ohm_cm2=None, total_resistance_ohm_cm2=None)
+            store.record_result(tid, result, "awaiting_measurement", reason=CANNOT_MEASURE)
+    return ids
