@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from campaigns.whatif.scenario import Scenario
+from campaigns.whatif.scenario import Factor, Scenario
+from campaigns.whatif.validate import check_plan
 
 SWEEP = "sweep"
 SENSITIVITY = "sensitivity"
@@ -82,9 +83,15 @@ class Point:
 
 
 class Plan:
-    """The runs of a scenario (sweep and sensitivity design), their inputs and their seeds."""
+    """The runs of a scenario (sweep and sensitivity design), their inputs and their seeds.
 
-    def __init__(self, scenario: Scenario) -> None:
+    Built only for a valid study: every design point's recipe and chamber are checked on construction
+    (:func:`campaigns.whatif.validate.check_plan`, vectorised), so a combination of draws that breaks a
+    recipe rule or a limit of the tool is a :class:`ScenarioError` here, before any run or worker starts.
+    ``check=False`` skips that (the engine still refuses an invalid point when it reaches it).
+    """
+
+    def __init__(self, scenario: Scenario, *, check: bool = True) -> None:
         sc = scenario
         self.scenario = sc
         self.grid_shape = tuple(len(f.levels) for f in sc.grid_factors)
@@ -104,6 +111,8 @@ class Plan:
         self.runs_per_sequence = sc.runs_per_sequence
         self.total_runs = self.n_sequences * self.runs_per_sequence
         self.sweep_runs = self.n_sweep_sequences * self.runs_per_sequence
+        if check:
+            check_plan(self)
 
     # -- indices ------------------------------------------------------------------------------------------
     def sequence(self, g: int) -> tuple[int, int]:
@@ -130,6 +139,38 @@ class Plan:
             v = f.from_unit(u[j:j + 1])[0]
             values[f.name] = f.levels[int(v)] if f.is_grid else float(v)
         return Point(p, SENSITIVITY, -1, -1, values)
+
+    def values(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """Values of the varied parameters at design points ``start`` to ``stop - 1``, one array per parameter:
+        :meth:`point` for many points at once (strings as object arrays).
+
+        Examples
+        --------
+        >>> plan = Plan(Scenario.from_toml("examples/scenarios/small.toml"))
+        >>> float(plan.values(7, 8)["state.target_kwh"][0]) == plan.point(7).values["state.target_kwh"]
+        True
+        """
+        sc = self.scenario
+        parts: list[dict[str, np.ndarray]] = []
+        a, b = max(start, 0), min(stop, self.n_sweep_points)
+        if a < b:
+            variation, draw = np.divmod(np.arange(a, b), sc.samples)
+            idx = np.unravel_index(variation, self.grid_shape) if self.grid_shape else ()
+            cols = {f.name: _levels(f)[i] for f, i in zip(sc.grid_factors, idx, strict=True)}
+            cols.update({f.name: self.draws[draw, j] for j, f in enumerate(sc.dist_factors)})
+            parts.append(cols)
+        a, b = max(start, self.n_sweep_points), min(stop, self.n_points)
+        if a < b:
+            u = self.sens_unit[a - self.n_sweep_points:b - self.n_sweep_points]
+            cols = {}
+            for j, f in enumerate(sc.factors):
+                v = f.from_unit(u[:, j])
+                cols[f.name] = _levels(f)[v] if f.is_grid else v
+            parts.append(cols)
+        if len(parts) == 1:
+            return parts[0]
+        return {f.name: np.concatenate([c[f.name] for c in parts]) if parts else np.empty(0)
+                for f in sc.factors}
 
     def chunks(self, chunk_runs: int) -> Iterator[tuple[int, int]]:
         """Ranges ``[start, stop)`` of sequences holding about ``chunk_runs`` runs each, lazily (a study of a
@@ -162,6 +203,11 @@ class Plan:
                          f"{sc.sensitivity.replicates} x {sc.runs_per_sequence} = "
                          f"{self.total_runs - self.sweep_runs} runs")
         return "; ".join(parts)
+
+
+def _levels(f: Factor) -> np.ndarray:
+    """A grid factor's levels as an array (object dtype for strings, so values keep their type)."""
+    return np.array(f.levels, dtype=object if f.dtype == "str" else None)
 
 
 def spread_order(n: int) -> Iterator[int]:

@@ -36,6 +36,22 @@ A scenario is one TOML file (see ``examples/scenarios/``)::
 Recipe parameters are named ``recipe.FIELD``; chamber parameters ``SECTION.FIELD`` (``Chamber.get`` names).
 The sweep's *variations* are the grid's points (the full factorial); each variation runs every draw of the
 distribution factors (the same draws for every variation: common random numbers), ``replicates`` times.
+
+Validation happens before any run, in two steps, and a problem is one :class:`ScenarioError` (exit status 2):
+
+1. Reading the file: each grid level, and each distribution over the whole range it can be drawn from, must
+   give a valid recipe and chamber (:meth:`twin.Chamber.check`) with the other parameters at their base
+   values. A uniform reaches ``low`` and ``high``; a normal or lognormal reaches its truncation bounds where
+   given, and otherwise its quantiles ``TAIL_QUANTILE`` = 1e-12 and 1 - 1e-12 (mean ± 7.03 sd for a normal):
+   the inverse CDF clips there, and a Morris design samples exactly there, so these are the extreme values
+   the plan can produce. A tail that crosses a limit of the tool (the power a target takes, the plasma
+   window, ...) is an error that asks for truncation (``low``/``high``) inside the allowed range, instead of
+   a study in which rare draws fail. Every distribution is also truncated, silently, to its parameter's
+   physical range (``low``/``high`` of the field).
+2. Planning (:class:`campaigns.whatif.Plan`): every planned design point, the combination of its grid levels
+   and draws (and every point of the sensitivity design), is checked against the cross-field rules of
+   :class:`twin.Recipe` (a seed layer no thicker than the film, no air exposure with a vacuum transfer, ...)
+   and the tool's limits, vectorised (:mod:`campaigns.whatif.validate`); the error names the draw.
 """
 
 from __future__ import annotations
@@ -70,6 +86,9 @@ SCENARIO_KEYS: dict[str, type] = {
 SPEC_KEYS: dict[str, type] = {"max_interface_resistance_ohm_cm2": float}
 SENSITIVITY_KEYS: dict[str, type] = {"method": str, "samples": int, "replicates": int, "levels": int}
 SENSITIVITY_METHODS = ("sobol", "morris", "none")
+TAIL_QUANTILE = 1e-12
+"""Where the inverse CDF of an untruncated normal or lognormal is clipped: its draws lie between the quantiles
+``TAIL_QUANTILE`` and ``1 - TAIL_QUANTILE`` (mean ± 7.03 sd), and the scenario is checked over that range."""
 DEFAULT_SPEC_MAX_R_INT = 20.0
 """Default spec limit on R_int [Ω·cm²]: [A] about twice the clean-interface anchors of FACTS §1 (7.6–11)."""
 
@@ -119,7 +138,7 @@ class Factor:
         a = dict(self.args)
         if self.kind == "uniform":
             return a["low"] + u * (a["high"] - a["low"])
-        u = np.clip(u, 1e-12, 1.0 - 1e-12)
+        u = np.clip(u, TAIL_QUANTILE, 1.0 - TAIL_QUANTILE)
         if self.kind == "normal":
             loc, scale = a["mean"], a["sd"]
 
@@ -143,7 +162,11 @@ class Factor:
         """One line: ``name: grid [a, b, c]`` or ``name: lognormal(median=.., sigma=..)``."""
         if self.is_grid:
             return f"{self.name}: grid {list(self.levels)}"
-        return f"{self.name}: {self.kind}(" + ", ".join(f"{k}={v:g}" for k, v in self.args) + ")"
+        return f"{self.name}: {self.describe_dist()}"
+
+    def describe_dist(self) -> str:
+        """The distribution with its arguments (truncation included): ``normal(mean=200, sd=10, low=0)``."""
+        return f"{self.kind}(" + ", ".join(f"{k}={v:g}" for k, v in self.args) + ")"
 
 
 @dataclass(frozen=True)
@@ -461,25 +484,34 @@ def _flatten_vary(vary: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_levels(sc: Scenario) -> None:
-    """Each grid level and each distribution's reachable extremes must give a valid recipe and chamber."""
+    """Each grid level and each distribution's reachable extremes, with every other parameter at its base value,
+    must give a valid recipe and chamber (step 1 of the module's validation)."""
     for f in sc.factors:
-        values = list(f.levels) if f.is_grid else sorted({float(v) for v in f.from_unit(np.array([0.0, 1.0]))})
-        for v in values:
-            where = f"vary.{f.name}" + (".grid" if f.is_grid else "")
-            _check_point(sc, {f.name: v}, where, v)
-    if sc.grid_factors and sc.n_variations <= 20_000:
-        names = [f.name for f in sc.grid_factors]
-        shape = [len(f.levels) for f in sc.grid_factors]
-        if sum(1 for f in sc.grid_factors if f.is_recipe) > 1:
-            for idx in np.ndindex(*shape):
-                values = {n: f.levels[i] for n, f, i in zip(names, sc.grid_factors, idx, strict=True)}
-                _check_point(sc, values, "vary", values)
+        if f.is_grid:
+            for v in f.levels:
+                _check_point(sc, {f.name: v}, f"vary.{f.name}.grid", v)
+            continue
+        low, high = (float(v) for v in f.from_unit(np.array([0.0, 1.0])))
+        for v, end in ((low, "low"), (high, "high")):
+            _check_point(sc, {f.name: v}, f"vary.{f.name}", v, f"{f.describe_dist()} reaches this at its "
+                         f"{_reach(f, end, v)} (give low/high inside the allowed range) and ")
+    # combinations (grid levels with each other and with the draws) are checked by the plan, vectorised:
+    # campaigns.whatif.validate
 
 
-def _check_point(sc: Scenario, values: dict[str, Any], where: str, shown: Any) -> None:
+def _reach(f: Factor, end: str, value: float) -> str:
+    """Where a distribution reaches ``value``, its low or high end: at a bound, or at a tail quantile."""
+    bound = dict(f.args).get(end)
+    if f.kind == "uniform" or bound is not None and math.isclose(value, bound, rel_tol=1e-6, abs_tol=1e-12):
+        return f"{end} end ({end} = {bound:g})"
+    q = f"{TAIL_QUANTILE:g}"
+    return f"low end (quantile {q})" if end == "low" else f"high end (quantile 1 - {q})"
+
+
+def _check_point(sc: Scenario, values: dict[str, Any], where: str, shown: Any, why: str = "") -> None:
     try:
         recipe, chamber = apply(sc.recipe, sc.chamber, values)
         chamber.check(recipe)
     except InputError as exc:
-        raise ScenarioError(where, shown, f"gives an invalid run: {exc.field} = {exc.value!r}: {exc.problem}",
-                            exc.allowed) from None
+        raise ScenarioError(where, shown, f"{why}gives an invalid run: {exc.field} = {exc.value!r}: "
+                            f"{exc.problem}", exc.allowed) from None
