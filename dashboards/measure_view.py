@@ -59,8 +59,9 @@ def register_measure(app: dash.Dash, data: ReviewData) -> None:
             raise PreventUpdate from None
         options = awaiting_options(trials)
         ids = [o["value"] for o in options]
-        # keep the person's choice while that trial still awaits its value (a refresh must not move it)
-        value = selected if selected in ids else (ids[0] if ids else None)
+        # keep the person's choice while that trial still awaits its value; never choose for them: a value typed
+        # for a trial someone else just measured must not slide onto the next one
+        value = selected if selected in ids else None
         none = "" if options else html.P("No trial awaits a measurement.", id="no-measurement")
         return options, value, none, measurement_rows(events, trials)
 
