@@ -42,9 +42,9 @@ def register_under(campaign_subparsers) -> None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    from campaigns.calibration import CalibrationError
-
     """Write ``text`` to ``path`` through a temporary file in the same folder, so a crash leaves old or new."""
+    from campaigns.calibration.errors import CalibrationError
+
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise CalibrationError("--out", str(path), "folder does not exist", "a path in an existing folder")
