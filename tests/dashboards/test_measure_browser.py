@@ -214,9 +214,9 @@ def test_measuring_with_the_token_in_the_page(browser, store_path):
         pg.click("#tab-measure")
         pg.wait_for_selector(f"#measure-select input[value='{tid}']")
         pg.click(f"#measure-select input[value='{tid}']")
-        pg.fill("#measure-r-int", "20")
         pg.fill("#measure-actor", "Cy")
-        pg.click("#measure-btn")
+        pg.fill("#measure-r-int", "20")
+        pg.press("#measure-r-int", "Enter")  # Enter in the value field submits like the button
         pg.wait_for_selector("#measure-msg .measure-ok")
         pg.context.close()
     finally:
