@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import tomllib
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -159,20 +158,25 @@ def test_bad_scenarios_are_exit_2_with_one_line(vary, words, tmp_path, capsys):
 
 
 def test_failure_midway_keeps_the_chunks_already_written(two_workers, tmp_path, capsys):
-    """A design point that turns out invalid only when it runs: exit 2, and the finished chunks stay readable."""
-    doc = tomllib.loads(SMALL.read_text())
+    """A design point that turns out invalid only when it runs: an input error, and the finished chunks stay
+    readable. (The plan refuses such a scenario before it runs, so the CLI never gets here: the plan is built
+    unchecked to reach the runner's failure path.)"""
     scen = tmp_path / "combo.toml"
     scen.write_text(
         '[scenario]\nseed = 1\nsamples = 20\nreplicates = 2\n'
         '[vary."recipe.seed_thickness_nm"]\ngrid = [0.0, 60.0]\n'
         '[vary."recipe.target_thickness_nm"]\ndistribution = "uniform"\nlow = 20.0\nhigh = 200.0\n')
-    assert doc  # the small example itself is fine; this one fails in variation 1 only
     out = tmp_path / "combo.parquet"
     rc = main(["whatif", str(scen), "--out", str(out), "--scheduler", two_workers.scheduler.address,
                "--chunk-size", "4", "--no-progress"])
     err = capsys.readouterr().err
-    assert rc == 2 and err.count("\n") == 1
-    assert "design point" in err and "seed_thickness_nm" in err and "already saved" in err
+    assert rc == 2 and err.count("\n") == 1 and "sweep variation 1, draw" in err  # refused before any run
+    assert not out.exists() and not parts_dir(out).exists()
+    plan = Plan(Scenario.from_toml(scen), check=False)  # fails in variation 1 only
+    with pytest.raises(InputError) as info:
+        run_plan(plan, out, client=two_workers, chunk_runs=4, progress=False)
+    err = str(info.value)
+    assert "\n" not in err and "design point" in err and "seed_thickness_nm" in err and "already saved" in err
     assert not out.exists()
     parts = parts_dir(out)
     saved = pd.read_parquet(parts)  # pandas reads the directory of complete chunks
