@@ -5,7 +5,9 @@ readbacks, alarms, interlocks, published limits, results, safe-state actuators),
 node names and units gives another tool without code change. On the start command it reads its setpoints
 (tool units → recipe), refuses a recipe outside its limits or with an open interlock (state ``fault``), runs the
 twin (:class:`twin.SimulatedTool` with telemetry, so chamber state carries over between runs) and plays the
-telemetry back on the readbacks, time scaled by ``speed`` (600: one hour of process in six seconds).
+telemetry back on the readbacks, time scaled by ``speed`` (600: one hour of process in six seconds). Live
+readbacks (pressure, forward power: ``live`` in the mapping) carry seeded Gaussian noise of ``noise`` (relative
+σ, 0.2 % by default) at every tick, as a real gauge does; the twin's telemetry itself is noise-free.
 
 Playback follows the wall clock (``loop.time()``): this is an emulated real tool, not a simulation; the twin
 itself never sees the clock.
@@ -14,13 +16,15 @@ Faults, on request (:meth:`Emulator.inject`, the writable ``s=Emulator.Fault`` n
 ``FAULT@PHASE[+SECONDS]``):
 
 - ``alarm`` / ``alarm:NAME``: raise an alarm (all alarms, or one);
-- ``stuck:NAME``: freeze a readback column (or a setpoint echo) at its current value;
+- ``stuck:NAME``: a readback column (or a setpoint echo) is no longer updated: it keeps its current value;
+- ``frozen:COLUMN``: the sensor of a readback column stops measuring: the tool keeps publishing the value it
+  read last, at every tick and without noise (a plausible value, in tolerance: only ``frozen_after_s`` sees it);
 - ``interlock:NAME``: open an interlock;
 - ``disconnect``: drop every client connection (the server stays up);
 - ``freeze[:SECONDS]``: the server stops answering for SECONDS (default 8) with its connections open, as a hung
   controller does (only a watchdog notices);
 - ``kill``: exit the process at once (``allow_exit``), else stop the server;
-- ``clear``: clear alarms, stuck values and open interlocks.
+- ``clear``: clear alarms, stuck and frozen values and open interlocks.
 
 Every value a client writes is kept in :attr:`Emulator.write_log` and published as JSON in
 ``s=Emulator.WriteLog``.
@@ -52,7 +56,7 @@ from twin.tool import SimulatedTool
 
 log = logging.getLogger(__name__)
 
-FAULT_KINDS = ("alarm", "stuck", "interlock", "disconnect", "freeze", "kill", "clear")
+FAULT_KINDS = ("alarm", "stuck", "frozen", "interlock", "disconnect", "freeze", "kill", "clear")
 
 
 class EmulatorError(InputError):
@@ -99,6 +103,8 @@ def check_spec(spec: str) -> None:
             seconds = math.nan
         if not 0 < seconds <= 600:
             raise EmulatorError("fault", spec, "freeze needs seconds", "freeze:SECONDS, (0, 600]")
+    if kind == "frozen" and not target:
+        raise EmulatorError("fault", spec, "frozen needs a readback column", "frozen:COLUMN, e.g. frozen:pressure_pa")
 
 
 class Emulator:
@@ -107,12 +113,16 @@ class Emulator:
     def __init__(self, mapping: Mapping, chamber: Chamber | None = None, *, host: str = "127.0.0.1",
                  port: int = 0, speed: float = 600.0, seed: int = 0, tick_s: float = 0.02,
                  faults: tuple[ScheduledFault, ...] = (), published_limits: dict[str, float] | None = None,
-                 allow_exit: bool = False) -> None:
+                 allow_exit: bool = False, noise: float = 0.002) -> None:
         if not speed > 0:
             raise EmulatorError("--speed", speed, "must be positive", "> 0")
+        if not 0 <= noise <= 0.05:
+            raise EmulatorError("noise", noise, "relative σ of the live readbacks out of range", "[0, 0.05]")
         self.mapping = mapping
         self.tool = SimulatedTool(chamber, seed=seed, telemetry=True, name="emulator")
         self.host, self.port, self.speed, self.tick_s = host, port, float(speed), tick_s
+        self.noise = float(noise)
+        self._rng = np.random.default_rng((seed, 1))  # the noise's own stream: the twin's runs do not change
         self.faults = list(faults)
         self.published_limits = dict(published_limits or {})
         self.allow_exit = allow_exit
@@ -126,6 +136,8 @@ class Emulator:
         self._vtypes: dict[str, ua.VariantType] = {}
         self._by_id: dict[ua.NodeId, str] = {}
         self._stuck: set[str] = set()
+        self._frozen: dict[str, Any] = {}
+        """Frozen readback column → the raw value it keeps publishing."""
         self._play: dict[str, Any] | None = None
         self._task: asyncio.Task | None = None
         self._ns = 0
@@ -370,10 +382,15 @@ class Emulator:
         for rb in m.readbacks:
             if rb.column in self._stuck:
                 continue
-            if rb.column == "time_s":
+            if rb.column in self._frozen:
+                await self._set(rb.node, self._frozen[rb.column])
+            elif rb.column == "time_s":
                 await self._set(rb.node, rb.from_canonical(t))
             elif rb.column in df.columns:
-                await self._set(rb.node, rb.from_canonical(float(row[rb.column])))
+                value = float(row[rb.column])
+                if rb.live and self.noise:
+                    value *= 1.0 + self.noise * float(self._rng.standard_normal())
+                await self._set(rb.node, rb.from_canonical(value))
 
     async def _finish(self, play: dict[str, Any]) -> None:
         m = self.mapping
@@ -402,6 +419,12 @@ class Emulator:
                     await self._set(al.node, True)
         elif kind == "stuck":
             self._stuck.add(target)
+        elif kind == "frozen":
+            for rb in m.readbacks:
+                if rb.column == target:
+                    self._frozen[target] = await self._get(rb.node)
+            if target not in self._frozen:
+                log.warning("frozen: no readback column %r in the mapping", target)
         elif kind == "interlock":
             for il in m.interlocks:
                 if not target or il.name == target:
@@ -418,6 +441,7 @@ class Emulator:
             await self.stop()
         elif kind == "clear":
             self._stuck.clear()
+            self._frozen.clear()
             for al in m.alarms:
                 await self._set(al.node, False)
             for il in m.interlocks:

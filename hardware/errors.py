@@ -53,3 +53,21 @@ class RunAbortedError(RunRecord, AbortedError):
 class RunAlarmError(RunRecord, InterlockError, AbortedError):
     """An alarm or an interlock stopped a run that was going on: both an interlock event and an abort (the
     campaign marks the trial interrupted)."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run, after the adapter aborted it and wrote the safe state: the interruption goes on up
+    (the campaign runner marks the trial interrupted, the command line exits 130) and carries what the run left.
+
+    Not a :class:`RunRecord`: a ``KeyboardInterrupt`` must not be caught by ``except Exception``. ``record`` is the
+    :class:`RunAbortedError` (reason ``operator``) with the telemetry, the command log and ``safe_state_written``;
+    the same attributes are on the interruption itself.
+    """
+
+    def __init__(self, record: RunRecord) -> None:
+        super().__init__(str(record))
+        self.record = record
+        self.telemetry = record.telemetry
+        self.command_log = list(getattr(record, "command_log", []))
+        self.safe_state_written = record.safe_state_written
+        self.reason = record.reason

@@ -7,7 +7,7 @@ A mapping is a TOML file (see ``examples/hardware/``)::
     [status]                    # node of the tool's state and the values meaning idle/running/done/aborted/fault
     [commands]                  # start and abort: Boolean nodes the adapter sets to true
     [[setpoint]]                # field (a Recipe field), node, unit, optional readback (echo) node and tolerance
-    [[readback]]                # column (telemetry name with its unit suffix), node, unit, follows, phases
+    [[readback]]                # column (telemetry name with its unit suffix), node, unit, follows, phases, live
     [[alarm]]                   # name, node: Boolean, true = alarm active
     [[interlock]]               # name, node, and ok = true|false (Boolean) or min/max (numeric, tool unit)
     [[limit]]                   # field, unit, min, max (the mapping's), min_node/max_node (published by the tool)
@@ -68,6 +68,34 @@ class ToolInfo:
     run_timeout_s: float = 172800.0
     publish_ms: float = 50.0
     """Subscription publishing interval."""
+    frozen_after_s: float = 10.0
+    """A live readback (:attr:`Readback.live`) that reports exactly the same value this long in its phases is a
+    frozen sensor: the run is aborted (``frozen_readback``). 0 disables; else at least ``watchdog_s``
+    (:func:`check_frozen_after_s`)."""
+
+
+FROZEN_AFTER_MAX_S = 600.0
+"""Longest ``frozen_after_s`` accepted: ten minutes of plasma on a frozen gauge is a lost wafer already."""
+
+
+def check_frozen_after_s(value: float, watchdog_s: float, where: str = "tool.frozen_after_s") -> float:
+    """``value`` if it is 0 (off) or in [``watchdog_s``, 600] s, else a :class:`MappingError`.
+
+    Not below ``watchdog_s``: a server that stops answering stops every readback too, and must be reported as a
+    lost connection (the safe state is then written over a fresh connection), not as a frozen readback.
+
+    >>> check_frozen_after_s(10.0, 2.0)
+    10.0
+    >>> try:
+    ...     check_frozen_after_s(0.5, 2.0)
+    ... except MappingError as exc:
+    ...     print(exc)
+    tool.frozen_after_s = 0.5: must be 0 (off) or at least watchdog_s (allowed: 0 or [2, 600] s)
+    """
+    if value != 0 and not watchdog_s <= value <= FROZEN_AFTER_MAX_S:
+        raise MappingError(where, value, "must be 0 (off) or at least watchdog_s",
+                           f"0 or [{watchdog_s:g}, {FROZEN_AFTER_MAX_S:g}] s")
+    return value
 
 
 @dataclass(frozen=True)
@@ -143,6 +171,10 @@ class Readback:
     """Relative tolerance when following a setpoint."""
     scale: float = 1.0
     """The node holds the value in ``unit`` times ``scale``."""
+    live: bool = False
+    """A live process value (pressure, forward power): while the phase is one of ``phases`` it always carries
+    some noise, so the same value for ``tool.frozen_after_s`` means a frozen sensor. Default: true for a readback
+    that ``follows`` a setpoint."""
 
     @property
     def is_bool(self) -> bool:
@@ -379,6 +411,10 @@ def _scalar_type(v: Scalar) -> str:
 
 # -- parsing -------------------------------------------------------------------------------------------------
 _TYPES = {"str": str, "float": float, "bool": bool}
+_TOOL_TIMES = {"watchdog_s": "(0, 5] s", "settle_s": "> 0 s", "setpoint_timeout_s": "> 0 s",
+               "start_timeout_s": "> 0 s", "run_timeout_s": "> 0 s", "publish_ms": "> 0 ms",
+               "frozen_after_s": f"0 (off) or [watchdog_s, {FROZEN_AFTER_MAX_S:g}] s"}
+"""Timing keys of ``[tool]`` and what each allows."""
 
 
 def _get(table: dict[str, Any], key: str, kind: str, where: str, default: Any = ..., allowed: str = "") -> Any:
@@ -467,14 +503,14 @@ def _build(doc: dict[str, Any], source: str) -> Mapping:
     t = _keys(doc["tool"], "tool", {f.name for f in dataclasses.fields(ToolInfo)})
     tool = ToolInfo(
         name=_get(t, "name", "str", "tool"), namespace_uri=_get(t, "namespace_uri", "str", "tool"),
-        **{k: _get(t, k, "float", "tool") for k in ("watchdog_s", "settle_s", "setpoint_timeout_s",
-                                                     "start_timeout_s", "run_timeout_s", "publish_ms") if k in t})
+        **{k: _get(t, k, "float", "tool", allowed=allowed) for k, allowed in _TOOL_TIMES.items() if k in t})
     if not 0 < tool.watchdog_s <= 5:
         raise MappingError("tool.watchdog_s", tool.watchdog_s, "a lost connection must be seen within 5 s",
                            "(0, 5] s")
     for k in ("settle_s", "setpoint_timeout_s", "start_timeout_s", "run_timeout_s", "publish_ms"):
         if getattr(tool, k) <= 0:
             raise MappingError(f"tool.{k}", getattr(tool, k), "must be positive", "> 0")
+    check_frozen_after_s(tool.frozen_after_s, tool.watchdog_s)
 
     s = _keys(doc["status"], "status", {"node", "phase", "idle", "running", "done", "aborted", "fault"})
     status = Status(node=_node(s, "node", "status"), phase=_node(s, "phase", "status", required=False),
@@ -538,7 +574,7 @@ def _build(doc: dict[str, Any], source: str) -> Mapping:
 
     readbacks = []
     for where, rb in _array(doc, "readback"):
-        _keys(rb, where, {"column", "node", "unit", "follows", "phases", "tolerance", "scale"})
+        _keys(rb, where, {"column", "node", "unit", "follows", "phases", "tolerance", "scale", "live"})
         column = _get(rb, "column", "str", where)
         canonical = units.canonical_unit(column)
         if canonical is None:
@@ -552,10 +588,17 @@ def _build(doc: dict[str, Any], source: str) -> Mapping:
         readbacks.append(Readback(column=column, node=_node(rb, "node", where),
                                   unit=_unit(rb, where, canonical) if canonical != "bool" else "",
                                   follows=follows, phases=_get(rb, "phases", "strs", where, ()),
-                                  tolerance=_get(rb, "tolerance", "float", where, 0.05), scale=_scale(rb, where)))
+                                  tolerance=_get(rb, "tolerance", "float", where, 0.05), scale=_scale(rb, where),
+                                  live=_get(rb, "live", "bool", where, bool(follows))))
         if readbacks[-1].follows and not readbacks[-1].phases:
             raise MappingError(f"{where}.phases", None, "a readback that follows a setpoint needs its phases",
                                "e.g. [\"deposition\"]")
+        if readbacks[-1].live and canonical == "bool":
+            raise MappingError(f"{where}.live", True, "a Boolean readback carries no noise: it cannot be live",
+                               "false")
+        if readbacks[-1].live and not readbacks[-1].phases:
+            raise MappingError(f"{where}.phases", None, "a live readback needs the phases in which it is live",
+                               "e.g. [\"presputter\", \"deposition\"]")
         if readbacks[-1].phases and not status.phase:
             raise MappingError(f"{where}.phases", readbacks[-1].phases, "phases need status.phase (a node)")
     if len({rb.column for rb in readbacks}) != len(readbacks):

@@ -8,10 +8,13 @@ and the campaign keeps the trial in ``awaiting_measurement``.
 
 Safety: the adapter enforces limits itself (never only the tool), writes nothing before every check passed,
 and on Ctrl-C, :meth:`OpcUaTool.abort`, an alarm, an open interlock, a following readback out of tolerance for
-``settle_s`` (a stuck readback) or a lost connection (watchdog, ``watchdog_s`` ≤ 5 s) it sends the abort command
-and writes the mapping's safe state (RF off, shutter closed, gas off), then raises
-:class:`hardware.errors.RunInterlockError` / :class:`~hardware.errors.RunAbortedError` carrying the telemetry so
-far and the command log. Every command sent is in ``result.telemetry.attrs["command_log"]`` (and on the error).
+``settle_s`` (a stuck readback), a live readback that repeats exactly the same value for ``frozen_after_s`` (a
+frozen readback) or a lost connection (watchdog, ``watchdog_s`` ≤ 5 s) it sends the abort command and writes the
+mapping's safe state (RF off, shutter closed, gas off), then raises :class:`hardware.errors.RunInterlockError` /
+:class:`~hardware.errors.RunAbortedError` carrying the telemetry so far and the command log. Ctrl-C is then
+passed on as :class:`~hardware.errors.RunInterrupted` (a ``KeyboardInterrupt`` carrying the same record), so
+that the caller stops as it does on Ctrl-C with any other tool. Every command sent is in
+``result.telemetry.attrs["command_log"]`` (and on the error).
 
 asyncua is asynchronous; the adapter runs it in a private event loop in a background thread so that
 :meth:`OpcUaTool.run` is an ordinary blocking call.
@@ -35,8 +38,15 @@ import pandas as pd
 from asyncua import Client, ua
 
 from hardware import _ua
-from hardware.errors import RunAbortedError, RunAlarmError, RunFaultError, RunInterlockError, RunRecord
-from hardware.mapping import Mapping, MappingError
+from hardware.errors import (
+    RunAbortedError,
+    RunAlarmError,
+    RunFaultError,
+    RunInterlockError,
+    RunInterrupted,
+    RunRecord,
+)
+from hardware.mapping import Mapping, MappingError, check_frozen_after_s
 from twin.chamber import Chamber
 from twin.errors import InputError, RecipeError
 from twin.recipe import Recipe
@@ -46,7 +56,7 @@ from twin.tool import ToolStatus
 log = logging.getLogger(__name__)
 
 CONFIG_KEYS = {"type", "endpoint", "mapping", "require_approval", "timeout_s", "watchdog_s", "settle_s",
-               "run_timeout_s", "name"}
+               "run_timeout_s", "frozen_after_s", "name"}
 """Keys of a campaign's ``[tool]`` table for ``type = "opcua"``."""
 
 _POLL_S = 0.05
@@ -111,6 +121,10 @@ class _Run:
     lost: str = ""
     last_ok: float = 0.0
     out_since: dict[str, float] = field(default_factory=dict)
+    changed_at: dict[str, float] = field(default_factory=dict)
+    """Live readback column → loop time its value last changed."""
+    live_since: dict[str, float] = field(default_factory=dict)
+    """Live readback column → loop time the run entered the readback's phases."""
 
 
 class _Handler:
@@ -139,15 +153,16 @@ class OpcUaTool:
         The twin's description of the tool; if given, its limits are enforced too.
     timeout_s : float
         Timeout of one OPC UA request [s].
-    watchdog_s, settle_s, run_timeout_s : float, optional
-        Override the mapping's values [s] (``watchdog_s`` at most 5 s).
+    watchdog_s, settle_s, run_timeout_s, frozen_after_s : float, optional
+        Override the mapping's values [s] (``watchdog_s`` at most 5 s; ``frozen_after_s`` 0 = off, else at least
+        ``watchdog_s``).
     """
 
     is_real = True
 
     def __init__(self, mapping: Mapping, endpoint: str, chamber: Chamber | None = None, *, name: str = "",
                  timeout_s: float = 4.0, watchdog_s: float | None = None, settle_s: float | None = None,
-                 run_timeout_s: float | None = None) -> None:
+                 run_timeout_s: float | None = None, frozen_after_s: float | None = None) -> None:
         tool = mapping.tool
         self.mapping = mapping
         self.endpoint = endpoint
@@ -160,6 +175,8 @@ class OpcUaTool:
         if not 0 < self.watchdog_s <= 5:
             raise MappingError("tool.watchdog_s", self.watchdog_s, "a lost connection must be seen within 5 s",
                                "(0, 5] s")
+        self.frozen_after_s = check_frozen_after_s(
+            float(frozen_after_s if frozen_after_s is not None else tool.frozen_after_s), self.watchdog_s)
         self.command_log: list[dict[str, Any]] = []
         """Commands of the last run (also on its telemetry and on its error)."""
         self._status = ToolStatus.IDLE
@@ -174,7 +191,8 @@ class OpcUaTool:
     @classmethod
     def from_config(cls, config: dict[str, Any], chamber: Chamber | None = None) -> OpcUaTool:
         """Build from a campaign's ``[tool]`` table: ``type = "opcua"``, ``endpoint``, ``mapping`` (a path),
-        optional ``timeout_s``, ``watchdog_s``, ``settle_s``, ``run_timeout_s``, ``name``.
+        optional ``timeout_s``, ``watchdog_s``, ``settle_s``, ``run_timeout_s``, ``frozen_after_s`` (0 = off),
+        ``name``.
 
         ``require_approval = false`` is refused: a real tool runs only recipes a person approved.
         """
@@ -191,11 +209,13 @@ class OpcUaTool:
         if not config["endpoint"].startswith("opc.tcp://"):
             raise InputError("tool.endpoint", config["endpoint"], "not an OPC UA endpoint", "opc.tcp://HOST:PORT/...")
         kwargs: dict[str, Any] = {}
-        for key in ("timeout_s", "watchdog_s", "settle_s", "run_timeout_s"):
+        for key in ("timeout_s", "watchdog_s", "settle_s", "run_timeout_s", "frozen_after_s"):
             if key in config:
                 v = config[key]
-                if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0 or not math.isfinite(v):
-                    raise InputError(f"tool.{key}", v, "expected a positive number of seconds", "> 0")
+                if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or \
+                        not (v > 0 or (v == 0 and key == "frozen_after_s")):
+                    raise InputError(f"tool.{key}", v, "expected a positive number of seconds",
+                                     ">= 0 (0 = off)" if key == "frozen_after_s" else "> 0")
                 kwargs[key] = float(v)
         if "name" in config:
             kwargs["name"] = str(config["name"])
@@ -217,7 +237,11 @@ class OpcUaTool:
             self.chamber.check(recipe)
 
     def run(self, recipe: Recipe) -> RunResult:
-        """Execute ``recipe`` on the tool and wait for completion; Ctrl-C aborts it into the safe state."""
+        """Execute ``recipe`` on the tool and wait for completion.
+
+        Ctrl-C aborts the run into the safe state, then raises :class:`~hardware.errors.RunInterrupted` (a
+        ``KeyboardInterrupt``) carrying the telemetry, the command log and whether the safe state was confirmed.
+        """
         self.check(recipe)
         if not self._busy.acquire(blocking=False):
             raise RunFaultError(f"{self.name}: a run is already going on through this adapter")
@@ -230,6 +254,21 @@ class OpcUaTool:
     def _run_blocking(self, recipe: Recipe) -> RunResult:
         loop = self._ensure_loop()
         fut = asyncio.run_coroutine_threadsafe(self._run(recipe), loop)
+        ctrl_c: list[bool] = []
+        try:
+            result = self._wait(fut, ctrl_c)
+        except Exception as exc:
+            if ctrl_c:
+                raise self._interrupted(exc) from exc
+            raise
+        if ctrl_c:  # the run ended by itself before the adapter acted on Ctrl-C: the operator still wants out
+            raise self._interrupted(RunAbortedError(f"{self.name}: Ctrl-C as the run finished; nothing to abort")
+                                    .attach(telemetry=result.telemetry, command_log=self.command_log,
+                                            safe_state_written=False, reason="operator"))
+        return result
+
+    def _wait(self, fut: Any, ctrl_c: list[bool]) -> RunResult:
+        """Wait for the run; on Ctrl-C (noted in ``ctrl_c``) ask it to stop and keep waiting while it does."""
         give_up = math.inf
         while True:
             try:
@@ -242,10 +281,24 @@ class OpcUaTool:
                         telemetry=None, command_log=self.command_log, safe_state_written=False,
                         reason="operator") from None
             except KeyboardInterrupt:
-                log.warning("Ctrl-C: aborting the run on %s", self.name)
+                if not ctrl_c:
+                    log.warning("Ctrl-C: aborting the run on %s", self.name)
+                ctrl_c.append(True)
                 self._request_cancel("interrupted by the operator (Ctrl-C)")
             if self._cancel and give_up == math.inf:
                 give_up = time.monotonic() + 6 * self.timeout_s + 10.0
+
+    def _interrupted(self, exc: BaseException) -> RunInterrupted:
+        """The Ctrl-C to pass on once the run has stopped, with what the run left (``exc``, or a record of it)."""
+        if not isinstance(exc, RunRecord):  # stopped before anything was written (e.g. a recipe refused online)
+            exc = RunAbortedError(f"{self.name}: interrupted by the operator (Ctrl-C); {exc}").attach(
+                telemetry=None, command_log=self.command_log, safe_state_written=not self.command_log,
+                reason="operator")
+        if exc.safe_state_written:
+            log.warning("%s", exc)
+        else:
+            log.error("%s", exc)
+        return RunInterrupted(exc)
 
     def abort(self) -> None:
         """Abort the running recipe (from another thread), or put an idle tool in its safe state."""
@@ -288,7 +341,9 @@ class OpcUaTool:
         return asyncio.get_running_loop().time() - ctx.t0
 
     def _on_value(self, ctx: _Run, text: str, value: Any) -> None:
-        t = asyncio.get_running_loop().time() - ctx.t0
+        now = asyncio.get_running_loop().time()
+        t = now - ctx.t0
+        changed = text not in ctx.values or ctx.values[text] != value
         ctx.values[text] = value
         m = self.mapping
         if text == m.status.node:
@@ -299,6 +354,8 @@ class OpcUaTool:
                 ctx.events.append(Event(t, f"phase:{value}"))
         for rb in m.readbacks:
             if rb.node == text:
+                if changed and rb.live:
+                    ctx.changed_at[rb.column] = now
                 with contextlib.suppress(TypeError, ValueError):
                     ctx.samples.append((t, rb.column, rb.to_canonical(value)))
 
@@ -529,6 +586,7 @@ class OpcUaTool:
                     raise _Stop(RunAbortedError, "readback",
                                 f"readback {rb.column} = {value:.4g} out of tolerance ({rb.tolerance:.0%} of {want}) "
                                 f"for more than {self.settle_s:g} s in phase {ctx.phase!r} (stuck readback?)")
+            self._check_frozen(ctx, now)
             st = m.status
             if ctx.state == st.done:
                 return
@@ -537,6 +595,24 @@ class OpcUaTool:
             if now > end:
                 raise _Stop(RunAbortedError, "timeout", f"the run took longer than {self.run_timeout_s:g} s")
             await asyncio.sleep(_POLL_S)
+
+    def _check_frozen(self, ctx: _Run, now: float) -> None:
+        """A live readback that repeats exactly the same value for ``frozen_after_s`` in its phases: the sensor
+        stopped measuring (a real one always carries some noise), even if its value is still in tolerance."""
+        if not self.frozen_after_s:
+            return
+        for rb in self.mapping.readbacks:
+            if not rb.live or ctx.phase not in rb.phases or rb.column not in ctx.changed_at:
+                ctx.live_since.pop(rb.column, None)
+                continue
+            since = max(ctx.changed_at[rb.column], ctx.live_since.setdefault(rb.column, now))
+            if now - since > self.frozen_after_s:
+                raw = ctx.values.get(rb.node)
+                ctx.events.append(Event(self._now(ctx), f"frozen_readback:{rb.column}"))
+                raise _Stop(RunAbortedError, "frozen_readback",
+                            f"readback {rb.column} frozen: the same value ({raw!r} at {rb.node!r}) for more than "
+                            f"{self.frozen_after_s:g} s in phase {ctx.phase!r}; a live readback always carries "
+                            "noise, so the sensor has stopped measuring (frozen readback)")
 
     async def _finish(self, ctx: _Run, nodes: dict[str, Any]) -> RunResult:
         ctx.events.append(Event(self._now(ctx), "done"))
@@ -596,19 +672,26 @@ class OpcUaTool:
     def _telemetry(self, ctx: _Run) -> pd.DataFrame:
         """Readbacks as a wide DataFrame (``elapsed_s`` wall-clock seconds since the run began, ``phase``, one
         column per readback, forward-filled); ``attrs`` holds the command log and the tool's name."""
+        phases = [(e.time_s, e.kind.removeprefix("phase:")) for e in ctx.events if e.kind.startswith("phase:")]
         if ctx.samples:
-            long = pd.DataFrame(ctx.samples, columns=["elapsed_s", "column", "value"])
-            # notifications of one publish arrive a few microseconds apart: one row per publish, stamped with
-            # the arrival of its last notification, so a phase change lands on the values published with it
+            # a phase change is a mark (column "") among the samples, so that it is batched with them
+            marks = [(t, "", math.nan) for t, _phase in phases]
+            long = pd.DataFrame(ctx.samples + marks, columns=["elapsed_s", "column", "value"])
+            long = long.sort_values("elapsed_s", kind="stable", ignore_index=True)
+            # notifications of one publish arrive a few microseconds apart, in the server's order (not always
+            # the order of the changes): one row per publish, stamped with the arrival of its last notification,
+            # so a phase change lands on the values published with it
             gap = self.mapping.tool.publish_ms / 2000.0
             long["batch"] = (long["elapsed_s"].diff().fillna(0.0) > gap).cumsum()
             long["elapsed_s"] = long.groupby("batch")["elapsed_s"].transform("max")
-            wide = long.pivot_table(index="elapsed_s", columns="column", values="value", aggfunc="last").ffill()
+            stamped = long.loc[long["column"] == "", "elapsed_s"].to_list()
+            phases = [(t, phase) for t, (_t, phase) in zip(stamped, phases, strict=True)]
+            values = long[long["column"] != ""]
+            wide = values.pivot_table(index="elapsed_s", columns="column", values="value", aggfunc="last").ffill()
             wide = wide.reset_index()
             wide.columns.name = None
         else:
             wide = pd.DataFrame({"elapsed_s": pd.Series(dtype=float)})
-        phases = [(e.time_s, e.kind.removeprefix("phase:")) for e in ctx.events if e.kind.startswith("phase:")]
         if phases and len(wide):
             ph = pd.DataFrame(phases, columns=["elapsed_s", "phase"])
             wide = pd.merge_asof(wide.sort_values("elapsed_s"), ph, on="elapsed_s", direction="backward")

@@ -14,7 +14,7 @@ import pytest
 from asyncua import Client, ua
 
 from hardware.emulator import ScheduledFault
-from hardware.errors import RunAbortedError, RunAlarmError, RunFaultError, RunInterlockError
+from hardware.errors import RunAbortedError, RunAlarmError, RunFaultError, RunInterlockError, RunInterrupted
 from hardware.mapping import Mapping
 from hardware.opcua import OpcUaTool
 from twin import ToolStatus, load_tool
@@ -56,7 +56,8 @@ def test_run_completes_with_telemetry_and_nan_interface_resistance(emulator, map
     assert {"time_s", "elapsed_s", "phase", "pressure_pa", "rf_power_w", "thickness_nm"} <= set(tel.columns)
     dep = tel[tel["phase"] == "deposition"]
     assert len(dep) >= 5 and dep["pressure_pa"].between(0.45, 0.55).all()
-    assert set(dep["rf_power_w"].round(3)) <= {50.0, 150.0}
+    power = dep["rf_power_w"].to_numpy()     # seed, then bulk power, with the gauge's noise (0.2 %)
+    assert ((abs(power - 50.0) < 1.0) | (abs(power - 150.0) < 3.0)).all() and power.std() > 0
     assert tel["thickness_nm"].iloc[-1] == pytest.approx(short_recipe.target_thickness_nm)  # QCM readback
     kinds = [e.kind for e in res.events]
     assert kinds.index("phase:presputter") < kinds.index("phase:deposition") < kinds.index("done")
@@ -139,19 +140,24 @@ def test_stuck_readback_aborts(emulator, mapping_a, short_recipe):
     assert set(err.telemetry["phase"]) & {"presputter", "deposition"}
 
 
-def test_ctrl_c_aborts_into_the_safe_state(emulator, mapping_a, short_recipe):
+def test_ctrl_c_aborts_into_the_safe_state_then_passes_the_interruption_on(emulator, mapping_a, short_recipe):
     emu = emulator(speed=300.0)
     with OpcUaTool(mapping_a, emu.endpoint) as tool:
         timer = threading.Timer(1.5, _thread.interrupt_main)
         timer.start()
         try:
-            with pytest.raises(RunAbortedError) as info:
+            with pytest.raises(KeyboardInterrupt) as info:
                 tool.run(short_recipe)
         finally:
             timer.cancel()
         assert tool.status is ToolStatus.ABORTED
-    assert info.value.reason == "operator" and "Ctrl-C" in str(info.value)
-    _assert_safe_state_written(info.value, emu, mapping_a)
+    interrupted = info.value
+    assert isinstance(interrupted, RunInterrupted) and not isinstance(interrupted, Exception)
+    record = interrupted.record                      # what the run left, as for any other abort
+    assert isinstance(record, RunAbortedError) and record.reason == interrupted.reason == "operator"
+    assert "Ctrl-C" in str(record) and "safe state written" in str(interrupted)
+    assert interrupted.command_log == record.command_log and interrupted.telemetry is record.telemetry
+    _assert_safe_state_written(record, emu, mapping_a)
 
 
 def test_dropped_connection_is_detected_and_the_safe_state_written_on_reconnect(emulator, mapping_a, short_recipe):
