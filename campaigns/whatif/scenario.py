@@ -513,5 +513,13 @@ def _check_point(sc: Scenario, values: dict[str, Any], where: str, shown: Any, w
         recipe, chamber = apply(sc.recipe, sc.chamber, values)
         chamber.check(recipe)
     except InputError as exc:
-        raise ScenarioError(where, shown, f"{why}gives an invalid run: {exc.field} = {exc.value!r}: "
-                            f"{exc.problem}", exc.allowed) from None
+        name = where.removeprefix("vary.").removesuffix(".grid")
+        raise ScenarioError(where, shown, f"{why}gives an invalid run: {refused(exc, name, shown)}",
+                            exc.allowed) from None
+
+
+def refused(exc: InputError, name: str, value: Any) -> str:
+    """The twin's reason for refusing a run, naming the field and value unless they are ``name`` and ``value``."""
+    if exc.field == name and exc.value == value:
+        return exc.problem
+    return f"{exc.field} = {exc.value!r}: {exc.problem}"

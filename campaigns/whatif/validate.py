@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from campaigns.whatif.errors import ScenarioError
-from campaigns.whatif.scenario import apply
+from campaigns.whatif.scenario import apply, refused
 from twin import Chamber, Recipe
 from twin.errors import InputError
 
@@ -180,5 +180,5 @@ def point_error(plan: Plan, pt: Point, exc: InputError) -> ScenarioError:
         where = f"point {pt.index - plan.n_sweep_points} of the {sc.sensitivity.method} sensitivity design"
     others = ", ".join(f"{k} = {v!r}" for k, v in pt.values.items() if k != lead)
     problem = (f"at {where}" + (f" (with {others})" if others else "")
-               + f" gives an invalid run: {exc.field} = {exc.value!r}: {exc.problem}")
+               + f" gives an invalid run: {refused(exc, lead, pt.values[lead])}")
     return ScenarioError(f"vary.{lead}", pt.values[lead], problem, exc.allowed, sc.source)

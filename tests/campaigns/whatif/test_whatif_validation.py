@@ -357,6 +357,8 @@ _grids = {"recipe.transfer": ["vacuum", "air"], "recipe.seed_thickness_nm": [0.0
           "recipe.anneal_min": [0.0, 30.0], "limits.max_power_density_w_cm2": [3.0, 5.5]}
 
 
+# a Sobol design of 2 base samples often gives SALib subsets of equal outputs, which it warns about (not an error)
+@pytest.mark.filterwarnings("ignore:Constant values encountered:UserWarning")
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_fuzzed_distributions_are_exit_0_or_2_never_a_traceback(data, tmp_path_factory):
