@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from campaigns.whatif.errors import ScenarioError
 from campaigns.whatif.plan import Plan, sequence_seeds
-from campaigns.whatif.scenario import apply
+from campaigns.whatif.validate import apply
 from twin import VENT, simulate_queue
 from twin.errors import InputError
 from twin.result import RANDOM_EVENTS

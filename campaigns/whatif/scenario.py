@@ -37,21 +37,9 @@ Recipe parameters are named ``recipe.FIELD``; chamber parameters ``SECTION.FIELD
 The sweep's *variations* are the grid's points (the full factorial); each variation runs every draw of the
 distribution factors (the same draws for every variation: common random numbers), ``replicates`` times.
 
-Validation happens before any run, in two steps, and a problem is one :class:`ScenarioError` (exit status 2):
-
-1. Reading the file: each grid level, and each distribution over the whole range it can be drawn from, must
-   give a valid recipe and chamber (:meth:`twin.Chamber.check`) with the other parameters at their base
-   values. A uniform reaches ``low`` and ``high``; a normal or lognormal reaches its truncation bounds where
-   given, and otherwise its quantiles ``TAIL_QUANTILE`` = 1e-12 and 1 - 1e-12 (mean ± 7.03 sd for a normal):
-   the inverse CDF clips there, and a Morris design samples exactly there, so these are the extreme values
-   the plan can produce. A tail that crosses a limit of the tool (the power a target takes, the plasma
-   window, ...) is an error that asks for truncation (``low``/``high``) inside the allowed range, instead of
-   a study in which rare draws fail. Every distribution is also truncated, silently, to its parameter's
-   physical range (``low``/``high`` of the field).
-2. Planning (:class:`campaigns.whatif.Plan`): every planned design point, the combination of its grid levels
-   and draws (and every point of the sensitivity design), is checked against the cross-field rules of
-   :class:`twin.Recipe` (a seed layer no thicker than the film, no air exposure with a vacuum transfer, ...)
-   and the tool's limits, vectorised (:mod:`campaigns.whatif.validate`); the error names the draw.
+Validation (before any run; one :class:`ScenarioError`, exit status 2): each grid level and each distribution's
+extremes when the file is read, every planned design point when the plan is built; see
+:mod:`campaigns.whatif.validate`, which also says how far the tail of a normal or lognormal reaches.
 """
 
 from __future__ import annotations
@@ -67,6 +55,8 @@ import numpy as np
 from scipy import special
 
 from campaigns.whatif.errors import ScenarioError
+from campaigns.whatif.validate import TAIL_QUANTILE, check_levels
+from campaigns.whatif.validate import apply as apply  # re-exported: its home before validation moved out
 from twin import Chamber, Recipe
 from twin.chamber import SECTIONS
 from twin.config import coerce, read_toml
@@ -86,9 +76,6 @@ SCENARIO_KEYS: dict[str, type] = {
 SPEC_KEYS: dict[str, type] = {"max_interface_resistance_ohm_cm2": float}
 SENSITIVITY_KEYS: dict[str, type] = {"method": str, "samples": int, "replicates": int, "levels": int}
 SENSITIVITY_METHODS = ("sobol", "morris", "none")
-TAIL_QUANTILE = 1e-12
-"""Where the inverse CDF of an untruncated normal or lognormal is clipped: its draws lie between the quantiles
-``TAIL_QUANTILE`` and ``1 - TAIL_QUANTILE`` (mean ± 7.03 sd), and the scenario is checked over that range."""
 DEFAULT_SPEC_MAX_R_INT = 20.0
 """Default spec limit on R_int [Ω·cm²]: [A] about twice the clean-interface anchors of FACTS §1 (7.6–11)."""
 
@@ -263,13 +250,6 @@ def check_value(name: str, value: Any, where: str) -> Any:
         raise ScenarioError(where, value, f"outside the range of {name}",
                             f"[{low}, {high}] {meta.get('unit', '')}".rstrip())
     return value
-
-
-def apply(recipe: Recipe, chamber: Chamber, values: dict[str, Any]) -> tuple[Recipe, Chamber]:
-    """The base recipe and chamber with parameters changed by scenario name (no range checks)."""
-    rec = {k[7:]: v for k, v in values.items() if k.startswith("recipe.")}
-    cha = {k: v for k, v in values.items() if not k.startswith("recipe.")}
-    return (recipe.replace(**rec) if rec else recipe), (chamber.replace(cha) if cha else chamber)
 
 
 # -- parsing ----------------------------------------------------------------------------------------------------
@@ -461,7 +441,7 @@ def _parse(doc: dict[str, Any], path: Path, text: str) -> Scenario:
         chamber=base_chamber, factors=factors_t, seed=seed, replicates=replicates,
         runs_per_sequence=runs_per_sequence, vent=sc.get("vent", True), samples=samples,
         spec_max_interface_resistance_ohm_cm2=spec_max, sensitivity=sensitivity, source=str(path), text=text)
-    _check_levels(scenario)
+    check_levels(scenario)
     return scenario
 
 
@@ -481,45 +461,3 @@ def _flatten_vary(vary: dict[str, Any]) -> dict[str, Any]:
     for k, v in vary.items():
         walk(k, v)
     return out
-
-
-def _check_levels(sc: Scenario) -> None:
-    """Each grid level and each distribution's reachable extremes, with every other parameter at its base value,
-    must give a valid recipe and chamber (step 1 of the module's validation)."""
-    for f in sc.factors:
-        if f.is_grid:
-            for v in f.levels:
-                _check_point(sc, {f.name: v}, f"vary.{f.name}.grid", v)
-            continue
-        low, high = (float(v) for v in f.from_unit(np.array([0.0, 1.0])))
-        for v, end in ((low, "low"), (high, "high")):
-            _check_point(sc, {f.name: v}, f"vary.{f.name}", v, f"{f.describe_dist()} reaches this at its "
-                         f"{_reach(f, end, v)} (give low/high inside the allowed range) and ")
-    # combinations (grid levels with each other and with the draws) are checked by the plan, vectorised:
-    # campaigns.whatif.validate
-
-
-def _reach(f: Factor, end: str, value: float) -> str:
-    """Where a distribution reaches ``value``, its low or high end: at a bound, or at a tail quantile."""
-    bound = dict(f.args).get(end)
-    if f.kind == "uniform" or bound is not None and math.isclose(value, bound, rel_tol=1e-6, abs_tol=1e-12):
-        return f"{end} end ({end} = {bound:g})"
-    q = f"{TAIL_QUANTILE:g}"
-    return f"low end (quantile {q})" if end == "low" else f"high end (quantile 1 - {q})"
-
-
-def _check_point(sc: Scenario, values: dict[str, Any], where: str, shown: Any, why: str = "") -> None:
-    try:
-        recipe, chamber = apply(sc.recipe, sc.chamber, values)
-        chamber.check(recipe)
-    except InputError as exc:
-        name = where.removeprefix("vary.").removesuffix(".grid")
-        raise ScenarioError(where, shown, f"{why}gives an invalid run: {refused(exc, name, shown)}",
-                            exc.allowed) from None
-
-
-def refused(exc: InputError, name: str, value: Any) -> str:
-    """The twin's reason for refusing a run, naming the field and value unless they are ``name`` and ``value``."""
-    if exc.field == name and exc.value == value:
-        return exc.problem
-    return f"{exc.field} = {exc.value!r}: {exc.problem}"

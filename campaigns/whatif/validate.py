@@ -1,14 +1,31 @@
-"""Every planned design point checked against the recipe rules and the tool's limits, before any run starts.
+"""Validation of a what-if study before any run: one :class:`ScenarioError` (exit status 2), never a worker's failure.
+
+Two steps:
+
+1. Reading the file (:func:`check_levels`): each grid level, and each distribution over the whole range it can
+   be drawn from, must give a valid recipe and chamber (:class:`twin.Recipe`, :meth:`twin.Chamber.check`) with
+   the other parameters at their base values. A uniform reaches ``low`` and ``high``; a normal or lognormal
+   reaches its truncation bounds where given, and otherwise its quantiles :data:`TAIL_QUANTILE` = 1e-12 and
+   1 - 1e-12 (mean ± 7.03 sd for a normal): the inverse CDF clips there, and a Morris design samples exactly
+   there, so these are the most extreme values the plan can produce, whatever the seed. A tail that crosses
+   a limit of the tool (the power the target takes, the plasma window, ...) is an error asking for ``low``/
+   ``high`` inside the allowed range, rather than a study in which rare draws fail (a check at a milder
+   quantile such as 1e-6 would pass scenarios whose Morris designs, and one draw in 500,000, then fail). Every
+   distribution is also truncated, silently, to its parameter's physical range (the field's ``low``/``high``).
+2. Building the plan (:func:`check_plan`): every planned design point — the combination of its grid levels
+   and draws, and every point of the sensitivity design — against the cross-field rules of the recipe (a seed
+   layer no thicker than the film, no air exposure with a vacuum transfer, ...) and the tool's limits (which
+   may be varied too). The error names the variation and draw (or the sensitivity point) and their values.
 
 :class:`twin.Recipe` (on construction) and :meth:`twin.Chamber.check` check one recipe at a time: about 70 µs a
 design point when a chamber parameter varies, 7 s for 100,000 draws. :func:`check_plan` evaluates the same rules
-on numpy arrays, a block of design points at a time (a parameter the scenario does not vary is a scalar), in
-the driver, before the cluster starts. The first point the arrays flag is then built and checked by the twin
-itself, and the twin's error is the one reported: the arrays only find the point fast, the twin has the last
-word. The rules here mirror the twin's; the tests compare both on random recipes and chambers, and
-:func:`check_plan` also has the twin check the planned points where each factor is at its lowest and highest,
-so that a rule added to the twin and not here is still likely to be caught before the run (the engine checks
-every point it runs, in any case).
+on numpy arrays (:func:`violations`), a block of design points at a time (a parameter the scenario does not vary
+is a scalar), in the driver, before the cluster starts. The first point the arrays flag is then built and
+checked by the twin itself, and the twin's error is the one reported: the arrays only find the point fast, the
+twin has the last word. The rules here mirror the twin's; the tests compare both on random recipes and chambers,
+and :func:`check_plan` also has the twin check the planned points where each factor is at its lowest and
+highest, so that a rule added to the twin and not here is still likely to be caught before the run (the engine
+checks every point it runs, in any case).
 """
 
 from __future__ import annotations
@@ -20,14 +37,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from campaigns.whatif.errors import ScenarioError
-from campaigns.whatif.scenario import apply, refused
 from twin import Chamber, Recipe
 from twin.errors import InputError
 
 if TYPE_CHECKING:
     from campaigns.whatif.plan import Plan, Point
+    from campaigns.whatif.scenario import Factor, Scenario
 
 log = logging.getLogger(__name__)
+
+TAIL_QUANTILE = 1e-12
+"""Where :meth:`Factor.from_unit` clips the inverse CDF of a normal or lognormal: its draws lie between the
+quantiles ``TAIL_QUANTILE`` and ``1 - TAIL_QUANTILE`` (mean ± 7.03 sd), and the scenario is checked over that."""
 
 BLOCK_POINTS = 1 << 16
 """Design points checked at once (bounds the memory of the check: a few MB whatever the study's size)."""
@@ -43,6 +64,56 @@ RULE_INPUTS = frozenset(
 """Parameters the rules read; a scenario that varies none of them has nothing to combine."""
 
 
+def apply(recipe: Recipe, chamber: Chamber, values: dict[str, Any]) -> tuple[Recipe, Chamber]:
+    """The base recipe and chamber with parameters changed by scenario name (no range checks)."""
+    rec = {k[7:]: v for k, v in values.items() if k.startswith("recipe.")}
+    cha = {k: v for k, v in values.items() if not k.startswith("recipe.")}
+    return (recipe.replace(**rec) if rec else recipe), (chamber.replace(cha) if cha else chamber)
+
+
+# -- step 1: each parameter alone -------------------------------------------------------------------------------
+def check_levels(sc: Scenario) -> None:
+    """Each grid level and each distribution's reachable extremes, with every other parameter at its base value,
+    must give a valid recipe and chamber (step 1 above)."""
+    for f in sc.factors:
+        if f.is_grid:
+            for v in f.levels:
+                _check_point(sc, {f.name: v}, f"vary.{f.name}.grid", v)
+            continue
+        low, high = (float(v) for v in f.from_unit(np.array([0.0, 1.0])))
+        for v, end in ((low, "low"), (high, "high")):
+            _check_point(sc, {f.name: v}, f"vary.{f.name}", v, f"{f.describe_dist()} reaches this at its "
+                         f"{_reach(f, end, v)} (give low/high inside the allowed range) and ")
+    # combinations (grid levels with each other and with the draws) are checked with the plan: check_plan
+
+
+def _reach(f: Factor, end: str, value: float) -> str:
+    """Where a distribution reaches ``value``, its low or high end: at a bound, or at a tail quantile."""
+    bound = dict(f.args).get(end)
+    if f.kind == "uniform" or bound is not None and math.isclose(value, bound, rel_tol=1e-6, abs_tol=1e-12):
+        return f"{end} end ({end} = {bound:g})"
+    q = f"{TAIL_QUANTILE:g}"
+    return f"low end (quantile {q})" if end == "low" else f"high end (quantile 1 - {q})"
+
+
+def _check_point(sc: Scenario, values: dict[str, Any], where: str, shown: Any, why: str = "") -> None:
+    try:
+        recipe, chamber = apply(sc.recipe, sc.chamber, values)
+        chamber.check(recipe)
+    except InputError as exc:
+        name = where.removeprefix("vary.").removesuffix(".grid")
+        raise ScenarioError(where, shown, f"{why}gives an invalid run: {refused(exc, name, shown)}",
+                            exc.allowed) from None
+
+
+def refused(exc: InputError, name: str, value: Any) -> str:
+    """The twin's reason for refusing a run, naming the field and value unless they are ``name`` and ``value``."""
+    if exc.field == name and exc.value == value:
+        return exc.problem
+    return f"{exc.field} = {exc.value!r}: {exc.problem}"
+
+
+# -- step 2: every planned design point -------------------------------------------------------------------------
 def violations(values: dict[str, Any], recipe: Recipe, chamber: Chamber, n: int) -> np.ndarray:
     """Which of ``n`` design points break a rule of :class:`twin.Recipe`, :class:`twin.Chamber` or
     :meth:`twin.Chamber.check` (a boolean array).

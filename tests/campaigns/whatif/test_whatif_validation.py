@@ -22,8 +22,7 @@ from hypothesis import strategies as st
 import campaigns.whatif
 import campaigns.whatif.runner
 from campaigns.whatif import Plan, RunInfo, Scenario, ScenarioError, run_chunk
-from campaigns.whatif.scenario import TAIL_QUANTILE, apply
-from campaigns.whatif.validate import check_plan, violations
+from campaigns.whatif.validate import TAIL_QUANTILE, apply, check_plan, violations
 from cli.main import main
 from tests.conftest import EXAMPLES, ROOT
 from twin import Chamber, Recipe
