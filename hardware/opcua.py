@@ -212,10 +212,11 @@ class OpcUaTool:
         for key in ("timeout_s", "watchdog_s", "settle_s", "run_timeout_s", "frozen_after_s"):
             if key in config:
                 v = config[key]
+                off = key == "frozen_after_s" and v == 0
                 if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or \
-                        not (v > 0 or (v == 0 and key == "frozen_after_s")):
+                        not (v > 0 or off):
                     raise InputError(f"tool.{key}", v, "expected a positive number of seconds",
-                                     ">= 0 (0 = off)" if key == "frozen_after_s" else "> 0")
+                                     "0 (off) or > 0" if key == "frozen_after_s" else "> 0")
                 kwargs[key] = float(v)
         if "name" in config:
             kwargs["name"] = str(config["name"])
@@ -294,10 +295,7 @@ class OpcUaTool:
             exc = RunAbortedError(f"{self.name}: interrupted by the operator (Ctrl-C); {exc}").attach(
                 telemetry=None, command_log=self.command_log, safe_state_written=not self.command_log,
                 reason="operator")
-        if exc.safe_state_written:
-            log.warning("%s", exc)
-        else:
-            log.error("%s", exc)
+        log.log(logging.ERROR if "SAFE STATE NOT CONFIRMED" in str(exc) else logging.WARNING, "%s", exc)
         return RunInterrupted(exc)
 
     def abort(self) -> None:
