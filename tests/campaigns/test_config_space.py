@@ -28,6 +28,19 @@ def test_example_campaign_reads_with_eight_dimensions():
         assert lo <= d.low < d.high <= hi
 
 
+def test_throughput_campaign_prices_tool_time():
+    """The throughput example is the default campaign plus process time at 0.25 Ω·cm² per hour."""
+    base = CampaignConfig.from_toml(EXAMPLES / "campaigns" / "lipon_interface.toml")
+    cfg = CampaignConfig.from_toml(EXAMPLES / "campaigns" / "lipon_throughput.toml")
+    assert cfg.space.names == base.space.names
+    assert cfg.objective.secondary == "process_time_s"
+    assert cfg.objective.secondary_weight * 3600 == pytest.approx(0.25)
+    result = {"interface_resistance_ohm_cm2": 8.0, "process_time_s": 4 * 3600.0, "thickness_nm": 100.0,
+              "shorted": False}
+    assert cfg.objective.evaluate(result).value == pytest.approx(9.0)
+    assert base.objective.evaluate(result).value == pytest.approx(8.0)
+
+
 @pytest.mark.parametrize(("text", "field", "words"), [
     (BASE.replace("[30.0, 200.0]", "[200.0, 30.0]"), "space.rf_power_w", "reversed"),
     (BASE + "rf_powr_w = [1.0, 2.0]\n", "space.rf_powr_w", "unknown recipe field"),
