@@ -13,7 +13,7 @@ from asyncua import Client, ua
 
 from hardware import _ua
 from hardware.mapping import Mapping
-from hardware.opcua import bounded
+from hardware.opcua_context import bounded
 from twin.errors import ToolError
 
 PROBLEMS = ("missing", "type", "unit", "range")

@@ -18,74 +18,52 @@ that the caller stops as it does on Ctrl-C with any other tool. Every command se
 
 asyncua is asynchronous; the adapter runs it in a private event loop in a background thread so that
 :meth:`OpcUaTool.run` is an ordinary blocking call.
+
+The adapter class is here; what it uses lives beside it: :mod:`hardware.opcua_context` (the run's context,
+bounded awaits, the logged write), :mod:`hardware.opcua_checks` (pre-flight, watchdog, alarms, interlocks,
+followed and frozen readbacks), :mod:`hardware.opcua_safe_state` (abort + safe state) and
+:mod:`hardware.opcua_telemetry` (notifications → telemetry DataFrame → RunResult).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
-import datetime as dt
 import logging
 import math
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from asyncua import Client, ua
+from asyncua import Client
 
-from hardware import _ua
-from hardware.errors import (
-    RunAbortedError,
-    RunAlarmError,
-    RunFaultError,
-    RunInterlockError,
-    RunInterrupted,
-    RunRecord,
-)
+from hardware.errors import RunAbortedError, RunFaultError, RunInterrupted, RunRecord
 from hardware.mapping import Mapping, MappingError, check_frozen_after_s
+from hardware.opcua_checks import (
+    check_alarms_and_interlocks,
+    check_connection,
+    check_followed,
+    check_frozen,
+    heartbeat,
+    preflight,
+)
+from hardware.opcua_context import POLL_S, RunContext, Stop, bounded, elapsed, hang_up, resolve, write_logged
+from hardware.opcua_safe_state import safe_state_on_new_connection, write_safe_state
+from hardware.opcua_telemetry import Handler, measured_result, telemetry_frame
 from twin.chamber import Chamber
 from twin.errors import InputError, RecipeError
 from twin.recipe import Recipe
 from twin.result import Event, RunResult
 from twin.tool import ToolStatus
 
+__all__ = ["CONFIG_KEYS", "OpcUaTool", "bounded"]
+
 log = logging.getLogger(__name__)
 
 CONFIG_KEYS = {"type", "endpoint", "mapping", "require_approval", "timeout_s", "watchdog_s", "settle_s",
                "run_timeout_s", "frozen_after_s", "name"}
 """Keys of a campaign's ``[tool]`` table for ``type = "opcua"``."""
-
-_POLL_S = 0.05
-_SERVER_TIME = ua.NodeId(ua.ObjectIds.Server_ServerStatus_CurrentTime)
-
-
-async def bounded(aw: Any, timeout: float) -> Any:
-    """Await ``aw`` for at most ``timeout`` seconds, then cancel it *without waiting* for the cancellation.
-
-    ``asyncio.wait_for`` waits until a cancelled request has unwound, which a client talking to a hung server
-    may never do; a safety path must not hang with it.
-    """
-    task = asyncio.ensure_future(aw)
-    try:
-        done, _pending = await asyncio.wait({task}, timeout=timeout)
-    except asyncio.CancelledError:
-        task.cancel()
-        task.add_done_callback(_consume)
-        raise
-    if not done:
-        task.cancel()
-        task.add_done_callback(_consume)
-        raise TimeoutError(f"no answer within {timeout:g} s")
-    return task.result()
-
-
-def _consume(task: asyncio.Task) -> None:
-    if not task.cancelled():
-        task.exception()  # retrieved, so asyncio does not log "exception was never retrieved"
 
 
 class _RevisedParameters(logging.Filter):
@@ -98,46 +76,6 @@ class _RevisedParameters(logging.Filter):
 
 
 _FILTER = _RevisedParameters()
-
-
-class _Stop(Exception):
-    """Internal: stop the run with an error class and a reason."""
-
-    def __init__(self, cls: type[RunRecord], reason: str, message: str, safe: bool = True) -> None:
-        super().__init__(message)
-        self.cls, self.reason, self.message, self.safe = cls, reason, message, safe
-
-
-@dataclass
-class _Run:
-    recipe: Recipe
-    t0: float
-    command_log: list[dict[str, Any]] = field(default_factory=list)
-    samples: list[tuple[float, str, float]] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-    values: dict[str, Any] = field(default_factory=dict)
-    state: Any = None
-    phase: str = ""
-    lost: str = ""
-    last_ok: float = 0.0
-    out_since: dict[str, float] = field(default_factory=dict)
-    changed_at: dict[str, float] = field(default_factory=dict)
-    """Live readback column → loop time its value last changed."""
-    live_since: dict[str, float] = field(default_factory=dict)
-    """Live readback column → loop time the run entered the readback's phases."""
-
-
-class _Handler:
-    def __init__(self, tool: OpcUaTool, run: _Run, by_id: dict[ua.NodeId, str]) -> None:
-        self.tool, self.run, self.by_id = tool, run, by_id
-
-    def datachange_notification(self, node: Any, val: Any, _data: Any) -> None:
-        text = self.by_id.get(node.nodeid)
-        if text is not None:
-            self.tool._on_value(self.run, text, val)
-
-    def status_change_notification(self, status: Any) -> None:
-        self.run.lost = self.run.lost or f"subscription status {status}"
 
 
 class OpcUaTool:
@@ -304,8 +242,9 @@ class OpcUaTool:
             self._request_cancel("aborted by abort()")
             return
         loop = self._ensure_loop()
-        ok = asyncio.run_coroutine_threadsafe(self._safe_standalone(_Run(Recipe(), loop.time())), loop).result(
-            timeout=4 * self.timeout_s + 5)
+        standalone = safe_state_on_new_connection(RunContext(Recipe(), loop.time()), self.mapping, self.endpoint,
+                                                  self.timeout_s)
+        ok = asyncio.run_coroutine_threadsafe(standalone, loop).result(timeout=4 * self.timeout_s + 5)
         self._status = ToolStatus.ABORTED if ok else ToolStatus.DISCONNECTED
 
     def close(self) -> None:
@@ -335,100 +274,50 @@ class OpcUaTool:
         """Ask the running coroutine to stop (thread-safe: it polls this every 50 ms)."""
         self._cancel = self._cancel or reason
 
-    def _now(self, ctx: _Run) -> float:
-        return asyncio.get_running_loop().time() - ctx.t0
-
-    def _on_value(self, ctx: _Run, text: str, value: Any) -> None:
-        now = asyncio.get_running_loop().time()
-        t = now - ctx.t0
-        changed = text not in ctx.values or ctx.values[text] != value
-        ctx.values[text] = value
-        m = self.mapping
-        if text == m.status.node:
-            ctx.state = value
-        elif text == m.status.phase:
-            if value != ctx.phase:
-                ctx.phase = str(value)
-                ctx.events.append(Event(t, f"phase:{value}"))
-        for rb in m.readbacks:
-            if rb.node == text:
-                if changed and rb.live:
-                    ctx.changed_at[rb.column] = now
-                with contextlib.suppress(TypeError, ValueError):
-                    ctx.samples.append((t, rb.column, rb.to_canonical(value)))
-
-    async def _write(self, ctx: _Run, client: Client, nodes: dict[str, Any], kind: str, name: str, text: str,
-                     value: Any) -> bool:
-        entry = {"t_s": round(self._now(ctx), 4), "utc": dt.datetime.now(dt.UTC).isoformat(), "kind": kind,
-                 "name": name, "node": text, "value": _ua.plain(value), "ok": False, "error": ""}
-        ctx.command_log.append(entry)
-        try:
-            node, vtype = nodes[text]
-            await bounded(node.write_value(_ua.typed(value, vtype)), self.timeout_s)
-            entry["ok"] = True
-        except Exception as exc:  # every failure is logged with the command
-            entry["error"] = f"{type(exc).__name__}: {exc}"
-            log.error("write %s %s = %r failed: %s", kind, text, value, entry["error"])
-        return bool(entry["ok"])
-
-    async def _resolve(self, client: Client) -> dict[str, tuple[Any, ua.VariantType]]:
-        """Every mapped node → (Node, its variant type); a missing node is a RunFaultError."""
-        ns = await client.get_namespace_index(self.mapping.tool.namespace_uri)
-        texts = [row["node"] for row in self.mapping.node_roles()] + [sw.node for sw in self.mapping.safe_state]
-        out: dict[str, tuple[Any, ua.VariantType]] = {}
-        for text in dict.fromkeys(texts):
-            try:
-                if _ua.is_path(text):
-                    node = await client.nodes.objects.get_child(_ua.path_elements(text, ns))
-                else:
-                    node = client.get_node(_ua.node_id(text, ns))
-                out[text] = (node, await node.read_data_type_as_variant_type())
-            except Exception as exc:
-                raise RunFaultError(f"tool {self.mapping.tool.name!r} has no node {text!r} "
-                                    f"({type(exc).__name__}); run `sputter-twin tool check`") from None
-        return out
-
     # -- the run ----------------------------------------------------------------------------------------------------
     async def _run(self, recipe: Recipe) -> RunResult:
         loop = asyncio.get_running_loop()
-        ctx = _Run(recipe, loop.time())
+        ctx = RunContext(recipe, loop.time())
         self.command_log = ctx.command_log
         self._status = ToolStatus.RUNNING
         client = Client(self.endpoint, timeout=self.timeout_s)
-        heartbeat: asyncio.Task | None = None
+        beat: asyncio.Task | None = None
         nodes: dict[str, Any] = {}
         try:
             try:
                 await bounded(client.connect(), self.timeout_s + 1)
             except Exception as exc:
-                raise _Stop(RunFaultError, "connect", f"cannot connect to {self.endpoint}: {exc}", safe=False) from None
-            nodes = await self._resolve(client)
-            await self._preflight(ctx, nodes, recipe)
+                raise Stop(RunFaultError, "connect", f"cannot connect to {self.endpoint}: {exc}", safe=False) from None
+            nodes = await resolve(client, self.mapping)
+            await preflight(self.mapping, nodes, recipe)
             self._check_cancel_and_watchdog(ctx)
-            await self._write_setpoints(ctx, client, nodes, recipe)
+            await self._write_setpoints(ctx, nodes, recipe)
             by_id = {node.nodeid: text for text, (node, _vt) in nodes.items()}
-            sub = await client.create_subscription(self.mapping.tool.publish_ms, _Handler(self, ctx, by_id))
+            sub = await client.create_subscription(self.mapping.tool.publish_ms, Handler(self.mapping, ctx, by_id))
             watch = [self.mapping.status.node, self.mapping.status.phase] + [rb.node for rb in self.mapping.readbacks]
             watch += [a.node for a in self.mapping.alarms] + [i.node for i in self.mapping.interlocks]
             await sub.subscribe_data_change([nodes[t][0] for t in dict.fromkeys(watch) if t])
             await self._wait_for(ctx, lambda: self.mapping.status.node in ctx.values, self.timeout_s,
                                  "no data from the tool's subscription")
             ctx.last_ok = loop.time()
-            heartbeat = asyncio.create_task(self._heartbeat(ctx, client))
-            if not await self._write(ctx, client, nodes, "command", "start", self.mapping.commands.start, True):
-                raise _Stop(RunFaultError, "start", "the start command was not accepted")
+            beat = asyncio.create_task(heartbeat(ctx, client, self.endpoint, self.watchdog_s))
+            started = await write_logged(ctx, nodes, "command", "start", self.mapping.commands.start, True,
+                                         self.timeout_s)
+            if not started:
+                raise Stop(RunFaultError, "start", "the start command was not accepted")
             st = self.mapping.status
             await self._wait_for(ctx, lambda: ctx.state == st.running, self.mapping.tool.start_timeout_s,
                                  f"the tool did not report running ({st.running!r}) after the start command")
-            ctx.events.append(Event(self._now(ctx), "start"))
+            ctx.events.append(Event(elapsed(ctx), "start"))
             await self._follow(ctx)
             result = await self._finish(ctx, nodes)
             self._status = ToolStatus.IDLE
             return result
-        except _Stop as stop:
+        except Stop as stop:
             # anything written (setpoints, start) is undone by the abort command and the safe state
             attempted = stop.safe and bool(ctx.command_log)
-            safe = await self._safe(ctx, client, nodes, stop.reason == "connection_lost") if attempted else False
+            safe = await write_safe_state(ctx, self.mapping, nodes, self.endpoint, self.timeout_s,
+                                          stop.reason == "connection_lost") if attempted else False
             self._status = ToolStatus.ABORTED if stop.cls is RunAbortedError else ToolStatus.FAULT
             if stop.reason == "connection_lost":
                 self._status = ToolStatus.DISCONNECTED
@@ -447,64 +336,33 @@ class OpcUaTool:
             raise
         except Exception as exc:  # an OPC UA failure we did not foresee: stop safely all the same
             log.exception("run on %s failed", self.name)
-            safe = await self._safe_standalone(ctx) if ctx.command_log else True
+            safe = (await safe_state_on_new_connection(ctx, self.mapping, self.endpoint, self.timeout_s)
+                    if ctx.command_log else True)
             self._status = ToolStatus.FAULT
             err = RunFaultError(f"{self.name}: {type(exc).__name__}: {exc}"
                                 + ("; safe state written" if safe else "; SAFE STATE NOT CONFIRMED: check the tool"))
             raise err.attach(telemetry=self._telemetry(ctx), command_log=ctx.command_log, safe_state_written=safe,
                              reason="error") from exc
         finally:
-            if heartbeat is not None:
-                heartbeat.cancel()
-            await self._hang_up(client)
+            if beat is not None:
+                beat.cancel()
+            await hang_up(client)
 
-    @staticmethod
-    async def _hang_up(client: Client) -> None:
-        """Disconnect, bounded: a server that does not answer gets its socket closed."""
-        try:
-            await bounded(client.disconnect(), 1.0)
-        except BaseException:  # whatever happened, close the socket
-            with contextlib.suppress(BaseException):
-                client.disconnect_socket()
-
-    async def _wait_for(self, ctx: _Run, cond: Any, timeout: float, what: str) -> None:
+    async def _wait_for(self, ctx: RunContext, cond: Any, timeout: float, what: str) -> None:
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout
         while not cond():
             self._check_cancel_and_watchdog(ctx)
             if loop.time() > end:
-                raise _Stop(RunFaultError, "timeout", what)
-            await asyncio.sleep(_POLL_S)
+                raise Stop(RunFaultError, "timeout", what)
+            await asyncio.sleep(POLL_S)
 
-    async def _preflight(self, ctx: _Run, nodes: dict[str, Any], recipe: Recipe) -> None:
-        """State, alarms, interlocks, published limits: read only, nothing written."""
-        m = self.mapping
-        state = await nodes[m.status.node][0].read_value()
-        if state in (m.status.running,):
-            raise _Stop(RunFaultError, "busy", f"the tool is busy (state {state!r})", safe=False)
-        for al in m.alarms:
-            if await nodes[al.node][0].read_value():
-                raise _Stop(RunInterlockError, "alarm", f"alarm {al.name!r} is active; nothing was written",
-                            safe=False)
-        for il in m.interlocks:
-            value = await nodes[il.node][0].read_value()
-            if not il.is_ok(value):
-                raise _Stop(RunInterlockError, "interlock", f"interlock {il.name!r} is open (value {value!r}); "
-                            "nothing was written", safe=False)
-        published: dict[str, tuple[float, float]] = {}
-        for lim in m.limits:
-            lo = await nodes[lim.min_node][0].read_value() if lim.min_node else lim.min
-            hi = await nodes[lim.max_node][0].read_value() if lim.max_node else lim.max
-            if lim.min_node or lim.max_node:
-                published[lim.field] = lim.to_recipe_units(float(lo), float(hi))
-        m.check_recipe(recipe, published)
-
-    async def _write_setpoints(self, ctx: _Run, client: Client, nodes: dict[str, Any], recipe: Recipe) -> None:
+    async def _write_setpoints(self, ctx: RunContext, nodes: dict[str, Any], recipe: Recipe) -> None:
         writes = self.mapping.setpoint_writes(recipe)
         for sp, raw in writes:
             self._check_cancel_and_watchdog(ctx)
-            if not await self._write(ctx, client, nodes, "setpoint", sp.field, sp.node, raw):
-                raise _Stop(RunFaultError, "setpoint", f"writing {sp.field} to {sp.node!r} failed")
+            if not await write_logged(ctx, nodes, "setpoint", sp.field, sp.node, raw, self.timeout_s):
+                raise Stop(RunFaultError, "setpoint", f"writing {sp.field} to {sp.node!r} failed")
         loop = asyncio.get_running_loop()
         end = loop.time() + self.mapping.tool.setpoint_timeout_s
         pending = list(writes)
@@ -518,102 +376,37 @@ class OpcUaTool:
                 break
             if loop.time() > end:
                 sp, raw, echo = still[0]
-                raise _Stop(RunFaultError, "setpoint", f"setpoint {sp.field} not confirmed: sent {raw!r} to "
-                            f"{sp.node!r}, the tool reads back {echo!r} at {(sp.readback or sp.node)!r}")
+                raise Stop(RunFaultError, "setpoint", f"setpoint {sp.field} not confirmed: sent {raw!r} to "
+                           f"{sp.node!r}, the tool reads back {echo!r} at {(sp.readback or sp.node)!r}")
             pending = [(sp, raw) for sp, raw, _e in still]
-            await asyncio.sleep(_POLL_S)
+            await asyncio.sleep(POLL_S)
 
-    async def _heartbeat(self, ctx: _Run, client: Client) -> None:
-        loop = asyncio.get_running_loop()
-        node = client.get_node(_SERVER_TIME)
-        while True:
-            try:
-                await bounded(node.read_value(), self.watchdog_s / 2)
-                ctx.last_ok = loop.time()
-            except asyncio.CancelledError:
-                raise
-            except TimeoutError:  # slow, not gone (TimeoutError is an OSError): the watchdog decides
-                log.warning("watchdog: %s did not answer within %g s", self.endpoint, self.watchdog_s / 2)
-            except (ConnectionError, OSError) as exc:  # the socket is gone: no need to wait for the watchdog
-                ctx.lost = ctx.lost or f"{type(exc).__name__}: {exc}"
-            except Exception as exc:
-                log.warning("watchdog: %s did not answer (%s)", self.endpoint, type(exc).__name__)
-            await asyncio.sleep(self.watchdog_s / 5)
-
-    def _check_cancel_and_watchdog(self, ctx: _Run) -> None:
+    def _check_cancel_and_watchdog(self, ctx: RunContext) -> None:
         if self._cancel:
-            raise _Stop(RunAbortedError, "operator", self._cancel)
-        why = ""
-        if ctx.lost:
-            why = ctx.lost
-        elif ctx.last_ok and asyncio.get_running_loop().time() - ctx.last_ok > self.watchdog_s:
-            why = f"no answer for {self.watchdog_s:g} s"
-        if why:
-            ctx.events.append(Event(self._now(ctx), "connection_lost"))
-            raise _Stop(RunAbortedError, "connection_lost", f"connection to {self.endpoint} lost ({why})")
+            raise Stop(RunAbortedError, "operator", self._cancel)
+        check_connection(ctx, self.endpoint, self.watchdog_s)
 
-    async def _follow(self, ctx: _Run) -> None:
+    async def _follow(self, ctx: RunContext) -> None:
         m = self.mapping
         loop = asyncio.get_running_loop()
         end = loop.time() + self.run_timeout_s
         while True:
             self._check_cancel_and_watchdog(ctx)
             now = loop.time()
-            for al in m.alarms:
-                if ctx.values.get(al.node):
-                    ctx.events.append(Event(self._now(ctx), f"alarm:{al.name}"))
-                    raise _Stop(RunAlarmError, "alarm", f"alarm {al.name!r} during the run")
-            for il in m.interlocks:
-                if il.node in ctx.values and not il.is_ok(ctx.values[il.node]):
-                    ctx.events.append(Event(self._now(ctx), f"interlock:{il.name}"))
-                    raise _Stop(RunAlarmError, "interlock", f"interlock {il.name!r} opened during the run "
-                                f"(value {ctx.values[il.node]!r})")
-            for rb in m.readbacks:
-                if not rb.follows or ctx.phase not in rb.phases or rb.node not in ctx.values:
-                    ctx.out_since.pop(rb.column, None)
-                    continue
-                try:
-                    value = rb.to_canonical(ctx.values[rb.node])
-                except (TypeError, ValueError):
-                    value = math.nan
-                if rb.in_tolerance(value, ctx.recipe):
-                    ctx.out_since.pop(rb.column, None)
-                elif now - ctx.out_since.setdefault(rb.column, now) > self.settle_s:
-                    want = " or ".join(f"{f} = {getattr(ctx.recipe, f):g}" for f in rb.follows)
-                    ctx.events.append(Event(self._now(ctx), f"readback:{rb.column}"))
-                    raise _Stop(RunAbortedError, "readback",
-                                f"readback {rb.column} = {value:.4g} out of tolerance ({rb.tolerance:.0%} of {want}) "
-                                f"for more than {self.settle_s:g} s in phase {ctx.phase!r} (stuck readback?)")
-            self._check_frozen(ctx, now)
+            check_alarms_and_interlocks(ctx, m)
+            check_followed(ctx, m, now, self.settle_s)
+            check_frozen(ctx, m, now, self.frozen_after_s)
             st = m.status
             if ctx.state == st.done:
                 return
             if ctx.state in (st.aborted, st.fault, st.idle):
-                raise _Stop(RunFaultError, "tool", f"the tool stopped the run itself (state {ctx.state!r})")
+                raise Stop(RunFaultError, "tool", f"the tool stopped the run itself (state {ctx.state!r})")
             if now > end:
-                raise _Stop(RunAbortedError, "timeout", f"the run took longer than {self.run_timeout_s:g} s")
-            await asyncio.sleep(_POLL_S)
+                raise Stop(RunAbortedError, "timeout", f"the run took longer than {self.run_timeout_s:g} s")
+            await asyncio.sleep(POLL_S)
 
-    def _check_frozen(self, ctx: _Run, now: float) -> None:
-        """A live readback that repeats exactly the same value for ``frozen_after_s`` in its phases: the sensor
-        stopped measuring (a real one always carries some noise), even if its value is still in tolerance."""
-        if not self.frozen_after_s:
-            return
-        for rb in self.mapping.readbacks:
-            if not rb.live or ctx.phase not in rb.phases or rb.column not in ctx.changed_at:
-                ctx.live_since.pop(rb.column, None)
-                continue
-            since = max(ctx.changed_at[rb.column], ctx.live_since.setdefault(rb.column, now))
-            if now - since > self.frozen_after_s:
-                raw = ctx.values.get(rb.node)
-                ctx.events.append(Event(self._now(ctx), f"frozen_readback:{rb.column}"))
-                raise _Stop(RunAbortedError, "frozen_readback",
-                            f"readback {rb.column} frozen: the same value ({raw!r} at {rb.node!r}) for more than "
-                            f"{self.frozen_after_s:g} s in phase {ctx.phase!r}; a live readback always carries "
-                            "noise, so the sensor has stopped measuring (frozen readback)")
-
-    async def _finish(self, ctx: _Run, nodes: dict[str, Any]) -> RunResult:
-        ctx.events.append(Event(self._now(ctx), "done"))
+    async def _finish(self, ctx: RunContext, nodes: dict[str, Any]) -> RunResult:
+        ctx.events.append(Event(elapsed(ctx), "done"))
         measured: dict[str, float] = {}
         for res in self.mapping.results:
             raw = await nodes[res.node][0].read_value()
@@ -627,108 +420,12 @@ class OpcUaTool:
         if "thickness_nm" not in measured and "thickness_nm" in last:
             measured["thickness_nm"] = last["thickness_nm"]
         if not math.isfinite(measured.get("thickness_nm", math.nan)):
-            raise _Stop(RunFaultError, "result", "the tool reported done but no thickness readback: the run is "
-                        "not recorded as done", safe=False)
+            raise Stop(RunFaultError, "result", "the tool reported done but no thickness readback: the run is "
+                       "not recorded as done", safe=False)
         if "process_time_s" not in measured:
-            measured["process_time_s"] = last.get("time_s", self._now(ctx))
+            measured["process_time_s"] = last.get("time_s", elapsed(ctx))
         telemetry = self._telemetry(ctx)
-        return _result(ctx.recipe, measured, tuple(ctx.events), telemetry, self.name)
+        return measured_result(ctx.recipe, measured, tuple(ctx.events), telemetry, self.name)
 
-    # -- safe state ---------------------------------------------------------------------------------------------------
-    async def _safe(self, ctx: _Run, client: Client, nodes: dict[str, Any], reconnect: bool) -> bool:
-        """Abort command, then every safe-state write; on a lost connection, one fresh connection is tried."""
-        if not reconnect and nodes:
-            return await self._safe_writes(ctx, client, nodes)
-        return await self._safe_standalone(ctx)
-
-    async def _safe_standalone(self, ctx: _Run) -> bool:
-        client = Client(self.endpoint, timeout=min(self.timeout_s, 2.0))
-        try:
-            await bounded(client.connect(), 2.5)
-        except Exception as exc:
-            ctx.command_log.append({"t_s": round(self._now(ctx), 4), "utc": dt.datetime.now(dt.UTC).isoformat(),
-                                    "kind": "safe_state", "name": "connect", "node": self.endpoint, "value": None,
-                                    "ok": False, "error": f"{type(exc).__name__}: {exc}"})
-            log.error("cannot reach %s to write the safe state", self.endpoint)
-            return False
-        try:
-            nodes = await self._resolve(client)
-            return await self._safe_writes(ctx, client, nodes)
-        except Exception:
-            log.exception("safe state on a fresh connection failed")
-            return False
-        finally:
-            await self._hang_up(client)
-
-    async def _safe_writes(self, ctx: _Run, client: Client, nodes: dict[str, Any]) -> bool:
-        ok = await self._write(ctx, client, nodes, "safe_state", "abort", self.mapping.commands.abort, True)
-        for sw in self.mapping.safe_state:
-            ok = await self._write(ctx, client, nodes, "safe_state", "safe_state", sw.node, sw.value) and ok
-        return ok
-
-    # -- outputs ------------------------------------------------------------------------------------------------------
-    def _telemetry(self, ctx: _Run) -> pd.DataFrame:
-        """Readbacks as a wide DataFrame (``elapsed_s`` wall-clock seconds since the run began, ``phase``, one
-        column per readback, forward-filled); ``attrs`` holds the command log and the tool's name."""
-        phases = [(e.time_s, e.kind.removeprefix("phase:")) for e in ctx.events if e.kind.startswith("phase:")]
-        if ctx.samples:
-            # a phase change is a mark (column "") among the samples, so that it is batched with them
-            marks = [(t, "", math.nan) for t, _phase in phases]
-            long = pd.DataFrame(ctx.samples + marks, columns=["elapsed_s", "column", "value"])
-            long = long.sort_values("elapsed_s", kind="stable", ignore_index=True)
-            # notifications of one publish arrive a few microseconds apart, in the server's order (not always
-            # the order of the changes): one row per publish, stamped with the arrival of its last notification,
-            # so a phase change lands on the values published with it
-            gap = self.mapping.tool.publish_ms / 2000.0
-            long["batch"] = (long["elapsed_s"].diff().fillna(0.0) > gap).cumsum()
-            long["elapsed_s"] = long.groupby("batch")["elapsed_s"].transform("max")
-            stamped = long.loc[long["column"] == "", "elapsed_s"].to_list()
-            phases = [(t, phase) for t, (_t, phase) in zip(stamped, phases, strict=True)]
-            values = long[long["column"] != ""]
-            wide = values.pivot_table(index="elapsed_s", columns="column", values="value", aggfunc="last").ffill()
-            wide = wide.reset_index()
-            wide.columns.name = None
-        else:
-            wide = pd.DataFrame({"elapsed_s": pd.Series(dtype=float)})
-        if phases and len(wide):
-            ph = pd.DataFrame(phases, columns=["elapsed_s", "phase"])
-            wide = pd.merge_asof(wide.sort_values("elapsed_s"), ph, on="elapsed_s", direction="backward")
-        if "time_s" not in wide.columns:
-            wide["time_s"] = wide["elapsed_s"]
-        wide.attrs["command_log"] = list(ctx.command_log)
-        wide.attrs["tool"] = self.name
-        wide.attrs["endpoint"] = self.endpoint
-        wide.attrs["events"] = [e.to_dict() for e in ctx.events]
-        wide.attrs["t0_monotonic"] = ctx.t0
-        # time.monotonic() at elapsed_s = 0: event times are relative to it
-        return wide
-
-
-def _result(recipe: Recipe, measured: dict[str, float], events: tuple[Event, ...], telemetry: pd.DataFrame,
-            name: str) -> RunResult:
-    """A RunResult with what the tool measured; model-only fields NaN (the twin is not asked)."""
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(RunResult):
-        kind = str(f.type)
-        if f.name == "recipe":
-            values[f.name] = recipe
-        elif f.name == "events":
-            values[f.name] = events
-        elif f.name == "telemetry":
-            values[f.name] = telemetry
-        elif f.name == "model_version":
-            values[f.name] = f"measured:{name}"
-        elif f.name == "chamber_state_after":
-            values[f.name] = {}
-        elif kind == "bool":
-            values[f.name] = False
-        elif kind == "float":
-            values[f.name] = float(measured.get(f.name, math.nan))
-        elif f.default is not dataclasses.MISSING:
-            values[f.name] = f.default
-        else:
-            values[f.name] = None
-    if math.isfinite(values.get("thickness_nm", math.nan)) and math.isfinite(values.get("deposition_time_s",
-                                                                                        math.nan)):
-        values["deposition_rate_nm_min"] = values["thickness_nm"] / values["deposition_time_s"] * 60.0
-    return RunResult(**values)
+    def _telemetry(self, ctx: RunContext) -> pd.DataFrame:
+        return telemetry_frame(ctx, self.mapping, self.name, self.endpoint)
