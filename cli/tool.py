@@ -11,6 +11,7 @@ import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hardware.emulator_faults import FAULT_FORMS  # light (no asyncua): the help lists every fault the emulator knows
 from twin import Chamber
 from twin.errors import InputError
 
@@ -30,8 +31,8 @@ def register(sub) -> None:
     e.add_argument("--speed", type=float, default=600.0, help="process seconds per wall-clock second (default 600)")
     e.add_argument("--seed", type=int, default=0, help="seed of the twin's random events (default 0)")
     e.add_argument("--fault", action="append", default=[], metavar="KIND[:TARGET]@PHASE[+S]",
-                   help="inject a fault when a run enters PHASE (+S process seconds): alarm, stuck:COLUMN, "
-                        "interlock:NAME, disconnect, kill; repeatable")
+                   help=f"inject a fault when a run enters PHASE (+S process seconds): {', '.join(FAULT_FORMS)}; "
+                        "repeatable")
     e.add_argument("--publish-limit", action="append", default=[], metavar="FIELD.min|max=VALUE",
                    help="publish a limit other than the mapping's (tool units); repeatable")
     e.set_defaults(func=emulate)

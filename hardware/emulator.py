@@ -12,22 +12,14 @@ readbacks (pressure, forward power: ``live`` in the mapping) carry seeded Gaussi
 Playback follows the wall clock (``loop.time()``): this is an emulated real tool, not a simulation; the twin
 itself never sees the clock.
 
-Faults, on request (:meth:`Emulator.inject`, the writable ``s=Emulator.Fault`` node, or scheduled with
-``FAULT@PHASE[+SECONDS]``):
-
-- ``alarm`` / ``alarm:NAME``: raise an alarm (all alarms, or one);
-- ``stuck:NAME``: a readback column (or a setpoint echo) is no longer updated: it keeps its current value;
-- ``frozen:COLUMN``: the sensor of a readback column stops measuring: the tool keeps publishing the value it
-  read last, at every tick and without noise (a plausible value, in tolerance: only ``frozen_after_s`` sees it);
-- ``interlock:NAME``: open an interlock;
-- ``disconnect``: drop every client connection (the server stays up);
-- ``freeze[:SECONDS]``: the server stops answering for SECONDS (default 8) with its connections open, as a hung
-  controller does (only a watchdog notices);
-- ``kill``: exit the process at once (``allow_exit``), else stop the server;
-- ``clear``: clear alarms, stuck and frozen values and open interlocks.
+Faults (:data:`hardware.emulator_faults.FAULTS`: ``alarm[:NAME]``, ``stuck:COLUMN``, ``frozen:COLUMN``,
+``interlock[:NAME]``, ``disconnect``, ``freeze[:SECONDS]``, ``kill``, ``clear``) are injected on request
+(:meth:`Emulator.inject`, the writable ``s=Emulator.Fault`` node) or scheduled with
+``FAULT@PHASE[+SECONDS]`` (:class:`~hardware.emulator_faults.ScheduledFault`).
 
 Every value a client writes is kept in :attr:`Emulator.write_log` and published as JSON in
-``s=Emulator.WriteLog``.
+``s=Emulator.WriteLog``. The address space is built by :mod:`hardware.emulator_address_space`; the faults, their
+check and :class:`ScheduledFault` live in :mod:`hardware.emulator_faults` and stay importable from here.
 """
 
 from __future__ import annotations
@@ -36,11 +28,9 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import os
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -48,63 +38,25 @@ from asyncua import Server, ua
 from asyncua.common.callback import CallbackType
 
 from hardware import _ua
+from hardware.emulator_address_space import build_address_space, ok_number
+from hardware.emulator_faults import (
+    FAULT_FORMS,
+    FAULT_KINDS,
+    FAULTS,
+    EmulatorError,
+    FaultKind,
+    ScheduledFault,
+    check_spec,
+)
 from hardware.mapping import Mapping
 from twin.chamber import Chamber
 from twin.errors import InputError
-from twin.recipe import Recipe
 from twin.tool import SimulatedTool
 
+__all__ = ["FAULTS", "FAULT_FORMS", "FAULT_KINDS", "Emulator", "EmulatorError", "EmulatorThread", "FaultKind",
+           "ScheduledFault", "check_spec"]
+
 log = logging.getLogger(__name__)
-
-FAULT_KINDS = ("alarm", "stuck", "frozen", "interlock", "disconnect", "freeze", "kill", "clear")
-
-
-class EmulatorError(InputError):
-    """A bad emulator option (fault specification, speed)."""
-
-
-@dataclass(frozen=True)
-class ScheduledFault:
-    """A fault injected when playback enters ``phase`` (plus ``delay_s`` of process time)."""
-
-    spec: str
-    phase: str
-    delay_s: float = 0.0
-
-    @classmethod
-    def parse(cls, text: str) -> ScheduledFault:
-        """``KIND[:TARGET]@PHASE[+SECONDS]``, e.g. ``alarm@deposition`` or ``stuck:rf_power_w@presputter+30``.
-
-        >>> ScheduledFault.parse("kill@deposition+60")
-        ScheduledFault(spec='kill', phase='deposition', delay_s=60.0)
-        """
-        spec, sep, when = text.partition("@")
-        phase, _, delay = when.partition("+")
-        check_spec(spec)
-        if not sep or not phase:
-            raise EmulatorError("--fault", text, "missing @PHASE", "KIND[:TARGET]@PHASE[+SECONDS]")
-        try:
-            d = float(delay) if delay else 0.0
-        except ValueError:
-            raise EmulatorError("--fault", text, "delay is not a number", "KIND[:TARGET]@PHASE[+SECONDS]") from None
-        if not d >= 0:
-            raise EmulatorError("--fault", text, "negative delay", ">= 0 s")
-        return cls(spec, phase, d)
-
-
-def check_spec(spec: str) -> None:
-    kind, _, target = spec.partition(":")
-    if kind not in FAULT_KINDS:
-        raise EmulatorError("fault", spec, "unknown fault", " | ".join(FAULT_KINDS))
-    if kind == "freeze" and target:
-        try:
-            seconds = float(target)
-        except ValueError:
-            seconds = math.nan
-        if not 0 < seconds <= 600:
-            raise EmulatorError("fault", spec, "freeze needs seconds", "freeze:SECONDS, (0, 600]")
-    if kind == "frozen" and not target:
-        raise EmulatorError("fault", spec, "frozen needs a readback column", "frozen:COLUMN, e.g. frozen:pressure_pa")
 
 
 class Emulator:
@@ -154,7 +106,9 @@ class Emulator:
         self.server.set_endpoint(f"opc.tcp://{self.host}:{self.port}/sputter-twin/")
         self.server.set_server_name(f"sputter-twin emulator ({self.mapping.tool.name})")
         self._ns = await self.server.register_namespace(self.mapping.tool.namespace_uri)
-        await self._build_address_space()
+        space = await build_address_space(self.server, self._ns, self.mapping, self.published_limits)
+        self._nodes, self._vtypes, self._by_id = space.nodes, space.vtypes, space.by_id
+        self._fault_node, self._log_node = space.fault_node, space.log_node
         self.server.subscribe_server_callback(CallbackType.PostWrite, self._on_write)
         await self.server.start()
         self.port = self.server.bserver.port
@@ -173,83 +127,7 @@ class Emulator:
             with contextlib.suppress(Exception):
                 await server.stop()
 
-    # -- address space ----------------------------------------------------------------------------------------
-    async def _build_address_space(self) -> None:
-        m = self.mapping
-        objects = self.server.nodes.objects
-        root = await objects.add_object(ua.NodeId(m.tool.name, self._ns), ua.QualifiedName(m.tool.name, self._ns))
-        folders: dict[tuple[str, ...], Any] = {}
-        st = m.status
-        initial: dict[str, Any] = {st.node: st.idle, m.commands.start: False, m.commands.abort: False}
-        if st.phase:
-            initial[st.phase] = "idle"
-        for sp in m.setpoints:
-            default = sp.to_tool(Recipe())
-            initial[sp.node] = default
-            if sp.readback:
-                initial[sp.readback] = default
-        for rb in m.readbacks:
-            initial[rb.node] = False if rb.is_bool else 0.0
-        for al in m.alarms:
-            initial[al.node] = False
-        for il in m.interlocks:
-            initial[il.node] = il.ok if il.ok is not None else _ok_number(il)
-        for lim in m.limits:
-            if lim.min_node:
-                initial[lim.min_node] = float(self.published_limits.get(f"{lim.field}.min", lim.min))
-            if lim.max_node:
-                initial[lim.max_node] = float(self.published_limits.get(f"{lim.field}.max", lim.max))
-        for res in m.results:
-            initial[res.node] = float("nan")
-        for sw in m.safe_state:
-            initial.setdefault(sw.node, sw.value)
-        roles = m.node_roles()
-        types = {row["node"]: _ua.VARIANT[row["type"]] for row in roles}
-        unit_of = {row["node"]: row for row in roles if row["unit"]}
-        writable = {sp.node for sp in m.setpoints} | {m.commands.start, m.commands.abort} | {
-            sw.node for sw in m.safe_state}
-        for text, value in initial.items():
-            vtype = types.get(text) or _vtype_of(value)
-            if _ua.is_path(text):
-                elems = [e.partition(":")[2] for e in _ua.path_elements(text, self._ns)]
-                parent = objects
-                for i in range(len(elems) - 1):
-                    key = tuple(elems[: i + 1])
-                    if key not in folders:
-                        folders[key] = await parent.add_object(ua.NodeId(".".join(key), self._ns),
-                                                               ua.QualifiedName(elems[i], self._ns))
-                    parent = folders[key]
-                nid = ua.NodeId(".".join(elems), self._ns)
-                bname = ua.QualifiedName(elems[-1], self._ns)
-            else:
-                parent = root
-                nid = _ua.node_id(text, self._ns)
-                bname = ua.QualifiedName(str(nid.Identifier), nid.NamespaceIndex)
-            node = await parent.add_variable(nid, bname, _ua.typed(value, vtype), vtype)
-            if text in writable:
-                await node.set_writable()
-            if text in unit_of:  # publish the unit (and range) as an OPC UA AnalogItem does
-                row = unit_of[text]
-                eu = ua.EUInformation(NamespaceUri="", UnitId=-1, DisplayName=ua.LocalizedText(row["unit"]),
-                                      Description=ua.LocalizedText(row["unit"]))
-                await node.add_property(ua.NodeId(f"{nid.Identifier}.EngineeringUnits", self._ns),
-                                        ua.QualifiedName("EngineeringUnits", 0), eu,
-                                        datatype=ua.NodeId(ua.ObjectIds.EUInformation))
-                if row["min"] is not None:
-                    await node.add_property(ua.NodeId(f"{nid.Identifier}.EURange", self._ns),
-                                            ua.QualifiedName("EURange", 0), ua.Range(row["min"], row["max"]),
-                                            datatype=ua.NodeId(ua.ObjectIds.Range))
-            self._nodes[text] = node
-            self._vtypes[text] = vtype
-            self._by_id[nid] = text
-        self._fault_node = await root.add_variable(ua.NodeId("Emulator.Fault", self._ns),
-                                                   ua.QualifiedName("Emulator.Fault", self._ns), "",
-                                                   ua.VariantType.String)
-        await self._fault_node.set_writable()
-        self._log_node = await root.add_variable(ua.NodeId("Emulator.WriteLog", self._ns),
-                                                 ua.QualifiedName("Emulator.WriteLog", self._ns), "[]",
-                                                 ua.VariantType.String)
-
+    # -- nodes --------------------------------------------------------------------------------------------------
     async def _set(self, text: str, value: Any) -> None:
         """Write a node's value on the server side (not logged: only client writes are)."""
         if text not in self._nodes or self.server is None:
@@ -445,20 +323,10 @@ class Emulator:
             for al in m.alarms:
                 await self._set(al.node, False)
             for il in m.interlocks:
-                await self._set(il.node, il.ok if il.ok is not None else _ok_number(il))
+                await self._set(il.node, il.ok if il.ok is not None else ok_number(il))
 
     def _now(self) -> float:
         return asyncio.get_running_loop().time() - self._t0
-
-
-def _ok_number(il) -> float:
-    if il.max is not None:
-        return float(il.max) / 10.0 if il.max > 0 else float(il.max)
-    return float(il.min) + 1.0
-
-
-def _vtype_of(value: Any) -> ua.VariantType:
-    return _ua.VARIANT[{bool: "Boolean", int: "Int32", float: "Double", str: "String"}[type(value)]]
 
 
 class EmulatorThread:

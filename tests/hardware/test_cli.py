@@ -11,6 +11,7 @@ import time
 import pytest
 
 from cli.main import main
+from hardware.emulator_faults import FAULT_FORMS, FAULTS, ScheduledFault
 from hardware.errors import RunAbortedError
 from hardware.opcua import OpcUaTool
 
@@ -116,6 +117,18 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_emulate_help_lists_every_fault_the_emulator_knows(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["tool", "emulate", "--help"])
+    assert stopped.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps the help at spaces
+    assert all(form in text for form in FAULT_FORMS)
+    assert {"frozen:COLUMN", "freeze[:SECONDS]", "clear"} <= set(FAULT_FORMS)
+    for fault in FAULTS:  # each listed form is one the emulator accepts
+        target = "" if fault.form == fault.name else ":" + ("3" if fault.name == "freeze" else "pressure_pa")
+        assert ScheduledFault.parse(f"{fault.name}{target}@deposition").spec == f"{fault.name}{target}"
 
 
 def test_unreachable_tool_exit_1(capsys):
