@@ -338,9 +338,18 @@ class Runner:
     def _run_on_tool(self, trial: Trial, recipe: Recipe) -> None:
         try:
             result = self.tool.run(recipe)
-        except KeyboardInterrupt:
-            self.tool.abort()
-            self.store.mark_interrupted(trial.id, "interrupted by the user (Ctrl-C)", actor=RUNNER)
+        except KeyboardInterrupt as exc:
+            # An adapter that stopped the run itself passes Ctrl-C on carrying what the run left (telemetry,
+            # commands sent, whether its safe state was confirmed: hardware.errors.RunInterrupted, read by attribute
+            # so that campaigns never import hardware). A tool whose safe state is not confirmed is aborted first;
+            # what the run left is kept even if that abort fails.
+            try:
+                if getattr(exc, "safe_state_written", None) is not True:
+                    self.tool.abort()
+            finally:
+                self._log_commands(trial, getattr(exc, "command_log", None))
+                self.store.mark_interrupted(trial.id, "interrupted by the user (Ctrl-C)",
+                                            getattr(exc, "telemetry", None), actor=RUNNER)
             raise
         except AbortedError as exc:  # keep what the tool recorded up to the stop: telemetry and commands sent
             self._log_commands(trial, getattr(exc, "command_log", None))
