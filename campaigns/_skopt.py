@@ -7,6 +7,12 @@ hyper-parameter search* for every lie (~5 s for 4 points after 100 observations 
 once; the lies are told to a GP whose kernel hyper-parameters (amplitude, length scales, noise) are frozen at that
 fit, so each lie costs one Cholesky factorisation and one acquisition search. The lie is the best score so far
 (``cl_min``): the optimiser then treats the pending point's neighbourhood as explored and looks elsewhere.
+
+Failed runs can be kept out of the objective's GP and modelled apart (``failed=`` points): the acquisition is then
+EI × P(success), the constrained EI of Gelbart, Snoek & Adams (UAI 2014) and Gardner et al. (ICML 2014), with
+P(failure) a kernel-weighted Beta–Bernoulli estimate whose Matérn length scales are fitted to the failure labels:
+near a failure with no success around it P(failure) → 1; a lone failure among successes (a random short) barely
+counts.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.gaussian_process.kernels import Matern
 from threadpoolctl import threadpool_limits
 
 from campaigns.space import SearchSpace
@@ -86,16 +93,26 @@ def _frozen_kernel_gp(model: GaussianProcessRegressor) -> GaussianProcessRegress
                                     n_restarts_optimizer=0)
 
 
+def _correlation(model: GaussianProcessRegressor) -> Any:
+    """The fitted Matérn part of a GP's kernel, without its amplitude: a correlation in [0, 1]."""
+    for value in model.kernel_.get_params().values():
+        if isinstance(value, Matern):
+            return value
+    raise ValueError(f"no Matern kernel in {model.kernel_}")
+
+
 class GPModel:
     """One fit of skopt's GP to the observations, and the constant-liar batch built on it."""
 
     def __init__(self, space: SearchSpace, points: Sequence[Sequence[Any]], scores: Sequence[float], *,
                  seed: int, acq_func: str = "EI", xi: float = 0.01, kappa: float = 1.96,
                  acq_optimizer: str = "auto", n_points: int = 10000, n_restarts_optimizer: int = 5,
-                 gp_restarts: int = 1) -> None:
+                 gp_restarts: int = 1, failed: Sequence[Sequence[Any]] = ()) -> None:
         self.space = space
         self.dims = dimensions(space)
         self.seed = int(seed)
+        self.failed = [list(p) for p in failed]
+        self.xi, self.n_points, self.n_restarts = float(xi), int(n_points), int(n_restarts_optimizer)
         self._kw = {
             "acq_func": acq_func, "acq_optimizer": acq_optimizer,
             "acq_func_kwargs": {"xi": xi, "kappa": kappa},
@@ -114,6 +131,20 @@ class GPModel:
                 self._opt.tell(self.points, self.scores)
         self.model = self._opt.models[-1]
         self.sk_space = self._opt.space
+        self._fail_corr = self._fit_failure_correlation(gp_restarts) if self.failed else None
+
+    def _fit_failure_correlation(self, gp_restarts: int) -> Any:
+        """Length scales for the failure model: skopt's GP fitted to the 0/1 failure labels of every run, so
+        that a cause of failure the objective does not depend on still has its own scale."""
+        x = self.sk_space.transform(self.points + self.failed)
+        y = [0.0] * len(self.points) + [1.0] * len(self.failed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gp = cook_estimator("GP", space=Space(self.dims), random_state=self.seed % (2**31), noise="gaussian",
+                                n_restarts_optimizer=gp_restarts)
+            with _one_thread():
+                gp.fit(x, y)
+        return _correlation(gp)
 
     def _optimizer(self, base_estimator: Any, seed: int) -> Optimizer:
         with warnings.catch_warnings():
@@ -126,11 +157,67 @@ class GPModel:
         further point (and every point when some are ``pending``) comes from the frozen-kernel GP told the
         pending and already chosen points with the lie ``min(score)``."""
         out: list[list[Any]] = []
+        if self.failed:
+            with _one_thread():
+                self._ask_feasible(out, n, pending)
+            return out
         if not pending:
             out.append([_plain(v) for v in self._opt.ask()])
         with _one_thread():
             self._lies(out, n, pending)
         return out
+
+    def failure_probability(self, points: Sequence[Sequence[Any]]) -> np.ndarray:
+        """P(failure) at ``points`` [0–1]: ``(a + Σ k(x, f)) / (a + b + Σ k(x, f) + Σ k(x, s))`` over failed
+        runs ``f`` and successful runs ``s``, with ``k`` a Matérn correlation whose length scales are fitted to
+        the failure labels, and a prior worth one run at the smoothed failure rate ``(n_f + 1) / (n + 2)``.
+        0 when no run failed."""
+        return self._p_fail(self.sk_space.transform([list(p) for p in points]))
+
+    def _p_fail(self, x: np.ndarray) -> np.ndarray:
+        if self._fail_corr is None:
+            return np.zeros(len(x))
+        corr = self._fail_corr
+        xs = self.sk_space.transform(self.points)
+        xf = self.sk_space.transform(self.failed)
+        wf = corr(x, xf).sum(axis=1)
+        ws = corr(x, xs).sum(axis=1)
+        rate = (len(self.failed) + 1) / (len(self.failed) + len(self.points) + 2)
+        return (rate + wf) / (1.0 + wf + ws)
+
+    def _acquisition(self, x: np.ndarray, model: Any, y_opt: float) -> np.ndarray:
+        ei = np.asarray(gaussian_ei(x, model, y_opt=y_opt, xi=self.xi), float)
+        return ei * (1.0 - self._p_fail(x))
+
+    def _ask_feasible(self, out: list[list[Any]], n: int, pending: Sequence[Sequence[Any]]) -> None:
+        """Maximise EI × P(success) (:meth:`_maximise`); further points of a batch by the constant liar on the
+        frozen-kernel GP, as :meth:`_lies` does."""
+        rng = np.random.default_rng([self.seed % (2**32), 7])
+        model, told = self.model, [list(p) for p in pending]
+        lie = min(self.scores)
+        while len(out) < n:
+            if told:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    model = _frozen_kernel_gp(self.model)
+                    model.fit(self.sk_space.transform(self.points + told), self.scores + [lie] * len(told))
+            out.append(self._maximise(model, lie, rng))
+            told.append(out[-1])
+
+    def _maximise(self, model: Any, y_opt: float, rng: np.random.Generator) -> list[Any]:
+        """``n_points`` random candidates, then three rounds of 200 Gaussian steps (σ = 0.1, 0.03, 0.01 of the
+        normalised space) around each of the ``n_restarts_optimizer`` best so far; vectorised, no gradients."""
+        cand = self.sk_space.rvs(n_samples=self.n_points, random_state=int(rng.integers(2**31)))
+        x = self.sk_space.transform(cand)
+        acq = self._acquisition(x, model, y_opt)
+        for scale in (0.1, 0.03, 0.01):
+            top = x[np.argsort(-acq)[:self.n_restarts]]
+            local = np.clip(np.repeat(top, 200, axis=0) + rng.normal(0.0, scale, (len(top) * 200, x.shape[1])),
+                            0.0, 1.0)
+            x = np.vstack([x, local])
+            acq = np.append(acq, self._acquisition(local, model, y_opt))
+        best = int(np.argmax(acq))
+        return [_plain(v) for v in self.sk_space.inverse_transform(x[best:best + 1])[0]]
 
     def _lies(self, out: list[list[Any]], n: int, pending: Sequence[Sequence[Any]]) -> None:
         if len(out) < n:

@@ -36,7 +36,8 @@ twin's optimum region, the discrepancy looks like a uniform offset, and twin-pri
 a dozen runs before it moves; there it needs more runs than ``gp``. Fitting the twin's weight ``ρ`` shortens this
 a little; a discrepancy prior of mean zero did not help (tried: the twin's other optima then look better still).
 
-Failed runs are told to the GP at the worst successful score, as ``gp`` does (``failure_penalty = "worst"``);
+Failed runs are told to the GP at the worst successful score, as ``gp`` does by default
+(``failure_penalty = "worst"``; ``gp``'s ``model`` rule is left to the twin here);
 recipes the deterministic twin predicts to fail (a shorted cell, a film off target, too long a process) get
 ``twin_failure_penalty`` added to their twin score, so early proposals avoid them. Batches use a constant liar:
 the chosen points are told to the GP at the best score so far before the next point is chosen.
@@ -74,7 +75,7 @@ TWIN_PRIOR_SETTINGS: dict[str, tuple[Any, Any]] = {
 ``xi``: EI exploration margin [score units]; ``n_candidates``: random candidates per proposal;
 ``n_search``: random points of the twin's own dense search; ``n_local``: twin local optima kept;
 ``twin_failure_penalty``: added to the twin's score where it predicts a failed run [score units];
-``failure_penalty``: ``worst`` or ``drop``, as for ``gp``; ``twin_weight``: ``fit`` (the twin enters as
+``failure_penalty``: ``worst`` or ``drop``, as for ``gp`` (not ``model``); ``twin_weight``: ``fit`` (the twin enters as
 ``ρ·m(x)`` with ``ρ`` fitted, prior ``N(1, twin_weight_prior_std²)``, from three successful runs on) or ``fixed``
 (``ρ = 1``).
 """

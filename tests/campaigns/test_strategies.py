@@ -78,8 +78,13 @@ def test_gp_improves_on_its_design_on_a_smooth_objective(tmp_path):
     assert min(scores[4:]) < min(scores[:4]) - 0.05
 
 
+def _with(cfg, setting: str) -> CampaignConfig:
+    return CampaignConfig.from_text(cfg.text.replace('acq_optimizer = "sampling"',
+                                                     f'acq_optimizer = "sampling"\n{setting}'))
+
+
 def test_failed_runs_enter_the_gp_at_the_worst_successful_score(tmp_path):
-    cfg = _config(tmp_path)
+    cfg = _with(_config(tmp_path), 'failure_penalty = "worst"')
     worst = make_strategy("gp", make_context(cfg))
     assert isinstance(worst, GPStrategy)
     rs = worst.ask(4)
@@ -89,13 +94,79 @@ def test_failed_runs_enter_the_gp_at_the_worst_successful_score(tmp_path):
     worst.tell(rs, outs)
     xs, ys = worst._training_set()
     assert len(xs) == 4 and ys[0] == max(o.score for o in outs[1:])
-    drop_cfg = CampaignConfig.from_text(cfg.text.replace('acq_optimizer = "sampling"',
-                                                         'acq_optimizer = "sampling"\nfailure_penalty = "drop"'))
-    drop = make_strategy("gp", make_context(drop_cfg))
+    drop = make_strategy("gp", make_context(_with(_config(tmp_path), 'failure_penalty = "drop"')))
     drop.tell(rs, outs)
     assert len(drop._training_set()[0]) == 3
     # the GP that knows the failure predicts a worse score there than the one that dropped it
     assert worst.predict([failed_recipe])[0][0] > drop.predict([failed_recipe])[0][0]
+
+
+def _fails(recipe) -> bool:
+    """A deterministic failure region: every run above 170 W fails."""
+    return recipe.rf_power_w > 170.0
+
+
+def _told(tmp_path, n: int, failing, setting: str = 'failure_penalty = "model"', seed: int = 3):
+    cfg = _config(tmp_path, seed=seed)
+    s = make_strategy("gp", make_context(_with(cfg, setting)))
+    rng = np.random.default_rng(seed)
+    rs = [cfg.space.to_recipe(p) for p in cfg.space.sample(n, rng)]
+    s.tell(rs, [Outcome(None, None, True, "shorted cell") if failing(r) else _outcome(r) for r in rs])
+    return s, rs
+
+
+def test_failure_model_keeps_failures_out_of_the_objective_gp(tmp_path):
+    assert make_strategy("gp", make_context(_config(tmp_path))).settings["failure_penalty"] == "worst"  # default
+    s, rs = _told(tmp_path, 12, _fails)
+    n_failed = sum(_fails(r) for r in rs)
+    assert s.settings["failure_penalty"] == "model" and 0 < n_failed < 12
+    xs, ys = s._training_set()
+    assert len(xs) == 12 - n_failed and len(s._failed_points()) == n_failed
+    assert max(ys) == pytest.approx(max(_score(r) for r in rs if not _fails(r)))
+
+
+def test_failure_probability_is_high_where_runs_keep_failing_and_low_where_they_succeed(tmp_path):
+    s, rs = _told(tmp_path, 30, _fails)
+    model = s.model()
+    assert model is not None and model.failed
+    space = s.space
+    probe = [space.to_point(r) for r in rs]
+    p = model.failure_probability(probe)
+    assert np.all((p > 0) & (p < 1))
+    failed = np.array([_fails(r) for r in rs])
+    assert p[failed].mean() > 0.5 > p[~failed].mean()
+    assert p[failed].mean() - p[~failed].mean() > 0.3
+
+
+def test_a_lone_random_failure_among_good_runs_barely_counts(tmp_path):
+    lone = {}
+
+    def one_random_short(recipe):
+        if not lone:
+            lone["r"] = recipe
+        return recipe is lone["r"]
+
+    s, rs = _told(tmp_path, 30, one_random_short)
+    p = s.model().failure_probability([s.space.to_point(rs[0])])[0]
+    assert p < 0.5  # the neighbourhood's successes outweigh the one failure
+    assert s.model().failure_probability([s.space.to_point(rs[5])])[0] < 0.2
+
+
+def test_gp_avoids_a_region_that_keeps_failing(tmp_path):
+    """With the failure model, proposals leave the failing region; with failures dropped the GP cannot know it."""
+    model_s, _ = _told(tmp_path, 20, _fails)
+    proposals = model_s.ask(4)
+    assert len({tuple(sorted(r.to_dict().items())) for r in proposals}) == 4
+    assert sum(_fails(r) for r in proposals) == 0
+    again, _ = _told(tmp_path, 20, _fails)
+    assert again.ask(4) == proposals  # exact replay
+
+
+def test_failure_model_without_failures_is_plain_gp(tmp_path):
+    a, _ = _told(tmp_path, 10, lambda r: False)
+    b, _ = _told(tmp_path, 10, lambda r: False, 'failure_penalty = "worst"')
+    assert a.ask(3) == b.ask(3)
+    assert a.model().failure_probability([a.points[0]])[0] == 0.0
 
 
 def test_random_strategy_samples_log_dimensions_log_uniformly(tmp_path):
