@@ -37,11 +37,12 @@ the objective. ``gp`` has three rules (``failure_penalty``):
 Measured on the twin, where about 6 % of runs short at random: ``"worst"`` plants a false peak at each shorted
 good recipe, and after 15–60 random runs of the throughput example the GP's rank correlation with the
 deterministic twin on 300 held-out recipes was 0.07–0.65 with ``"worst"`` against 0.34–0.93 with failures kept out.
-A better surrogate did not make the campaigns faster, though: with ``"model"`` the efficiency benchmark's
-throughput campaign needed a median of 60 runs (4 of 10 seeds within 60) against 47.5 (6 of 10) with ``"worst"``,
-and a proposal costs more (the failure model is a second GP fit). So ``"worst"``
-stays the default, and ``"model"`` is the rule to choose where the surrogate's predictions are read (the review
-dashboard) or where failures are mostly random.
+A better surrogate shortened campaigns only a little, within the seed-to-seed spread: on the throughput example
+(20 seeds, runs until the best measured recipe is within 10 % of the twin's optimum, capped at 60) ``"model"``
+needed a median of 42 runs against 50.5 with ``"worst"``; on the default example both needed 6 (10 seeds; mean
+10.6 against 8.3). A proposal also costs more: 0.67 s against 0.32 s after 100 runs in 8-D
+(``benchmarks/proposal_latency.py``). So ``"worst"`` stays the default, and ``"model"`` is the rule to choose where
+the surrogate's predictions are read (the review dashboard) or where failures are mostly random.
 """
 
 from __future__ import annotations
