@@ -36,7 +36,7 @@ the objective. ``gp`` has three rules (``failure_penalty``):
 
 Measured on the twin, where about 6 % of runs short at random: ``"worst"`` plants a false peak at each shorted
 good recipe, and after 15–60 random runs of the throughput example the GP's rank correlation with the
-deterministic twin on 300 held-out recipes was 0.07–0.65 with ``"worst"`` against 0.34–0.93 with failures kept out.
+deterministic twin on 300 held-out recipes was −0.01–0.65 with ``"worst"`` against 0.34–0.93 with failures kept out.
 A better surrogate shortened campaigns only a little, within the seed-to-seed spread: on the throughput example
 (20 seeds, runs until the best measured recipe is within 10 % of the twin's optimum, capped at 60) ``"model"``
 needed a median of 42 runs against 50.5 with ``"worst"``; on the default example both needed 6 (10 seeds; mean
