@@ -137,12 +137,19 @@ def run_tpe(config: CampaignConfig, chamber: Chamber, seed: int, twin: Twin, tar
 
 def design_bound(share: float, n_initial: int) -> tuple[float, float]:
     """Median runs of random search for a target that covers ``share`` of the space, and the probability that a
-    strategy whose first ``n_initial`` runs are a space-filling design has reached it by a third of that median."""
+    strategy whose first ``n_initial`` runs are a space-filling design has reached it by a third of that median
+    (NaN when a third of the median lies beyond the design, where the model decides).
+
+    Each design point lands in the target with probability about ``share``, so by run ``k <= n_initial`` the
+    design has reached it with probability ``1 - (1 - share)^k``; a median at ``k`` needs that to be >= 0.5.
+    """
     if share <= 0:
         return math.inf, 0.0
     random_median = math.log(0.5) / math.log1p(-share) if share < 1 else 1.0
     k = max(1, math.floor(random_median / 3))
-    return random_median, (1 - (1 - share) ** min(k, n_initial)) if k <= n_initial else math.nan
+    if k > n_initial:
+        return random_median, math.nan
+    return random_median, 1 - (1 - share) ** k
 
 
 def bench_campaign(path: Path, args: argparse.Namespace) -> None:
