@@ -288,42 +288,51 @@ class Emulator:
 
     async def _inject(self, spec: str) -> None:
         kind, _, target = spec.partition(":")
-        m = self.mapping
         log.warning("fault injected: %s", spec)
         self.fault_log.append((time.monotonic(), spec))
-        if kind == "alarm":
-            for al in m.alarms:
-                if not target or al.name == target:
-                    await self._set(al.node, True)
-        elif kind == "stuck":
-            self._stuck.add(target)
-        elif kind == "frozen":
-            for rb in m.readbacks:
-                if rb.column == target:
-                    self._frozen[target] = await self._get(rb.node)
-            if target not in self._frozen:
-                log.warning("frozen: no readback column %r in the mapping", target)
-        elif kind == "interlock":
-            for il in m.interlocks:
-                if not target or il.name == target:
-                    await self._set(il.node, il.bad_value())
-        elif kind == "disconnect":
-            for transport in list(self.server.iserver.asyncio_transports):
-                transport.close()
-        elif kind == "freeze":
-            time.sleep(float(target or 8.0))  # deliberately block the server's event loop: a hung controller
-        elif kind == "kill":
-            if self.allow_exit:
-                os._exit(3)
-            self._play = None
-            await self.stop()
-        elif kind == "clear":
-            self._stuck.clear()
-            self._frozen.clear()
-            for al in m.alarms:
-                await self._set(al.node, False)
-            for il in m.interlocks:
-                await self._set(il.node, il.ok if il.ok is not None else ok_number(il))
+        await getattr(self, f"_fault_{kind}")(target)
+
+    async def _fault_alarm(self, target: str) -> None:
+        for al in self.mapping.alarms:
+            if not target or al.name == target:
+                await self._set(al.node, True)
+
+    async def _fault_stuck(self, target: str) -> None:
+        self._stuck.add(target)
+
+    async def _fault_frozen(self, target: str) -> None:
+        for rb in self.mapping.readbacks:
+            if rb.column == target:
+                self._frozen[target] = await self._get(rb.node)
+        if target not in self._frozen:
+            log.warning("frozen: no readback column %r in the mapping", target)
+
+    async def _fault_interlock(self, target: str) -> None:
+        for il in self.mapping.interlocks:
+            if not target or il.name == target:
+                await self._set(il.node, il.bad_value())
+
+    async def _fault_disconnect(self, target: str) -> None:
+        for transport in list(self.server.iserver.asyncio_transports):
+            transport.close()
+
+    async def _fault_freeze(self, target: str) -> None:
+        time.sleep(float(target or 8.0))  # deliberately block the server's event loop: a hung controller
+
+    async def _fault_kill(self, target: str) -> None:
+        if self.allow_exit:
+            os._exit(3)
+        self._play = None
+        await self.stop()
+
+    async def _fault_clear(self, target: str) -> None:
+        m = self.mapping
+        self._stuck.clear()
+        self._frozen.clear()
+        for al in m.alarms:
+            await self._set(al.node, False)
+        for il in m.interlocks:
+            await self._set(il.node, il.ok if il.ok is not None else ok_number(il))
 
     def _now(self) -> float:
         return asyncio.get_running_loop().time() - self._t0
