@@ -21,10 +21,12 @@ starts from the chamber state recorded after run ``k − 1``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -317,7 +319,8 @@ class Runner:
                     "of seed, run index and recorded chamber state", "run_index": trial.run_index}, actor=RUNNER)
         if hasattr(self.tool, "run_index") and trial.run_index is not None:
             self.tool.run_index = trial.run_index
-        self._run_on_tool(trial, Recipe.from_dict(trial.recipe))
+        with self._no_run_left_running(trial):
+            self._run_on_tool(trial, Recipe.from_dict(trial.recipe))
 
     def _execute(self, trial: Trial) -> None:
         recipe = Recipe.from_dict(trial.recipe)
@@ -326,8 +329,22 @@ class Runner:
         except InputError as exc:
             self.store.mark_failed(trial.id, f"refused by the tool's dry check: {exc}", actor=RUNNER)
             return
-        self.store.mark_running(trial.id, getattr(self.tool, "run_index", None), actor=RUNNER, tool=self.tool.name)
-        self._run_on_tool(trial, recipe)
+        with self._no_run_left_running(trial):
+            self.store.mark_running(trial.id, getattr(self.tool, "run_index", None), actor=RUNNER,
+                                    tool=self.tool.name)
+            self._run_on_tool(trial, recipe)
+
+    @contextlib.contextmanager
+    def _no_run_left_running(self, trial: Trial) -> Iterator[None]:
+        """Ctrl-C at any moment of a trial's run leaves it ``interrupted``, never ``running``: also just after
+        ``mark_running`` or while a finished run's result is being recorded, not only inside ``tool.run`` (where
+        :meth:`_run_on_tool` keeps the run's telemetry as well)."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            if self.store.trial(trial.id).state == "running":
+                self.store.mark_interrupted(trial.id, "interrupted by the user (Ctrl-C)", actor=RUNNER)
+            raise
 
     def _log_commands(self, trial: Trial, commands: list | None) -> None:
         """Every command a tool sent, as events of the trial (queryable beside its state changes)."""

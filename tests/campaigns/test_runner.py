@@ -253,3 +253,36 @@ def test_a_simulated_run_left_running_by_a_dead_runner_is_repeated_in_place(tmp_
     assert trial_history(store.trials(cid)) == trial_history(ref_store.trials(ref_cid))
     (rerun,) = [e for e in store.events(campaign_id=cid) if e.kind == "rerun_after_crash"]
     assert rerun.trial_id == tid and rerun.detail["run_index"] == 1
+
+
+@pytest.mark.parametrize("moment", ["after mark_running", "while recording the result"])
+def test_ctrl_c_outside_the_tool_run_leaves_no_trial_running(tmp_path, monkeypatch, moment):
+    """Ctrl-C can land just after the trial is marked running or while a finished run is recorded, not only
+    inside tool.run; the trial must end interrupted, and the resumed campaign equal the uninterrupted one."""
+    ref_store, ref_cid, _ = _setup(tmp_path, name="ref.sqlite", budget=3)
+    Runner(ref_store, ref_cid).run()
+    reference = trial_history(ref_store.trials(ref_cid))
+
+    store, cid, _ = _setup(tmp_path, budget=3)
+    name = "mark_running" if moment == "after mark_running" else "record_result"
+    original = getattr(CampaignStore, name)
+    calls = []
+
+    def interrupted(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the second trial; the first one ran normally
+            if name == "mark_running":
+                original(self, *args, **kwargs)  # the transition committed, then Ctrl-C
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CampaignStore, name, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        Runner(store, cid).run()
+    states = [t.state for t in store.trials(cid)]
+    assert "running" not in states and "interrupted" in states, states
+    monkeypatch.setattr(CampaignStore, name, original)
+    Runner(store, cid).run()
+    assert [(t.recipe, t.result) for t in store.trials(cid) if t.state in ("done", "failed")] == \
+        [(t.recipe, t.result) for t in ref_store.trials(ref_cid) if t.state in ("done", "failed")]
+    assert len(reference) >= 3
