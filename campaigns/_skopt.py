@@ -136,7 +136,9 @@ class GPModel:
     def _fit_failure_correlation(self, gp_restarts: int) -> Any:
         """Length scales for the failure model: skopt's GP fitted to the 0/1 failure labels of every run, so
         that a cause of failure the objective does not depend on still has its own scale."""
-        x = self.sk_space.transform(self.points + self.failed)
+        self._xs = self.sk_space.transform(self.points)
+        self._xf = self.sk_space.transform(self.failed)
+        x = np.vstack([self._xs, self._xf])
         y = [0.0] * len(self.points) + [1.0] * len(self.failed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -177,11 +179,8 @@ class GPModel:
     def _p_fail(self, x: np.ndarray) -> np.ndarray:
         if self._fail_corr is None:
             return np.zeros(len(x))
-        corr = self._fail_corr
-        xs = self.sk_space.transform(self.points)
-        xf = self.sk_space.transform(self.failed)
-        wf = corr(x, xf).sum(axis=1)
-        ws = corr(x, xs).sum(axis=1)
+        wf = self._fail_corr(x, self._xf).sum(axis=1)
+        ws = self._fail_corr(x, self._xs).sum(axis=1)
         rate = (len(self.failed) + 1) / (len(self.failed) + len(self.points) + 2)
         return (rate + wf) / (1.0 + wf + ws)
 
