@@ -86,6 +86,11 @@ def _number(value: Any, field: str) -> float:
     return float(value)
 
 
+LOG_LOW_MIN = 1e-100
+"""Smallest low bound of a log range. Below it the log transform's arithmetic underflows (scikit-optimize refuses
+``low * high <= 0``, which a subnormal bound gives); no recipe field needs such a value."""
+
+
 def _parse_dimension(name: str, spec: Any, limits: dict[str, tuple[float, float, str]] | None) -> Dimension:
     field = f"space.{name}"
     if name not in Recipe.fields():
@@ -119,8 +124,8 @@ def _parse_dimension(name: str, spec: Any, limits: dict[str, tuple[float, float,
         raise CampaignError(field, spec, "expected [low, high] or { low = .., high = .., log = true }")
     if not low < high:
         raise CampaignError(field, [low, high], "low must be below high (reversed or empty range)")
-    if log and low <= 0:
-        raise CampaignError(f"{field}.low", low, "a log range must be positive", "> 0")
+    if log and not low >= LOG_LOW_MIN:
+        raise CampaignError(f"{field}.low", low, "a log range must start well above 0", f">= {LOG_LOW_MIN:g}")
     f = next(f for f in dataclasses.fields(Recipe) if f.name == name)
     if limits is None:
         rlo, rhi = f.metadata["low"], f.metadata["high"]

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from campaigns.config import CampaignConfig, Objective
 from campaigns.errors import CampaignError
-from campaigns.space import SearchSpace, tool_limits
+from campaigns.space import LOG_LOW_MIN, SearchSpace, tool_limits
 from tests.campaigns.helpers import small_campaign
 from tests.conftest import EXAMPLES
 from twin import Chamber, Recipe
@@ -52,6 +52,8 @@ def test_throughput_campaign_prices_tool_time():
     (BASE + '[strategy]\nname = "gp"\nacq_func = "UCB"\n', "strategy.acq_func", "allowed"),
     (BASE + 'transfer = ["vacuum", "plasma"]\n', "space.transfer", "not an allowed value"),
     (BASE + "pressure_pa = { low = 0.0, high = 1.0, log = true }\n", "space.pressure_pa.low", "log"),
+    (BASE + "seed_thickness_nm = { low = 2.2250738585e-313, high = 5e-31, log = true }\n",
+     "space.seed_thickness_nm.low", ">= 1e-100"),
     (BASE + "[fixed]\nrf_power_w = 50.0\n", "fixed.rf_power_w", "both searched and fixed"),
     (BASE + "[fixed]\npresure_pa = 1.0\n", "fixed.presure_pa", "unknown key"),
     (BASE + "[fixed]\npressure_pa = 50.0\n", "fixed.pressure_pa", "tool's limits"),
@@ -184,7 +186,7 @@ def test_fuzzed_valid_spaces_only_propose_recipes_the_tool_accepts(data):
         if a == b:
             continue
         low, high = sorted((a, b))
-        space[f] = {"low": low, "high": high, "log": low > 0 and data.draw(st.booleans())}
+        space[f] = {"low": low, "high": high, "log": low >= LOG_LOW_MIN and data.draw(st.booleans())}
     if data.draw(st.booleans()):
         space["transfer"] = ["vacuum", "air"]
         space["air_exposure_min"] = [0.0, 60.0]
