@@ -17,10 +17,13 @@ of the space within the target, and what that share allows: the first ``n_initia
 space-filling design, each about as likely to land within the target as a random run, so where random search
 needs only a few runs no strategy that starts with such a design can need a third as many.
 
-Strategies: ``gp`` and ``random`` (this package, through the same Strategy protocol the runner uses) and Optuna's
-TPE (``TPESampler``; failed runs are told as FAIL, Optuna's own handling). Optuna is a benchmark dependency only.
+Strategies: ``gp`` and ``random`` (this package, through the same Strategy protocol the runner uses), Optuna's
+TPE (``TPESampler``; failed runs are told as FAIL, Optuna's own handling; Optuna is a benchmark dependency only),
+and, when PyTorch and BoTorch are installed by hand, BoTorch's standard GP loop as an outside reference
+(``botorch``: see ``benchmarks/_botorch_reference.py``; skipped with a note otherwise).
 
     .venv/bin/python benchmarks/campaign_efficiency.py [--seeds 10] [--tolerance 0.1] [--campaign FILE ...]
+        [--strategies gp,random,tpe,botorch] [--set failure_penalty=worst]
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from scipy.stats import qmc
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import _botorch_reference  # noqa: E402
 
 from campaigns.config import CampaignConfig  # noqa: E402
 from campaigns.strategies import context, make_strategy  # noqa: E402
@@ -91,10 +96,10 @@ def fresh_tool(chamber: Chamber, seed: int, run_index: int) -> SimulatedTool:
 
 
 def run_ours(name: str, config: CampaignConfig, chamber: Chamber, seed: int, twin: Twin, target: float,
-             cap: int) -> int | None:
+             cap: int, overrides: dict | None = None) -> int | None:
     """Runs until the best measured recipe is within target on the deterministic twin (None: not within cap)."""
-    cfg = config.__class__(**{**config.__dict__, "seed": seed, "strategy": name,
-                              "strategy_settings": config.strategy_settings if name == config.strategy else {}})
+    settings = {**config.strategy_settings, **(overrides or {})} if name == config.strategy else {}
+    cfg = config.__class__(**{**config.__dict__, "seed": seed, "strategy": name, "strategy_settings": settings})
     strategy = make_strategy(name, context(cfg, chamber))
     best_meas, best_recipe = math.inf, None
     for n in range(1, cap + 1):
@@ -180,12 +185,19 @@ def bench_campaign(path: Path, args: argparse.Namespace) -> None:
 
     rows = {}
     for name in args.strategies.split(","):
+        if name == "botorch" and (why := _botorch_reference.missing()):
+            print(f"botorch: skipped, {why}")
+            continue
         counts, t1 = [], time.perf_counter()
         for seed in range(args.seeds):
             if name == "tpe":
                 n = run_tpe(config, chamber, seed, twin, target, args.cap)
+            elif name == "botorch":
+                n = _botorch_reference.run_botorch(config, chamber, seed, twin.recipe_value, target, args.gp_cap,
+                                                   fresh_tool, n_init)
             else:
-                n = run_ours(name, config, chamber, seed, twin, target, args.gp_cap if name == "gp" else args.cap)
+                n = run_ours(name, config, chamber, seed, twin, target, args.gp_cap if name == "gp" else args.cap,
+                             args.set)
             counts.append(n)
             print(f"  {path.stem} {name:<7} seed {seed:>2}: {n if n is not None else '>cap'}", file=sys.stderr)
         rows[name] = (counts, time.perf_counter() - t1)
@@ -193,7 +205,7 @@ def bench_campaign(path: Path, args: argparse.Namespace) -> None:
     print(f"\n{'strategy':<9}{'median':>8}{'mean':>8}{'min':>6}{'max':>6}{'reached':>9}  runs per seed "
           "(censored at the cap: counted as the cap)")
     for name, (counts, dt) in rows.items():
-        cap = args.gp_cap if name == "gp" else args.cap
+        cap = args.gp_cap if name in ("gp", "botorch") else args.cap
         vals = [c if c is not None else cap for c in counts]
         reached = sum(c is not None for c in counts)
         print(f"{name:<9}{statistics.median(vals):>8.1f}{statistics.mean(vals):>8.1f}{min(vals):>6}{max(vals):>6}"
@@ -205,17 +217,32 @@ def bench_campaign(path: Path, args: argparse.Namespace) -> None:
               f"gp/random = {g / r:.2f} (target <= 0.33): {'met' if g <= r / 3 else 'NOT met'}")
 
 
+def _setting(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise SystemExit(f"--set {text!r}: expected KEY=VALUE")
+    for kind in (int, float):
+        try:
+            return key, kind(value)
+        except ValueError:
+            pass
+    return key, value
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--campaign", type=Path, action="append",
                     help="campaign file (repeatable; default: both example campaigns)")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--tolerance", type=float, default=0.10)
-    ap.add_argument("--strategies", default="gp,random,tpe")
+    ap.add_argument("--strategies", default="gp,random,tpe,botorch")
     ap.add_argument("--cap", type=int, default=150, help="most runs per campaign (random and TPE)")
-    ap.add_argument("--gp-cap", type=int, default=60, help="most runs per gp campaign")
+    ap.add_argument("--gp-cap", type=int, default=60, help="most runs per gp (and botorch) campaign")
     ap.add_argument("--de-restarts", type=int, default=2)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a setting of the campaign's own strategy (repeatable), e.g. failure_penalty=worst")
     args = ap.parse_args(argv)
+    args.set = dict(_setting(kv) for kv in args.set)
     campaigns = args.campaign or [ROOT / "examples" / "campaigns" / "lipon_interface.toml",
                                   ROOT / "examples" / "campaigns" / "lipon_throughput.toml"]
     for path in campaigns:

@@ -53,10 +53,11 @@ def time_ours(config, recipes, outs, n: int) -> float:
 
 
 def time_skopt(config, recipes, outs, n: int) -> float:
-    strategy = make_strategy("gp", context(config, Chamber()))
-    strategy.tell(recipes, outs)
-    xs, ys = strategy._training_set()
-    s = strategy.settings
+    s = make_strategy("gp", context(config, Chamber())).settings
+    # skopt has no rule for failed runs: they are told at the worst successful score (our "worst" rule)
+    worst = max(o.score for o in outs if not o.failed)
+    xs = [config.space.to_point(r) for r in recipes]
+    ys = [worst if o.failed else o.score for o in outs]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         opt = _skopt.Optimizer(_skopt.dimensions(config.space), base_estimator="GP", n_initial_points=0,
@@ -80,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     config = CampaignConfig.from_toml(args.campaign)
     recipes, outs = observations(config, args.observations)
     print(f"{args.observations} observations in {len(config.space)} dimensions "
-          f"({sum(o.failed for o in outs)} failed); median of {args.repeats} repeats")
+          f"({sum(o.failed for o in outs)} failed); median of {args.repeats} repeats; ours with failure_penalty = "
+          f"{make_strategy('gp', context(config, Chamber())).settings['failure_penalty']!r}")
     print(f"{'':<28}{'ours [s]':>10}{'skopt [s]':>11}{'ratio':>8}{'target':>9}")
     ok = True
     for n, target in ((1, 1.0), (4, 3.0)):

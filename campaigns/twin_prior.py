@@ -36,8 +36,8 @@ twin's optimum region, the discrepancy looks like a uniform offset, and twin-pri
 a dozen runs before it moves; there it needs more runs than ``gp``. Fitting the twin's weight ``ρ`` shortens this
 a little; a discrepancy prior of mean zero did not help (tried: the twin's other optima then look better still).
 
-Failed runs are told to the GP at the worst successful score, as ``gp`` does by default
-(``failure_penalty = "worst"``; ``gp``'s ``model`` rule is left to the twin here);
+Failed runs are told to the GP at the worst successful score, as ``gp`` does with ``failure_penalty = "worst"``
+(``gp``'s default, ``model``, is left to the twin here);
 recipes the deterministic twin predicts to fail (a shorted cell, a film off target, too long a process) get
 ``twin_failure_penalty`` added to their twin score, so early proposals avoid them. Batches use a constant liar:
 the chosen points are told to the GP at the best score so far before the next point is chosen.

@@ -116,7 +116,7 @@ def _told(tmp_path, n: int, failing, setting: str = 'failure_penalty = "model"',
 
 
 def test_failure_model_keeps_failures_out_of_the_objective_gp(tmp_path):
-    assert make_strategy("gp", make_context(_config(tmp_path))).settings["failure_penalty"] == "worst"  # default
+    assert make_strategy("gp", make_context(_config(tmp_path))).settings["failure_penalty"] == "model"  # default
     s, rs = _told(tmp_path, 12, _fails)
     n_failed = sum(_fails(r) for r in rs)
     assert s.settings["failure_penalty"] == "model" and 0 < n_failed < 12
