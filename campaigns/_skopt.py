@@ -31,7 +31,7 @@ from campaigns.space import SearchSpace
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from skopt import Optimizer
-    from skopt.acquisition import gaussian_ei
+    from skopt.acquisition import gaussian_ei, gaussian_pi
     from skopt.learning import GaussianProcessRegressor
     from skopt.learning.gaussian_process.kernels import WhiteKernel
     from skopt.sampler import Halton, Hammersly, Lhs, Sobol
@@ -40,6 +40,9 @@ with warnings.catch_warnings():
 
 INITIAL_DESIGNS = ("lhs", "sobol", "halton", "hammersly", "random")
 ACQ_FUNCS = ("EI", "PI", "LCB", "gp_hedge")
+CONSTRAINED_ACQ_FUNCS = ("EI", "PI")
+"""Acquisitions that the failure model weights by P(success) (an improvement is worth nothing on a failed run);
+LCB is not an expected gain, and gp_hedge mixes in LCB, so neither can be weighted that way."""
 
 
 def dimensions(space: SearchSpace) -> list[Any]:
@@ -113,6 +116,9 @@ class GPModel:
         self.seed = int(seed)
         self.failed = [list(p) for p in failed]
         self.xi, self.n_points, self.n_restarts = float(xi), int(n_points), int(n_restarts_optimizer)
+        if self.failed and acq_func not in CONSTRAINED_ACQ_FUNCS:
+            raise ValueError(f"failed runs modelled apart need acq_func in {CONSTRAINED_ACQ_FUNCS}, not {acq_func!r}")
+        self._gain = gaussian_pi if acq_func == "PI" else gaussian_ei
         self._kw = {
             "acq_func": acq_func, "acq_optimizer": acq_optimizer,
             "acq_func_kwargs": {"xi": xi, "kappa": kappa},
@@ -190,8 +196,8 @@ class GPModel:
         return (rate + wf) / (1.0 + wf + ws)
 
     def _acquisition(self, x: np.ndarray, model: Any, y_opt: float) -> np.ndarray:
-        ei = np.asarray(gaussian_ei(x, model, y_opt=y_opt, xi=self.xi), float)
-        return ei * (1.0 - self._p_fail(x))
+        gain = np.asarray(self._gain(x, model, y_opt=y_opt, xi=self.xi), float)
+        return gain * (1.0 - self._p_fail(x))
 
     def _ask_feasible(self, out: list[list[Any]], n: int, pending: Sequence[Sequence[Any]]) -> None:
         """Maximise EI × P(success) (:meth:`_maximise`); further points of a batch by the constant liar on the

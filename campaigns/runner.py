@@ -122,8 +122,25 @@ def outcomes(config: CampaignConfig, trials: list[Trial]) -> list[tuple[Trial, O
     return out
 
 
+def pinned_settings(config: CampaignConfig, trials: list[Trial]) -> CampaignConfig:
+    """``config`` with the strategy settings its campaign started with: those recorded in the first proposal's
+    provenance (defaults resolved), under the settings the file names.
+
+    A newer version of this package may change a default (``gp``'s ``failure_penalty`` became ``"model"``); a
+    campaign begun before then goes on as it began instead of switching rules half-way. A setting the current
+    version no longer knows is refused when the strategy is built, with the usual one-line error.
+    """
+    first = next((t for t in trials if t.provenance.get("strategy") == config.strategy), None)
+    started = first.provenance.get("settings") if first is not None else None
+    if not isinstance(started, dict) or not started:
+        return config
+    return dataclasses.replace(config, strategy_settings={**started, **config.strategy_settings})
+
+
 def rebuild_strategy(config: CampaignConfig, chamber: Chamber, trials: list[Trial]) -> Strategy:
-    """The campaign's strategy, told every outcome in the store (replay of ``tell``)."""
+    """The campaign's strategy with the settings it started with (:func:`pinned_settings`), told every outcome in
+    the store (replay of ``tell``)."""
+    config = pinned_settings(config, trials)
     strategy = make_strategy(config.strategy, context(config, chamber))
     told = outcomes(config, trials)
     if told:

@@ -28,7 +28,8 @@ the objective. ``gp`` has three rules (``failure_penalty``):
   the acquisition is EI × P(success) (constrained EI: Gelbart, Snoek & Adams 2014), with P(failure) a
   kernel-weighted Beta–Bernoulli estimate whose length scales are fitted to the failure labels
   (:meth:`campaigns._skopt.GPModel.failure_probability`). A region that keeps failing is avoided; a random short
-  among good runs barely moves it.
+  among good runs barely moves it. With ``acq_func = "PI"`` it is PI × P(success); LCB and gp_hedge can't be
+  weighted so, and are refused with this rule (set ``"worst"`` or ``"drop"`` for them).
 * ``"worst"``: failures are told to the GP at the *worst score seen among successful runs*. The GP then believes
   the neighbourhood is as bad as the worst run, so EI stops proposing there, while its normalisation and length
   scales are not wrecked as they would be by a huge constant penalty.
@@ -278,6 +279,10 @@ class GPStrategy(_Observed):
         _choice(settings, "acq_func", _skopt.ACQ_FUNCS)
         _choice(settings, "acq_optimizer", ("auto", "sampling", "lbfgs"))
         _choice(settings, "failure_penalty", ("model", "worst", "drop"))
+        if settings["failure_penalty"] == "model" and settings["acq_func"] not in _skopt.CONSTRAINED_ACQ_FUNCS:
+            raise CampaignError("strategy.acq_func", settings["acq_func"],
+                                'failure_penalty = "model" weights the acquisition by P(success), which needs EI or '
+                                'PI; for LCB or gp_hedge set failure_penalty = "worst" or "drop"', "EI | PI")
         if settings["n_initial"] < 1:
             raise CampaignError("strategy.n_initial", settings["n_initial"], "must be positive", ">= 1")
         if not 0 <= settings["gp_restarts"] <= 20:

@@ -286,3 +286,32 @@ def test_ctrl_c_outside_the_tool_run_leaves_no_trial_running(tmp_path, monkeypat
     assert [(t.recipe, t.result) for t in store.trials(cid) if t.state in ("done", "failed")] == \
         [(t.recipe, t.result) for t in ref_store.trials(ref_cid) if t.state in ("done", "failed")]
     assert len(reference) >= 3
+
+
+def test_a_resumed_campaign_keeps_the_settings_it_started_with_when_a_default_changes(tmp_path):
+    """A campaign begun under an older version, whose ``gp`` defaulted to ``failure_penalty = "worst"``, goes on
+    with "worst" after the default became "model", as its first proposal's provenance records."""
+    import json
+    import sqlite3
+
+    store, cid, config = _setup(tmp_path, budget=8)
+    assert "failure_penalty" not in config.strategy_settings  # the file leaves it to the default
+    Runner(store, cid, max_runs=5).run()
+    assert store.trials(cid)[0].provenance["settings"]["failure_penalty"] == "model"
+    store.close()
+    # what the older version would have recorded
+    db = sqlite3.connect(tmp_path / "s.sqlite")
+    for tid, prov in db.execute("SELECT id, provenance_json FROM trials").fetchall():
+        p = json.loads(prov)
+        p["settings"]["failure_penalty"] = "worst"
+        db.execute("UPDATE trials SET provenance_json = ? WHERE id = ?", (json.dumps(p), tid))
+    db.commit()
+    db.close()
+
+    store = CampaignStore(tmp_path / "s.sqlite")
+    assert rebuild_strategy(config, Chamber(), store.trials(cid)).settings["failure_penalty"] == "worst"
+    Runner(store, cid).run()
+    assert [t.provenance["settings"]["failure_penalty"] for t in store.trials(cid)] == ["worst"] * 8
+    # a campaign with no strategy proposal yet (nothing, or a manual trial first) takes today's defaults
+    assert rebuild_strategy(config, Chamber(), []).settings["failure_penalty"] == "model"
+    store.close()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from campaigns.config import CampaignConfig, Outcome
+from campaigns.errors import CampaignError
 from campaigns.strategies import GPStrategy, make_strategy, strategy_names
 from campaigns.strategies import context as make_context
 from tests.campaigns.helpers import small_campaign
@@ -176,15 +177,35 @@ def test_random_strategy_samples_log_dimensions_log_uniformly(tmp_path):
     assert 0.4 < np.mean(pumps < np.sqrt(30 * 2880)) < 0.6
 
 
-@pytest.mark.parametrize("acq", ["EI", "PI", "LCB", "gp_hedge"])
-def test_every_acquisition_function_proposes_deterministically(tmp_path, acq):
-    cfg = _config(tmp_path)
-    cfg = CampaignConfig.from_text(cfg.text.replace('acq_optimizer = "sampling"',
-                                                    f'acq_optimizer = "sampling"\nacq_func = "{acq}"'))
+@pytest.mark.parametrize("acq, penalty", [("EI", "model"), ("PI", "model"), ("EI", "worst"), ("PI", "worst"),
+                                           ("LCB", "worst"), ("gp_hedge", "worst"), ("LCB", "drop")])
+def test_every_acquisition_function_proposes_deterministically(tmp_path, acq, penalty):
+    cfg = _with(_config(tmp_path), f'acq_func = "{acq}"\nfailure_penalty = "{penalty}"')
     runs = []
     for _ in range(2):
         s = make_strategy("gp", make_context(cfg))
         rs = s.ask(5)
-        s.tell(rs, [_outcome(r) for r in rs])
+        # one failed run, so that "model" takes its own path (the acquisition weighted by P(success))
+        s.tell(rs, [Outcome(None, None, True, "shorted cell")] + [_outcome(r) for r in rs[1:]])
         runs.append(s.ask(2))
     assert runs[0] == runs[1] and runs[0][0] != runs[0][1]
+
+
+@pytest.mark.parametrize("acq", ["LCB", "gp_hedge"])
+def test_failure_model_refuses_an_acquisition_it_cannot_weight(tmp_path, acq):
+    with pytest.raises(CampaignError) as info:  # refused when the file is read
+        _with(_config(tmp_path), f'acq_func = "{acq}"')  # failure_penalty left at its default, "model"
+    msg = str(info.value)
+    assert "strategy.acq_func" in msg and acq in msg and 'failure_penalty = "worst"' in msg and "\n" not in msg
+
+
+def test_failure_model_weights_probability_of_improvement_by_p_success(tmp_path):
+    """With acq_func = "PI" the failure model's acquisition is PI × P(success), not EI."""
+    s, rs = _told(tmp_path, 14, _fails, 'acq_func = "PI"')
+    model = s.model()
+    x = model.sk_space.transform([s.space.to_point(r) for r in rs])
+    y_opt = min(model.scores)
+    from skopt.acquisition import gaussian_pi
+
+    want = gaussian_pi(x, model.model, y_opt=y_opt, xi=s.settings["xi"]) * (1 - model._p_fail(x))
+    assert np.allclose(model._acquisition(x, model.model, y_opt), want)
