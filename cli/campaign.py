@@ -8,7 +8,7 @@ from pathlib import Path
 
 from campaigns.config import CampaignConfig
 from campaigns.errors import CampaignError
-from campaigns.runner import Runner, best_trial, load_campaign, open_campaign, propose
+from campaigns.runner import Runner, best_trial, load_campaign, open_campaign, propose, recommended_trial
 from campaigns.store import CampaignStore
 from twin import Chamber, load_tool
 from twin.errors import InputError
@@ -151,10 +151,20 @@ def _print_best(best) -> None:
                            for k in t.recipe))
 
 
+def _print_recommended(rec, best) -> None:
+    if rec is None:
+        return
+    t, predicted = rec
+    same = best is not None and best[0].id == t.id
+    print(f"recommended by the model: trial {t.id} (#{t.index}), predicted objective {predicted:.3f}"
+          + (" (the best measured run)" if same else "; the model rates it above the best measured run, whose "
+             "measurement it reads as partly luck"))
+
+
 def cmd_status(args) -> int:
     with _open(args.store) as store:
         cid = _campaign_id(store, args.campaign)
-        _, config, _ = load_campaign(store, cid)
+        _, config, chamber = load_campaign(store, cid)
         trials = store.trials(cid)
         counts: dict[str, int] = {}
         for t in trials:
@@ -171,7 +181,9 @@ def cmd_status(args) -> int:
             print(f"{t.id:>5} {t.index:>4} {t.state:<21}"
                   + "".join(f"{_fmt(t.recipe.get(k)):>13}" for k in KEY_FIELDS)
                   + f"{_fmt(t.interface_resistance_ohm_cm2, '.2f'):>10}  {note}")
-        _print_best(best_trial(config, trials))
+        best = best_trial(config, trials)
+        _print_best(best)
+        _print_recommended(recommended_trial(config, chamber, trials), best)
     return 0
 
 

@@ -16,10 +16,13 @@ from campaigns.store import CampaignStore
 from dashboards import figures
 
 
-def report_html(df: Any, config: CampaignConfig, *, store_name: str = "", extra_figures: list | None = None) -> str:
+def report_html(df: Any, config: CampaignConfig, *, store_name: str = "", extra_figures: list | None = None,
+                recommended: tuple[int, float] | None = None) -> str:
     """The report as HTML text, from the trials DataFrame and the campaign's configuration (pure).
 
     ``extra_figures`` (plotly figures) are appended after the report's own, e.g. the review app's.
+    ``recommended`` is ``(trial index, predicted objective)`` of the run the strategy's model rates best
+    (:func:`campaigns.runner.recommended_trial`).
     """
     obj = config.objective
     label = obj.minimize.replace("_ohm_cm2", " [Ω·cm²]").replace("_", " ")
@@ -49,6 +52,10 @@ def report_html(df: Any, config: CampaignConfig, *, store_name: str = "", extra_
         summary.append(f"best: trial {int(best['index'])}, objective {best['objective']:.4g}"
                        + (f"; interface resistance {r:.2f} Ω·cm² beside Haruta et al. (2015): "
                           f"{figures.PAPER_R_INT_OHM_CM2} Ω·cm²" if r is not None else ""))
+    if recommended is not None:
+        k, predicted = recommended
+        summary.append(f"recommended by the model: trial {int(k)}, predicted objective {predicted:.4g} (the run "
+                       "the surrogate rates best; with noisy measurements the best measured run may be a lucky one)")
     cols = [c for c in ("index", "state", *config.space.names, "objective", "failure", "reviewer", "finished_at")
             if c in df.columns]
     table = df[cols].to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0,
@@ -74,13 +81,16 @@ def write_report(store: CampaignStore, campaign_id: int, path: str | Path) -> Pa
     path = Path(path)
     if not path.parent.is_dir():
         raise CampaignError("--html", str(path), "folder does not exist")
-    c = store.campaign(campaign_id)
-    config = CampaignConfig.from_text(c.config_toml, check_limits=False)
+    from campaigns.runner import load_campaign, recommended_trial
+
+    _, config, chamber = load_campaign(store, campaign_id)
+    rec = recommended_trial(config, chamber, store.trials(campaign_id))
     from dashboards.review_report import extra_figures  # the review app's figures: best run's events and traces,
     # partial dependence, limit margins of pending proposals
 
     text = report_html(store.to_dataframe(campaign_id), config, store_name=f"store: {store.path}",
-                       extra_figures=extra_figures(store, campaign_id))
+                       extra_figures=extra_figures(store, campaign_id),
+                       recommended=(rec[0].index, rec[1]) if rec is not None else None)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)

@@ -11,7 +11,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from campaigns.config import CampaignConfig  # noqa: E402
-from campaigns.runner import Runner, chamber_before, open_campaign  # noqa: E402
+from campaigns.runner import Runner, chamber_before, open_campaign, recommended_trial  # noqa: E402
 from campaigns.store import CampaignStore  # noqa: E402
 from dashboards.report import write_report  # noqa: E402
 from twin import Chamber, Recipe, simulate  # noqa: E402
@@ -58,6 +58,13 @@ def campaign(chamber: Chamber, budget: int = 30) -> None:
           f"was for that run, {vented:.2f} Ω·cm² right after a vent")
     for name in config.space.names:
         print(f"  {name:<30} {getattr(recipe, name):>10.4g}")
+    rec = recommended_trial(config, chamber, trials)
+    if rec is not None:
+        rt, predicted = rec
+        expected = simulate(Recipe.from_dict(rt.recipe), chamber_before(chamber, trials, rt),
+                            deterministic=True).interface_resistance_ohm_cm2
+        print(f"recommended by the model: trial #{rt.index}, predicted R_int {predicted:.2f} Ω·cm², expected "
+              f"(deterministic twin) {expected:.2f} Ω·cm²" + (" (the best measured run)" if rt.id == trial.id else ""))
     print(f"store: {store_path}\nreport: {report_path}")
 
 

@@ -48,6 +48,7 @@ def test_run_status_export_report(ran, tmp_path, capsys):
     cfile, store = ran
     rc, out, _ = _run(capsys, "campaign", "status", "--store", store)
     assert rc == 0 and "campaign small" in out and out.count(" done ") + out.count(" failed ") >= 5
+    assert "recommended by the model: trial " in out and "predicted objective " in out  # gp has a model
     for fmt, name in (("csv", "t.csv"), ("parquet", "t.parquet")):
         rc, out, _ = _run(capsys, "campaign", "export", "--store", store, "--format", fmt, "--out", tmp_path / name)
         assert rc == 0

@@ -10,7 +10,7 @@ import pytest
 import campaigns.runner as runner_mod
 from campaigns.config import CampaignConfig
 from campaigns.errors import CampaignError, RunnerBusyError
-from campaigns.runner import Runner, open_campaign, propose, rebuild_strategy
+from campaigns.runner import Runner, best_trial, open_campaign, propose, rebuild_strategy
 from campaigns.store import CampaignStore, trial_history
 from campaigns.strategies import StrategyContext, register_strategy, strategy_names
 from tests.campaigns.helpers import small_campaign
@@ -314,4 +314,61 @@ def test_a_resumed_campaign_keeps_the_settings_it_started_with_when_a_default_ch
     assert [t.provenance["settings"]["failure_penalty"] for t in store.trials(cid)] == ["worst"] * 8
     # a campaign with no strategy proposal yet (nothing, or a manual trial first) takes today's defaults
     assert rebuild_strategy(config, Chamber(), []).settings["failure_penalty"] == "model"
+    store.close()
+
+
+def test_recommended_trial_is_the_run_the_model_rates_best_not_the_luckiest_measurement(tmp_path):
+    """A model that reads the best measured run as partly luck recommends another run, in the objective's units."""
+    import numpy as np
+
+    from campaigns.runner import recommended_trial
+    from campaigns.strategies import RandomStrategy
+
+    class Smoothing(RandomStrategy):
+        """Rates every recipe by a fixed function of its power, whatever was measured (a stand-in for a GP that
+        pools neighbouring runs): lowest at 120 W."""
+
+        name = "test-smoothing"
+
+        def predict(self, recipes):
+            mean = np.array([1.0 + abs(r.rf_power_w - 120.0) / 1000.0 for r in recipes])  # log10 units
+            return mean, np.full(len(recipes), 0.01)
+
+    @register_strategy("test-smoothing")
+    def make(ctx: StrategyContext):
+        return Smoothing(ctx, {})
+
+    try:
+        store, cid, config = _setup(tmp_path, budget=8, strategy="test-smoothing", settings="")
+        assert recommended_trial(config, Chamber(), []) is None  # nothing run yet
+        Runner(store, cid).run()
+        trials = store.trials(cid)
+        done = [t for t in trials if t.state == "done"]
+        assert len(done) >= 3
+        best_measured = best_trial(config, trials)[0]
+        want = min(done, key=lambda t: abs(t.recipe["rf_power_w"] - 120.0))
+        got, predicted = recommended_trial(config, Chamber(), trials)
+        assert got.id == want.id and want.id != best_measured.id  # (seed 3: the two differ)
+        assert predicted == pytest.approx(10 ** (1.0 + abs(want.recipe["rf_power_w"] - 120.0) / 1000.0))
+        store.close()
+    finally:
+        from campaigns import strategies
+
+        strategies._REGISTRY.pop("test-smoothing", None)
+
+
+def test_recommended_trial_needs_a_model_and_two_successful_runs(tmp_path):
+    from campaigns.runner import recommended_trial
+
+    store, cid, config = _setup(tmp_path, budget=6, strategy="random", settings="")
+    Runner(store, cid).run()
+    assert recommended_trial(config, Chamber(), store.trials(cid)) is None  # random search has no model
+    store.close()
+    store, cid, config = _setup(tmp_path, "gp.sqlite", budget=6)
+    Runner(store, cid).run()
+    trials = store.trials(cid)
+    t, predicted = recommended_trial(config, Chamber(), trials)
+    assert t.state == "done" and math.isfinite(predicted) and predicted > 0
+    # the GP's rating of a run lies near what was measured there (5 % noise, log10 objective)
+    assert 0.5 < predicted / t.interface_resistance_ohm_cm2 < 2.0
     store.close()

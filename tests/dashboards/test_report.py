@@ -33,6 +33,7 @@ def test_report_is_one_self_contained_file_with_the_figures_and_best_recipe(stor
         assert text in html, text
     best = min((t for t in s.trials(cid) if t.state == "done"), key=lambda t: t.interface_resistance_ohm_cm2)
     assert f"{best.interface_resistance_ohm_cm2:.2f} Ω·cm²" in html
+    assert "recommended by the model: trial " in html  # the run gp's surrogate rates best
     for text in ("Event timeline", "Telemetry", "Surrogate partial dependence"):  # the review app's figures
         assert text in html, text
     assert not (tmp_path / "report.html.tmp").exists()
