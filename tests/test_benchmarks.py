@@ -39,7 +39,7 @@ def test_campaign_efficiency_prints_the_optimum_the_share_and_a_row_per_strategy
                "--campaign", str(ROOT / "examples" / "campaigns" / "lipon_interface.toml"))
     assert re.search(rf"twin optimum {NUMBER}", out), out
     assert re.search(rf"within target: {NUMBER}; random search's median ~{NUMBER} runs", out), out
-    for name in ("gp", "random", "tpe"):
+    for name in ("gp", "gp:rec", "random", "tpe"):  # gp:rec: the run gp's model recommends
         assert re.search(rf"^{name}\s+{NUMBER}\s+{NUMBER}", out, re.M), (name, out)
     # BoTorch is an optional outside reference: a row when installed, a one-line note otherwise
     assert re.search(rf"^botorch\s+{NUMBER}", out, re.M) or "botorch: skipped, " in out, out
