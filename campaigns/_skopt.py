@@ -184,7 +184,9 @@ class GPModel:
         """P(failure) at ``points`` [0–1]: ``(a + Σ k(x, f)) / (a + b + Σ k(x, f) + Σ k(x, s))`` over failed
         runs ``f`` and successful runs ``s``, with ``k`` a Matérn correlation whose length scales are fitted to
         the failure labels, and a prior worth one run at the smoothed failure rate ``(n_f + 1) / (n + 2)``.
-        0 when no run failed."""
+        With no failed run yet, that smoothed rate ``1 / (n + 2)`` everywhere (the acquisition then ignores it)."""
+        if self._fail_corr is None:
+            return np.full(len(points), 1.0 / (len(self.points) + 2))
         return self._p_fail(self.sk_space.transform([list(p) for p in points]))
 
     def _p_fail(self, x: np.ndarray) -> np.ndarray:

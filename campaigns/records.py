@@ -67,6 +67,9 @@ class Trial:
     reviewer: str | None
     comment: str | None
     provenance: dict[str, Any]
+    predicted_failure: float | None = None
+    """The strategy's chance [0–1] that this recipe's run fails, at proposal time (``gp`` with
+    ``failure_penalty = "model"``; None where failure is not modelled, or the store predates schema 2)."""
 
     @property
     def interface_resistance_ohm_cm2(self) -> float:

@@ -222,13 +222,16 @@ def propose(store: CampaignStore, campaign_id: int, config: CampaignConfig, cham
                                expect_count=len(trials))
 
 
-def _predictions(strategy: Strategy, recipes: list[Recipe]) -> list[tuple[float | None, float | None, float | None]]:
+def _predictions(strategy: Strategy, recipes: list[Recipe]) -> list[tuple[float | None, ...]]:
+    """(mean, std, EI, P(failure)) per recipe at proposal time; None or NaN where the strategy has no such
+    prediction (NaN is stored as NULL)."""
+    nan = [math.nan] * len(recipes)
     if not hasattr(strategy, "predict"):
-        return [(None, None, None)] * len(recipes)
+        return [(None, None, None, None)] * len(recipes)
     mean, std = strategy.predict(recipes)
-    ei = strategy.expected_improvement(recipes) if hasattr(strategy, "expected_improvement") else [math.nan] * len(
-        recipes)
-    return [(float(m), float(s), float(e)) for m, s, e in zip(mean, std, ei, strict=True)]
+    ei = strategy.expected_improvement(recipes) if hasattr(strategy, "expected_improvement") else nan
+    p_fail = strategy.failure_probability(recipes) if hasattr(strategy, "failure_probability") else nan
+    return [(float(m), float(s), float(e), float(f)) for m, s, e, f in zip(mean, std, ei, p_fail, strict=True)]
 
 
 # -- the runner ----------------------------------------------------------------------------------------

@@ -57,8 +57,15 @@ from campaigns.records import (  # noqa: F401  (re-exported: the store's public 
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-"""Version of the tables below; a store with a higher version is refused, never modified."""
+SCHEMA_VERSION = 2
+"""Version of the tables below; a store with a higher version is refused, never modified; one with a lower version
+is migrated in one transaction when opened (:data:`MIGRATIONS`)."""
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 1 -> 2: the strategy's predicted chance that a proposed recipe's run fails
+    1: ("ALTER TABLE trials ADD COLUMN predicted_failure REAL",),
+}
+"""Statements that take a store from version ``k`` to ``k + 1``."""
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
@@ -86,6 +93,7 @@ CREATE TABLE trials (
     predicted_mean REAL,
     predicted_std REAL,
     expected_improvement REAL,
+    predicted_failure REAL,
     proposed_at TEXT NOT NULL,
     approved_at TEXT,
     started_at TEXT,
@@ -195,11 +203,13 @@ class CampaignStore:
                 db.close()
                 raise StoreError("schema_version", version, "store written by a newer sputter-twin; refusing to "
                                  "open it", f"<= {SCHEMA_VERSION}", source=str(self.path))
-            if version < SCHEMA_VERSION:
+            if version < min(MIGRATIONS, default=SCHEMA_VERSION):
                 db.close()
-                raise StoreError("schema_version", version, "unknown older store schema", str(SCHEMA_VERSION),
-                                 source=str(self.path))
+                raise StoreError("schema_version", version, "unknown older store schema",
+                                 f"{min(MIGRATIONS, default=SCHEMA_VERSION)}–{SCHEMA_VERSION}", source=str(self.path))
             self._set_pragmas()
+            if version < SCHEMA_VERSION:
+                self._migrate()
             return
         if tables:
             db.close()
@@ -214,6 +224,28 @@ class CampaignStore:
                         cur.execute(stmt)
                 cur.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
                 cur.execute("INSERT INTO meta VALUES ('created', ?)", (self._clock(),))
+
+    def _migrate(self) -> None:
+        """Bring an older store to :data:`SCHEMA_VERSION` in one transaction (all steps or none), logged in the
+        event log. The version is read again inside the transaction: another process may have migrated first."""
+        start = version = 0
+        try:
+            with self._tx() as cur:
+                version = int(cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+                start = version
+                while version < SCHEMA_VERSION:
+                    for stmt in MIGRATIONS[version]:
+                        cur.execute(stmt)
+                    version += 1
+                if version != start:
+                    cur.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise StoreError("schema_version", start, f"migrating the store to schema {SCHEMA_VERSION} failed "
+                             f"({exc}); it was rolled back and the store is as it was", str(SCHEMA_VERSION),
+                             source=str(self.path)) from None
+        if version != start:
+            log.info("store %s: schema %d migrated to %d", self.path, start, version)
 
     def _set_pragmas(self) -> None:
         mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -300,15 +332,15 @@ class CampaignStore:
     # -- trials ----------------------------------------------------------------------------------------
     _TRIAL_COLS = ("id, campaign_id, idx, batch, state, recipe_json, result_json, run_index, predicted_mean, "
                    "predicted_std, expected_improvement, proposed_at, approved_at, started_at, finished_at, "
-                   "reviewer, comment, provenance_json")
+                   "reviewer, comment, provenance_json, predicted_failure")
 
     @staticmethod
     def _trial(row: Sequence[Any]) -> Trial:
         (tid, cid, idx, batch, state, recipe, result, run_index, mean, std, ei, proposed, approved, started,
-         finished, reviewer, comment, prov) = row
+         finished, reviewer, comment, prov, p_fail) = row
         return Trial(tid, cid, idx, batch, state, json.loads(recipe), json.loads(result) if result else None,
                      run_index, mean, std, ei, proposed, approved, started, finished, reviewer, comment,
-                     json.loads(prov))
+                     json.loads(prov), p_fail)
 
     def trials(self, campaign_id: int, states: Sequence[str] | None = None) -> list[Trial]:
         """The campaign's trials in proposal order (optionally only those in ``states``)."""
@@ -328,7 +360,7 @@ class CampaignStore:
         return self._trial(row)
 
     def add_proposals(self, campaign_id: int, recipes: Sequence[Any], *, provenance: dict[str, Any],
-                      predictions: Sequence[tuple[float | None, float | None, float | None]] | None = None,
+                      predictions: Sequence[Sequence[float | None]] | None = None,
                       actor: str = "strategy", expect_count: int | None = None) -> list[int]:
         """Add a batch of proposed recipes (dicts or objects with ``to_dict()``) in one transaction.
 
@@ -336,8 +368,9 @@ class CampaignStore:
         ----------
         provenance : dict
             JSON-safe: strategy and settings, seed, versions, tool name. Stored with every trial.
-        predictions : sequence of (mean, std, EI), optional
-            The strategy's prediction for each recipe at proposal time, in the optimiser's units.
+        predictions : sequence of (mean, std, EI) or (mean, std, EI, P(failure)), optional
+            The strategy's prediction for each recipe at proposal time, in the optimiser's units; P(failure) in
+            [0, 1] where the strategy models failed runs.
         expect_count : int, optional
             Compare-and-set guard: add only if the campaign holds exactly this many trials (so two processes
             proposing from the same history cannot both add a batch). Otherwise :class:`TrialStateError`.
@@ -348,9 +381,10 @@ class CampaignStore:
             The new trials' ids.
         """
         self.campaign(campaign_id)
-        preds = list(predictions) if predictions is not None else [(None, None, None)] * len(recipes)
-        if len(preds) != len(recipes):
-            raise ValueError("one prediction per recipe")
+        preds = [tuple(p) + (None,) * (4 - len(p)) for p in predictions] if predictions is not None \
+            else [(None, None, None, None)] * len(recipes)
+        if len(preds) != len(recipes) or any(len(p) != 4 for p in preds):
+            raise ValueError("one prediction (mean, std, EI[, P(failure)]) per recipe")
         ids = []
         with self._tx() as cur:
             n, batch = cur.execute("SELECT COUNT(*), COALESCE(MAX(batch), -1) FROM trials WHERE campaign_id = ?",
@@ -359,13 +393,14 @@ class CampaignStore:
                 raise TrialStateError("campaign", campaign_id, f"holds {n} trials, expected {expect_count}: "
                                       "someone else proposed meanwhile")
             now = self._clock()
-            for k, (recipe, (mean, std, ei)) in enumerate(zip(recipes, preds, strict=True)):
+            for k, (recipe, (mean, std, ei, p_fail)) in enumerate(zip(recipes, preds, strict=True)):
                 rd = recipe.to_dict() if hasattr(recipe, "to_dict") else dict(recipe)
                 cur.execute(
                     "INSERT INTO trials (campaign_id, idx, batch, state, recipe_json, predicted_mean, predicted_std,"
-                    " expected_improvement, proposed_at, provenance_json) VALUES (?, ?, ?, 'proposed', ?, ?, ?, ?, ?,"
-                    " ?)", (campaign_id, n + k, batch + 1, _json(rd), _f(mean), _f(std), _f(ei), now,
-                            _json(provenance)))
+                    " expected_improvement, predicted_failure, proposed_at, provenance_json)"
+                    " VALUES (?, ?, ?, 'proposed', ?, ?, ?, ?, ?, ?, ?)",
+                    (campaign_id, n + k, batch + 1, _json(rd), _f(mean), _f(std), _f(ei), _f(p_fail), now,
+                     _json(provenance)))
                 tid = int(cur.lastrowid)
                 ids.append(tid)
                 self._event(cur, campaign_id, tid, actor, "proposed", None, "proposed",
@@ -567,7 +602,8 @@ class CampaignStore:
             row["feasible"] = None if outcome is None else not outcome.failed
             row["failure"] = None if outcome is None else outcome.reason or None
             row.update(predicted_mean=t.predicted_mean, predicted_std=t.predicted_std,
-                       expected_improvement=t.expected_improvement, proposed_at=t.proposed_at,
+                       expected_improvement=t.expected_improvement, predicted_failure=t.predicted_failure,
+                       proposed_at=t.proposed_at,
                        approved_at=t.approved_at, started_at=t.started_at, finished_at=t.finished_at,
                        reviewer=t.reviewer, comment=t.comment, strategy=t.provenance.get("strategy"))
             rows.append(row)

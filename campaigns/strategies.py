@@ -336,6 +336,14 @@ class GPStrategy(_Observed):
             return nan, nan.copy()
         return model.predict([self.space.to_point(r) for r in recipes])
 
+    def failure_probability(self, recipes: Sequence[Recipe]) -> np.ndarray:
+        """Chance [0–1] that a run of each recipe fails, as ``failure_penalty = "model"`` weighs it; NaN where
+        failure is not modelled (the other rules) or before the GP exists."""
+        model = self.model()
+        if model is None or self.settings["failure_penalty"] != "model":
+            return np.full(len(recipes), np.nan)
+        return model.failure_probability([self.space.to_point(r) for r in recipes])
+
     def expected_improvement(self, recipes: Sequence[Recipe]) -> np.ndarray:
         """Expected improvement of the score at ``recipes`` (NaN before the GP exists)."""
         model = self.model()

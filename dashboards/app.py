@@ -414,6 +414,9 @@ def _proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
         html.Tr([html.Th("expected improvement"), html.Td(
             "–" if trial.expected_improvement is None else f"{trial.expected_improvement:.4g} ({units})",
             id="pred-ei")]),
+        html.Tr([html.Th("chance the run fails (strategy's failure model, at proposal)"), html.Td(
+            "– (failures not modelled: failure_penalty is not \"model\")" if trial.predicted_failure is None
+            else f"{trial.predicted_failure:.1%}", id="pred-fail")]),
         html.Tr([html.Th("twin's expected outcome (deterministic)"),
                  html.Td(f"R_int {fmt_ohm(twin.interface_resistance_ohm_cm2)}, total "
                          f"{fmt_ohm(twin.total_resistance_ohm_cm2)}, {twin.process_time_s / 3600:.2f} h, "

@@ -93,7 +93,7 @@ def best_trial(trials: list[Trial], objective: Objective | None = None) -> Trial
 def history_rows(trials: list[Trial]) -> tuple[list[dict[str, Any]], list[str]]:
     """One JSON-safe row per trial for the history table, and the column order."""
     fields = list(Recipe.fields())
-    cols = ["index", "state", "R_int", "total_R", "shorted", "predicted_mean", "predicted_std", "EI", *fields,
+    cols = ["index", "state", "R_int", "total_R", "shorted", "predicted_mean", "predicted_std", "EI", "P_fail", *fields,
             "n_arc", "n_rf_trip", "n_flake", "reviewer", "comment", "measured_by", "trial_id"]
     rows = []
     for t in trials:
@@ -105,7 +105,7 @@ def history_rows(trials: list[Trial]) -> tuple[list[dict[str, Any]], list[str]]:
             "total_R": _round(res.get("total_resistance_ohm_cm2")),
             "shorted": "" if "shorted" not in res else ("yes" if res["shorted"] else "no"),
             "predicted_mean": _round(t.predicted_mean), "predicted_std": _round(t.predicted_std),
-            "EI": _round(t.expected_improvement),
+            "EI": _round(t.expected_improvement), "P_fail": _round(t.predicted_failure),
             "n_arc": counts.get("arc"), "n_rf_trip": counts.get("rf_trip"), "n_flake": counts.get("flake"),
             "reviewer": t.reviewer or "", "comment": t.comment or "", "measured_by": res.get("measured_by") or "",
         }

@@ -372,3 +372,20 @@ def test_recommended_trial_needs_a_model_and_two_successful_runs(tmp_path):
     # the GP's rating of a run lies near what was measured there (5 % noise, log10 objective)
     assert 0.5 < predicted / t.interface_resistance_ohm_cm2 < 2.0
     store.close()
+
+
+def test_proposals_record_the_models_chance_of_failure(tmp_path):
+    store, cid, _ = _setup(tmp_path, budget=7)  # failure_penalty: the default, "model"
+    Runner(store, cid).run()
+    trials = store.trials(cid)
+    assert trials[0].predicted_failure is None  # the initial design: no model yet
+    later = [t.predicted_failure for t in trials if t.predicted_mean is not None]
+    assert later and all(0.0 < p < 1.0 for p in later)
+    assert "predicted_failure" in store.to_dataframe(cid).columns
+    store.close()
+    store, cid, _ = _setup(tmp_path, "worst.sqlite", budget=7,
+                           settings='n_initial = 4\nn_points = 2000\nacq_optimizer = "sampling"\n'
+                                    'failure_penalty = "worst"')
+    Runner(store, cid).run()
+    assert all(t.predicted_failure is None for t in store.trials(cid))  # "worst" does not model failure
+    store.close()

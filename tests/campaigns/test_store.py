@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sqlite3
 import subprocess
@@ -149,6 +150,73 @@ def test_newer_schema_is_refused_and_the_file_left_untouched(tmp_path):
     db.close()
     before = _digest(path)
     with pytest.raises(StoreError, match="newer"):
+        CampaignStore(path)
+    assert _digest(path) == before
+
+
+def _as_schema_1(path) -> None:
+    """Turn a store into what schema 1 wrote: no predicted_failure column, version 1."""
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE trials DROP COLUMN predicted_failure")
+    db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    db.commit()
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+
+
+def test_a_schema_1_store_is_migrated_when_opened_and_keeps_everything(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with CampaignStore(path) as s:
+        cid, (t1, t2) = _proposed(s, 2)
+        s.approve(t1, "alice", "ok")
+        before_trials = [dataclasses.replace(t, predicted_failure=None) for t in s.trials(cid)]
+        before_events = s.events(cid)
+    _as_schema_1(path)
+    with CampaignStore(path) as s:
+        assert s.schema_version() == SCHEMA_VERSION == 2 and s.integrity_check() == "ok"
+        assert s.trials(cid) == before_trials  # every trial as it was; no P(failure) for the old ones
+        assert s.events(cid) == before_events
+        (t3,) = s.add_proposals(cid, [Recipe(rf_power_w=70.0)], provenance={"strategy": "test"},
+                                predictions=[(1.0, 0.1, 0.01, 0.25)])
+        assert s.trial(t3).predicted_failure == 0.25 and s.trial(t1).predicted_failure is None
+        assert "predicted_failure" in s.to_dataframe(cid).columns
+    with CampaignStore(path) as s:  # opening a migrated store again changes nothing
+        assert s.schema_version() == 2 and len(s.trials(cid)) == 3
+
+
+def test_a_failed_migration_leaves_the_schema_1_store_as_it_was(tmp_path, monkeypatch):
+    import campaigns.store as store_mod
+
+    path = tmp_path / "s.sqlite"
+    with CampaignStore(path) as s:
+        _proposed(s, 2)
+    _as_schema_1(path)
+    before = _digest(path)
+    monkeypatch.setitem(store_mod.MIGRATIONS, 1, store_mod.MIGRATIONS[1] + ("ALTER TABLE no_such_table ADD x",))
+    with pytest.raises(StoreError, match="rolled back") as info:
+        CampaignStore(path)
+    assert "\n" not in str(info.value) and "schema_version" in str(info.value)
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "1"
+    assert "predicted_failure" not in {r[1] for r in db.execute("PRAGMA table_info(trials)")}  # rolled back
+    db.close()
+    monkeypatch.undo()
+    with CampaignStore(path) as s:  # and the real migration still works afterwards
+        assert s.schema_version() == 2
+    assert before != _digest(path)
+
+
+def test_an_unknown_older_schema_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with CampaignStore(path) as s:
+        _proposed(s)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'")
+    db.commit()
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    before = _digest(path)
+    with pytest.raises(StoreError, match="unknown older store schema"):
         CampaignStore(path)
     assert _digest(path) == before
 

@@ -167,7 +167,10 @@ def test_failure_model_without_failures_is_plain_gp(tmp_path):
     a, _ = _told(tmp_path, 10, lambda r: False)
     b, _ = _told(tmp_path, 10, lambda r: False, 'failure_penalty = "worst"')
     assert a.ask(3) == b.ask(3)
-    assert a.model().failure_probability([a.points[0]])[0] == 0.0
+    # no failure seen: the smoothed rate 1 / (n + 2) everywhere, which leaves the acquisition's argmax alone
+    assert a.model().failure_probability([a.points[0], a.points[5]]) == pytest.approx([1 / 12, 1 / 12])
+    assert a.failure_probability(a._recipes(a.points[:2])) == pytest.approx([1 / 12, 1 / 12])
+    assert np.isnan(b.failure_probability(b._recipes(b.points[:2]))).all()  # "worst" does not model failure
 
 
 def test_random_strategy_samples_log_dimensions_log_uniformly(tmp_path):

@@ -48,6 +48,8 @@ def test_review_view_shows_what_the_store_predicted(page, served, screenshot_dir
     shown = page.inner_text("#pred-at-proposal")
     assert f"{v:.4g} Ω·cm²" in shown and f"{lo:.4g}" in shown and f"{hi:.4g}" in shown
     assert f"{first.expected_improvement:.4g}" in page.inner_text("#pred-ei")
+    assert first.predicted_failure is not None  # the sample campaign's gp models failures (the default)
+    assert page.inner_text("#pred-fail") == f"{first.predicted_failure:.1%}"
     assert "R_int" in page.inner_text("#pred-twin")
     assert "within the tool's limits" in page.inner_text("#proposal-view")
     assert page.locator("#nearest-table td").count() > 0

@@ -114,6 +114,8 @@ def test_history_rows_are_json_safe(data):
     done = [r for r in rows if r["state"] == "done"]
     assert all(r["R_int"] is not None and r["R_int"] > 0 for r in done)
     assert all(r["R_int"] is None for r in rows if r["state"] == "proposed")
+    assert "P_fail" in cols and all(r["P_fail"] is None or 0 <= r["P_fail"] <= 1 for r in rows)
+    assert any(r["P_fail"] is not None for r in rows if r["state"] == "proposed")  # gp's failure model
 
 
 def test_extra_report_figures_render_offline(data, tmp_path):
