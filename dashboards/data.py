@@ -35,7 +35,8 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def open_store(path: str | Path) -> CampaignStore:
-    """Open an existing campaign store for the dashboard, never creating or altering a file.
+    """Open an existing campaign store for the dashboard, never creating a file (a store of an older schema is
+    migrated, as every opener of a store does: the dashboard writes approvals and measurements to it anyway).
 
     Raises
     ------
