@@ -28,8 +28,8 @@ the objective. ``gp`` has three rules (``failure_penalty``):
   the acquisition is EI × P(success) (constrained EI: Gelbart, Snoek & Adams 2014), with P(failure) a
   kernel-weighted Beta–Bernoulli estimate whose length scales are fitted to the failure labels
   (:meth:`campaigns._skopt.GPModel.failure_probability`). A region that keeps failing is avoided; a random short
-  among good runs barely moves it. With ``acq_func = "PI"`` it is PI × P(success); LCB and gp_hedge can't be
-  weighted so, and are refused with this rule (set ``"worst"`` or ``"drop"`` for them).
+  among good runs barely moves it. With ``acq_func = "PI"`` it is PI × P(success). LCB and gp_hedge can't be
+  weighted so: with them the default is ``"worst"``, and ``"model"`` named in the file is refused.
 * ``"worst"``: failures are told to the GP at the *worst score seen among successful runs*. The GP then believes
   the neighbourhood is as bad as the worst run, so EI stops proposing there, while its normalisation and length
   scales are not wrecked as they would be by a huge constant penalty.
@@ -362,7 +362,12 @@ GP_SETTINGS: dict[str, tuple[Any, Any]] = {
 
 @register_strategy("gp")
 def _make_gp(ctx: StrategyContext) -> Strategy:
-    return GPStrategy(ctx, settings_from(ctx.settings, GP_SETTINGS))
+    from campaigns import _skopt
+
+    settings = settings_from(ctx.settings, GP_SETTINGS)
+    if "failure_penalty" not in ctx.settings and settings["acq_func"] not in _skopt.CONSTRAINED_ACQ_FUNCS:
+        settings["failure_penalty"] = "worst"  # LCB and gp_hedge can't be weighted by P(success)
+    return GPStrategy(ctx, settings)
 
 
 @register_strategy("random")

@@ -197,9 +197,12 @@ def test_every_acquisition_function_proposes_deterministically(tmp_path, acq, pe
 @pytest.mark.parametrize("acq", ["LCB", "gp_hedge"])
 def test_failure_model_refuses_an_acquisition_it_cannot_weight(tmp_path, acq):
     with pytest.raises(CampaignError) as info:  # refused when the file is read
-        _with(_config(tmp_path), f'acq_func = "{acq}"')  # failure_penalty left at its default, "model"
+        _with(_config(tmp_path), f'acq_func = "{acq}"\nfailure_penalty = "model"')
     msg = str(info.value)
     assert "strategy.acq_func" in msg and acq in msg and 'failure_penalty = "worst"' in msg and "\n" not in msg
+    # left to the default, the rule for these acquisitions is "worst" (as it was before "model" became the default)
+    s = make_strategy("gp", make_context(_with(_config(tmp_path), f'acq_func = "{acq}"')))
+    assert s.settings["failure_penalty"] == "worst" and len(s.ask(1)) == 1
 
 
 def test_failure_model_weights_probability_of_improvement_by_p_success(tmp_path):
