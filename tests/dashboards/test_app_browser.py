@@ -52,6 +52,7 @@ def test_review_view_shows_what_the_store_predicted(page, served, screenshot_dir
     assert page.inner_text("#pred-fail") == f"{first.predicted_failure:.1%}"
     assert "R_int" in page.inner_text("#pred-twin")
     assert "within the tool's limits" in page.inner_text("#proposal-view")
+    page.wait_for_selector("#nearest-table td")  # a DataTable fills its cells after it mounts, a tick later
     assert page.locator("#nearest-table td").count() > 0
     page.wait_for_selector("#margins-table .margin-row")
     assert page.locator("#margins-table .margin-row").count() >= 7
@@ -180,7 +181,10 @@ def test_history_sorts_and_filters(page, served, screenshot_dir):
     page.keyboard.press("Enter")
     page.wait_for_function("document.querySelectorAll('#history-table td[data-dash-column=state]').length > 4")
     page.click("#history-table th[data-dash-column='R_int'] .column-header--sort")
-    page.wait_for_timeout(300)
+    page.wait_for_function(  # the table re-renders sorted a tick after the click
+        "(() => { const v = [...document.querySelectorAll('#history-table td[data-dash-column=R_int]')]"
+        ".map(td => td.innerText.trim()).filter(t => t).map(Number);"
+        " return v.length >= 20 && v.every((x, i) => i === 0 || v[i - 1] <= x); })()")
     vals = [v.strip() for v in page.locator("#history-table td[data-dash-column='R_int']").all_inner_texts()]
     nums = [float(v) for v in vals if v]
     assert nums == sorted(nums) and len(nums) >= 20
@@ -193,6 +197,7 @@ def test_charts_surrogate_run_and_compare_views(page, served, screenshot_dir):
 
     page.click("#tab-charts")
     page.wait_for_selector("#convergence-graph .scatterlayer .trace")
+    page.wait_for_selector("#params-graph .xy")  # the two graphs render independently
     assert page.locator("#params-graph .subplot, #params-graph .xy").count() >= 6
     page.screenshot(path=screenshot_dir / "charts.png", full_page=True)
 
