@@ -66,6 +66,15 @@ def _campaign(tmp_path: Path, endpoint: str, thickness: float = 60.0, extra: str
     return path, tmp_path / "c.sqlite"
 
 
+def _stored(store: Path, trial_id: int):
+    """The store's only trial, with its event log and telemetry, read back after the run."""
+    with CampaignStore(store, create=False) as st:
+        (c,) = st.campaigns()
+        (trial,) = st.trials(c.id)
+        assert trial.id == trial_id
+        return trial, st.events(trial_id=trial_id), st.telemetry(trial_id)
+
+
 def _approved_trial(camp: Path, store: Path) -> int:
     """Propose one trial and approve it, through the command line."""
     assert main(["campaign", "run", str(camp), "--store", str(store), "--no-progress"]) == 0
@@ -132,11 +141,7 @@ def test_ctrl_c_during_campaign_run_exits_130_with_the_safe_state_and_a_consiste
     with sqlite3.connect(store) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("SELECT state FROM trials WHERE id = ?", (trial_id,)).fetchone() == ("interrupted",)
-    with CampaignStore(store, create=False) as st:
-        (c,) = st.campaigns()
-        (trial,) = st.trials(c.id)
-        events = st.events(trial_id=trial_id)
-        telemetry = st.telemetry(trial_id)
+    trial, events, telemetry = _stored(store, trial_id)
     assert trial.state == "interrupted" and trial.result is None
     assert events[-1].kind == "interrupt" and "Ctrl-C" in events[-1].detail["reason"]
 
@@ -202,11 +207,7 @@ def test_frozen_readback_stop_is_kept_with_the_trial(tmp_path, emulator, capsys)
     assert main(["campaign", "run", str(camp), "--store", str(store), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "readback rf_power_w frozen" in err and "safe state written" in err and err.count("\n") == 1
-    with CampaignStore(store, create=False) as st:
-        (c,) = st.campaigns()
-        (trial,) = st.trials(c.id)
-        events = st.events(trial_id=trial_id)
-        tel = st.telemetry(trial_id)
+    trial, events, tel = _stored(store, trial_id)
     assert trial.state == "interrupted" and trial.result is None
     commands = [e.detail for e in events if e.kind == "command"]
     assert [(c["node"], c["value"]) for c in commands if c["kind"] == "safe_state"] == _safe_sequence(MAPPING)
