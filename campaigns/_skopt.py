@@ -1,18 +1,29 @@
 """Everything that touches scikit-optimize (archived upstream; 0.10.2 pinned). No other module imports skopt.
 
-Only skopt's GP path is used (``Optimizer(base_estimator="GP")``), never GBRT or ``BayesSearchCV``.
+Only skopt's GP path is used (its ``GaussianProcessRegressor`` built by ``cook_estimator("GP")``: a Matérn 5/2
+kernel with one length scale per dimension and a fitted noise level), never GBRT or ``BayesSearchCV``, and only as a
+*surrogate*: the acquisition functions, their optimiser and the constant liar are the project's own, written once in
+:mod:`campaigns.acquisition` and shared by every strategy.
 
-Batches use the constant liar, but faster than skopt's own ``ask(n_points=k)``, which refits the GP *with a
-hyper-parameter search* for every lie (~5 s for 4 points after 100 observations in 8-D). Here the GP is fitted
-once; the lies are told to a GP whose kernel hyper-parameters (amplitude, length scales, noise) are frozen at that
-fit, so each lie costs one Cholesky factorisation and one acquisition search. The lie is the best score so far
-(``cl_min``): the optimiser then treats the pending point's neighbourhood as explored and looks elsewhere.
+The GP works in the campaign's unit cube (:meth:`campaigns.space.SearchSpace.unit_cube`): log dimensions in log
+space, as skopt's own ``normalize`` transform puts them; a categorical dimension at its index spread over [0, 1]
+(skopt would one-hot it; for the two-valued categoricals of the example campaigns the two are the same).
 
-Failed runs can be kept out of the objective's GP and modelled apart (``failed=`` points): the acquisition is then
-EI × P(success), the constrained EI of Gelbart, Snoek & Adams (UAI 2014) and Gardner et al. (ICML 2014), with
-P(failure) a kernel-weighted Beta–Bernoulli estimate whose Matérn length scales are fitted to the failure labels:
-near a failure with no success around it P(failure) → 1; a lone failure among successes (a random short) barely
-counts.
+Batches use the constant liar on a GP whose kernel hyper-parameters (amplitude, length scales, noise) are frozen
+at the one fit (:meth:`GPSurrogate.condition`), so each lie costs one Cholesky factorisation and one acquisition
+search, not a hyper-parameter search as skopt's own ``ask(n_points=k)`` would.
+
+**Honest uncertainty.** A GP fitted by maximum likelihood to a few clustered runs is over-confident. Each fit
+checks itself by leave-one-out: the closed-form LOO predictive of every run (Rasmussen & Williams 2006, eq. 5.12)
+gives standardised errors ``z_i``; where their spread says the intervals are too narrow (median ``z²`` above
+that of a standard normal, 0.455), the reported standard deviations are widened by that factor
+(:attr:`GPSurrogate.std_scale`, never below 1). The acquisition uses the GP's own posterior; the widening is for
+the intervals a reviewer reads and the store keeps (``benchmarks/coverage.py`` measures them).
+
+Failed runs can be kept out of the objective's GP and modelled apart (:class:`KernelFailureModel`): the
+acquisition is then EI × P(success), with P(failure) a kernel-weighted Beta–Bernoulli estimate whose Matérn length
+scales are fitted to the failure labels: near a failure with no success around it P(failure) → 1; a lone failure
+among successes (a random short) barely counts.
 """
 
 from __future__ import annotations
@@ -22,16 +33,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
-from sklearn.gaussian_process.kernels import Matern
+from scipy.linalg import cho_solve
+from sklearn.gaussian_process.kernels import ConstantKernel, Matern
 from threadpoolctl import threadpool_limits
 
+from campaigns import acquisition as acq
 from campaigns.space import SearchSpace
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    from skopt import Optimizer
-    from skopt.acquisition import gaussian_ei, gaussian_pi
+    from skopt import Optimizer  # noqa: F401  (re-exported for the latency benchmark's baseline)
     from skopt.learning import GaussianProcessRegressor
     from skopt.learning.gaussian_process.kernels import WhiteKernel
     from skopt.sampler import Halton, Hammersly, Lhs, Sobol
@@ -40,9 +51,12 @@ with warnings.catch_warnings():
 
 INITIAL_DESIGNS = ("lhs", "sobol", "halton", "hammersly", "random")
 ACQ_FUNCS = ("EI", "PI", "LCB", "gp_hedge")
-CONSTRAINED_ACQ_FUNCS = ("EI", "PI")
+CONSTRAINED_ACQ_FUNCS = acq.CONSTRAINED_ACQ_FUNCS
 """Acquisitions that the failure model weights by P(success) (an improvement is worth nothing on a failed run);
 LCB is not an expected gain, and gp_hedge mixes in LCB, so neither can be weighted that way."""
+
+MEDIAN_CHI2_1 = 0.454936
+"""Median of a χ² variable with one degree of freedom: the median ``z²`` of calibrated standardised errors."""
 
 
 def dimensions(space: SearchSpace) -> list[Any]:
@@ -80,20 +94,127 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _one_thread() -> Any:
+def one_thread() -> Any:
     """BLAS on one thread: for matrices of a few hundred rows threads only cost (and thrash on a busy machine)."""
     return threadpool_limits(limits=1, user_api="blas")
 
 
+_one_thread = one_thread  # the latency benchmark's name
+
+
+def categories_of(space: SearchSpace) -> list[int]:
+    """Number of categories per dimension (0 for a real dimension), as :func:`acquisition.maximise` takes it."""
+    return [len(d.categories) if d.is_categorical else 0 for d in space.dimensions]
+
+
+# -- the GP surrogate ------------------------------------------------------------------------------------------------
+class GPSurrogate:
+    """skopt's GP fitted to scores ``y`` at unit-cube rows ``u``; a :class:`campaigns.acquisition.Surrogate`.
+
+    ``amplitude_bounds`` (variance bounds in the units of ``y``) fixes the target scale instead of normalising
+    ``y`` by its own spread: the discrepancy of ``twin-prior`` uses it so that its prior amplitude cannot collapse to
+    the spread of a few clustered runs. ``frozen`` reuses a fitted kernel (the constant liar).
+    """
+
+    def __init__(self, u: np.ndarray, y: Sequence[float], *, seed: int, gp_restarts: int = 1,
+                 amplitude_bounds: tuple[float, float] | None = None, noise_bounds: tuple[float, float] = (1e-6, 1.0),
+                 frozen: GPSurrogate | None = None) -> None:
+        self.u = np.asarray(u, float)
+        self.y = np.asarray(y, float)
+        self.seed, self.gp_restarts = int(seed), int(gp_restarts)
+        self.amplitude_bounds, self.noise_bounds = amplitude_bounds, noise_bounds
+        d = self.u.shape[1]
+        # a fixed amplitude scale: the targets are centred on their mean, not divided by their spread
+        self.centred = amplitude_bounds is not None if frozen is None else frozen.centred
+        self.offset = (frozen.offset if frozen is not None else float(np.mean(self.y))) if self.centred else 0.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if frozen is not None:
+                gp = _frozen_kernel_gp(frozen.model)
+            elif amplitude_bounds is None:
+                gp = cook_estimator("GP", space=Space([Real(0.0, 1.0)] * d), random_state=self.seed % (2**31),
+                                    noise="gaussian", n_restarts_optimizer=gp_restarts)
+            else:
+                lo, hi = amplitude_bounds
+                start = float(np.clip(np.var(self.y) if len(self.y) > 1 else lo, lo, hi))
+                kernel = (ConstantKernel(start, (lo, hi))
+                          * Matern(length_scale=np.full(d, 0.3), length_scale_bounds=(0.05, 10.0), nu=2.5)
+                          + WhiteKernel(noise_level=max(noise_bounds[0], 1e-4), noise_level_bounds=noise_bounds))
+                gp = GaussianProcessRegressor(kernel=kernel, normalize_y=False, noise="gaussian",
+                                              n_restarts_optimizer=gp_restarts, random_state=self.seed % (2**31))
+            with one_thread():
+                gp.fit(self.u, self.y - self.offset)
+        self.model = gp
+        self.std_scale = frozen.std_scale if frozen is not None else self._loo_scale()
+
+    @property
+    def noise_std(self) -> float:
+        """Fitted measurement noise [score units]."""
+        return float(np.sqrt(float(self.model.noise_ or 0.0)) * self._y_scale())
+
+    def _y_scale(self) -> float:
+        return float(getattr(self.model, "_y_train_std", 1.0)) if self.model.normalize_y else 1.0
+
+    def posterior(self, u: np.ndarray) -> acq.Posterior:
+        """Posterior of the latent score (noise-free) at rows ``u``."""
+        mean, std = self.predict_unit(u)
+        return acq.Posterior.gaussian(mean, std, self.noise_std)
+
+    def predict_unit(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        u = np.atleast_2d(np.asarray(u, float))
+        with one_thread():
+            mean, std = self.model.predict(u, return_std=True)
+        return np.asarray(mean, float) + self.offset, np.asarray(std, float)
+
+    def condition(self, u: np.ndarray, y: np.ndarray) -> GPSurrogate:
+        """This GP told ``y`` at ``u`` as well, kernel frozen (the constant liar)."""
+        u = np.asarray(u, float).reshape(-1, self.u.shape[1])
+        return GPSurrogate(np.vstack([self.u, u]), np.concatenate([self.y, np.asarray(y, float)]), seed=self.seed,
+                           frozen=self)
+
+    def loo(self) -> tuple[np.ndarray, np.ndarray]:
+        """Leave-one-out predictive mean and standard deviation (noise included) at every training row
+        [score units], in closed form (Rasmussen & Williams 2006, eq. 5.12)."""
+        gp = self.model
+        n = len(self.y)
+        kinv = cho_solve((gp.L_, True), np.eye(n))
+        diag = np.maximum(np.diag(kinv), 1e-300)
+        scale = self._y_scale()
+        target = self.y - self.offset - (float(gp._y_train_mean) if gp.normalize_y else 0.0)
+        alpha = kinv @ (target / scale)
+        mu = self.y - alpha / diag * scale
+        return mu, np.sqrt(1.0 / diag) * scale
+
+    def _loo_scale(self) -> float:
+        if len(self.y) < 5:
+            return 1.0
+        mu, sd = self.loo()
+        z2 = ((self.y - mu) / sd) ** 2
+        return float(np.clip(np.sqrt(np.median(z2) / MEDIAN_CHI2_1), 1.0, 10.0))
+
+    def log_loo_density(self) -> np.ndarray:
+        """log N(y_i; LOO mean, LOO std) per run: the leave-one-out predictive density (model averaging)."""
+        mu, sd = self.loo()
+        return -0.5 * ((self.y - mu) / sd) ** 2 - np.log(sd * np.sqrt(2 * np.pi))
+
+
 def _frozen_kernel_gp(model: GaussianProcessRegressor) -> GaussianProcessRegressor:
     """A GP with ``model``'s fitted kernel hyper-parameters frozen (no optimiser), noise included."""
-    kernel = clone(model.kernel_)
-    params = kernel.get_params()
-    for key, value in params.items():
-        if isinstance(value, WhiteKernel) and model.noise_ is not None:
-            kernel.set_params(**{key: WhiteKernel(noise_level=float(model.noise_), noise_level_bounds="fixed")})
-    return GaussianProcessRegressor(kernel=kernel, optimizer=None, normalize_y=True, noise="gaussian",
+    kernel = model.kernel_.clone_with_theta(model.kernel_.theta)
+    for key, value in kernel.get_params().items():
+        if isinstance(value, WhiteKernel):
+            kernel.set_params(**{key: WhiteKernel(noise_level=float(model.noise_ or 1e-10),
+                                                  noise_level_bounds="fixed")})
+    return GaussianProcessRegressor(kernel=kernel, optimizer=None, normalize_y=model.normalize_y, noise="gaussian",
                                     n_restarts_optimizer=0)
+
+
+def fit_gp(u: np.ndarray, y: Sequence[float], *, seed: int, gp_restarts: int = 1,
+           amplitude_bounds: tuple[float, float] | None = None,
+           noise_bounds: tuple[float, float] = (1e-6, 1.0)) -> GPSurrogate:
+    """Fit skopt's GP (see :class:`GPSurrogate`)."""
+    return GPSurrogate(u, y, seed=seed, gp_restarts=gp_restarts, amplitude_bounds=amplitude_bounds,
+                       noise_bounds=noise_bounds)
 
 
 def _correlation(model: GaussianProcessRegressor) -> Any:
@@ -104,153 +225,116 @@ def _correlation(model: GaussianProcessRegressor) -> Any:
     raise ValueError(f"no Matern kernel in {model.kernel_}")
 
 
+class KernelFailureModel:
+    """P(failure) ``(a + Σ k(x, f)) / (a + b + Σ k(x, f) + Σ k(x, s))`` over failed runs ``f`` and successful runs
+    ``s``, with ``k`` a Matérn correlation whose length scales are fitted (skopt's GP on the 0/1 labels), and a prior
+    worth one run at the smoothed failure rate ``(n_f + 1) / (n + 2)``."""
+
+    def __init__(self, u_ok: np.ndarray, u_failed: np.ndarray, *, seed: int, gp_restarts: int = 1) -> None:
+        self.u_ok, self.u_failed = np.asarray(u_ok, float), np.asarray(u_failed, float)
+        x = np.vstack([self.u_ok, self.u_failed])
+        labels = [0.0] * len(self.u_ok) + [1.0] * len(self.u_failed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gp = cook_estimator("GP", space=Space([Real(0.0, 1.0)] * x.shape[1]), random_state=seed % (2**31),
+                                noise="gaussian", n_restarts_optimizer=gp_restarts)
+            with one_thread():
+                gp.fit(x, labels)
+        self.corr = _correlation(gp)
+        self.rate = (len(self.u_failed) + 1) / (len(self.u_failed) + len(self.u_ok) + 2)
+
+    def probability(self, u: np.ndarray) -> np.ndarray:
+        u = np.atleast_2d(np.asarray(u, float))
+        wf = self.corr(u, self.u_failed).sum(axis=1)
+        ws = self.corr(u, self.u_ok).sum(axis=1)
+        return (self.rate + wf) / (1.0 + wf + ws)
+
+
 class GPModel:
-    """One fit of skopt's GP to the observations, and the constant-liar batch built on it."""
+    """One fit of skopt's GP to the observations of a space, with the shared acquisition layer on top."""
 
     def __init__(self, space: SearchSpace, points: Sequence[Sequence[Any]], scores: Sequence[float], *,
                  seed: int, acq_func: str = "EI", xi: float = 0.01, kappa: float = 1.96,
                  acq_optimizer: str = "auto", n_points: int = 10000, n_restarts_optimizer: int = 5,
                  gp_restarts: int = 1, failed: Sequence[Sequence[Any]] = ()) -> None:
         self.space = space
-        self.dims = dimensions(space)
         self.seed = int(seed)
         self.failed = [list(p) for p in failed]
-        self.xi, self.n_points, self.n_restarts = float(xi), int(n_points), int(n_restarts_optimizer)
         if self.failed and acq_func not in CONSTRAINED_ACQ_FUNCS:
             raise ValueError(f"failed runs modelled apart need acq_func in {CONSTRAINED_ACQ_FUNCS}, not {acq_func!r}")
-        self._gain = gaussian_pi if acq_func == "PI" else gaussian_ei
-        self._kw = {
-            "acq_func": acq_func, "acq_optimizer": acq_optimizer,
-            "acq_func_kwargs": {"xi": xi, "kappa": kappa},
-            "acq_optimizer_kwargs": {"n_points": n_points, "n_restarts_optimizer": n_restarts_optimizer},
-        }
+        self.acq_func, self.xi, self.kappa = acq_func, float(xi), float(kappa)
+        self.n_points, self.n_restarts = int(n_points), int(n_restarts_optimizer)
+        self.polish = acq_optimizer != "sampling"
         self.points = [list(p) for p in points]
         self.scores = [float(s) for s in scores]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # skopt's own GP (Matern 5/2 with one length scale per dimension, a fitted noise level), with
-            # ``gp_restarts`` restarts of the hyper-parameter search (skopt's default is 2)
-            base = cook_estimator("GP", space=Space(self.dims), random_state=self.seed % (2**31), noise="gaussian",
-                                  n_restarts_optimizer=gp_restarts)
-            self._opt = self._optimizer(base, self.seed)
-            self.sk_space = self._opt.space
-            with _one_thread():
-                if self.failed:
-                    # the acquisition is ours (EI × P(success)): fit the GP as Optimizer.tell would, without
-                    # the acquisition search that tell runs for its own ask (a third of a proposal's time)
-                    self.model = clone(base).fit(self.sk_space.transform(self.points), self.scores)
-                else:
-                    self._opt.tell(self.points, self.scores)
-                    self.model = self._opt.models[-1]
-        self._fail_corr = self._fit_failure_correlation(gp_restarts) if self.failed else None
+        self.cats = categories_of(space)
+        self.surrogate = fit_gp(self.unit(self.points), self.scores, seed=self.seed, gp_restarts=gp_restarts)
+        self.model = self.surrogate.model
+        self.failure = (KernelFailureModel(self.unit(self.points), self.unit(self.failed), seed=self.seed,
+                                           gp_restarts=gp_restarts) if self.failed else None)
 
-    def _fit_failure_correlation(self, gp_restarts: int) -> Any:
-        """Length scales for the failure model: skopt's GP fitted to the 0/1 failure labels of every run, so
-        that a cause of failure the objective does not depend on still has its own scale."""
-        self._xs = self.sk_space.transform(self.points)
-        self._xf = self.sk_space.transform(self.failed)
-        x = np.vstack([self._xs, self._xf])
-        y = [0.0] * len(self.points) + [1.0] * len(self.failed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            gp = cook_estimator("GP", space=Space(self.dims), random_state=self.seed % (2**31), noise="gaussian",
-                                n_restarts_optimizer=gp_restarts)
-            with _one_thread():
-                gp.fit(x, y)
-        return _correlation(gp)
+    def unit(self, points: Sequence[Sequence[Any]]) -> np.ndarray:
+        if not len(points):
+            return np.zeros((0, len(self.space)))
+        return self.space.unit_cube([list(p) for p in points])
 
-    def _optimizer(self, base_estimator: Any, seed: int) -> Optimizer:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return Optimizer(self.dims, base_estimator=base_estimator, n_initial_points=0,
-                             random_state=seed % (2**31), **self._kw)
+    def acquisition(self, kind: str | None = None) -> acq.Acquisition:
+        kind = kind or self.acq_func
+        return acq.Acquisition(kind, self.xi, self.kappa,
+                               self.failure if kind in CONSTRAINED_ACQ_FUNCS else None)
+
+    def _choose(self, rng: np.random.Generator):
+        def choose(gain):
+            return acq.maximise(gain, len(self.space), rng, n_points=self.n_points, n_restarts=self.n_restarts,
+                                n_categories=self.cats, polish=self.polish)
+        return choose
 
     def ask(self, n: int, pending: Sequence[Sequence[Any]] = ()) -> list[list[Any]]:
-        """``n`` new points. Without ``pending`` the first is the acquisition optimum of the fitted GP; every
-        further point (and every point when some are ``pending``) comes from the frozen-kernel GP told the
-        pending and already chosen points with the lie ``min(score)``."""
-        out: list[list[Any]] = []
-        if self.failed:
-            with _one_thread():
-                self._ask_feasible(out, n, pending)
-            return out
-        if not pending:
-            out.append([_plain(v) for v in self._opt.ask()])
-        with _one_thread():
-            self._lies(out, n, pending)
-        return out
+        """``n`` new points by the constant liar over the shared acquisition optimiser; ``gp_hedge`` chooses among
+        EI, PI and LCB nominees by a softmax of their posterior means (Hoffman, Brochu & de Freitas, UAI 2011; here
+        without memory across proposals, so that the proposals depend on the observations only)."""
+        rng = np.random.default_rng([self.seed % (2**32), 7])
+        y_best = min(self.scores)
+        pend = self.unit(pending) if len(pending) else None
+        if self.acq_func != "gp_hedge":
+            u = acq.propose_batch(self.surrogate, n, self.acquisition(), y_best, self._choose(rng), pending=pend)
+        else:
+            u = self._hedge(n, y_best, pend, rng)
+        return self.space.from_unit_cube(u)
+
+    def _hedge(self, n: int, y_best: float, pend: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+        model: acq.Surrogate = self.surrogate
+        if pend is not None:
+            model = model.condition(pend, np.full(len(pend), y_best))
+        out = []
+        for i in range(n):
+            nominees = np.vstack([self._choose(rng)(lambda u, m=model, k=k: self.acquisition(k)(m, u, y_best))
+                                  for k in ("EI", "PI", "LCB")])
+            mu = model.posterior(nominees).mean
+            logits = -(mu - mu.min()) / max(float(np.std(self.scores)), 1e-9)
+            p = np.exp(logits) / np.exp(logits).sum()
+            out.append(nominees[int(rng.choice(3, p=p))])
+            if i < n - 1:
+                model = model.condition(out[-1][None, :], np.array([y_best]))
+        return np.vstack(out)
 
     def failure_probability(self, points: Sequence[Sequence[Any]]) -> np.ndarray:
-        """P(failure) at ``points`` [0–1]: ``(a + Σ k(x, f)) / (a + b + Σ k(x, f) + Σ k(x, s))`` over failed
-        runs ``f`` and successful runs ``s``, with ``k`` a Matérn correlation whose length scales are fitted to
-        the failure labels, and a prior worth one run at the smoothed failure rate ``(n_f + 1) / (n + 2)``.
-        With no failed run yet, that smoothed rate ``1 / (n + 2)`` everywhere (the acquisition then ignores it)."""
-        if self._fail_corr is None:
+        """P(failure) at ``points`` [0–1]; with no failed run yet, the smoothed rate ``1 / (n + 2)`` everywhere (the
+        acquisition then ignores it)."""
+        if self.failure is None:
             return np.full(len(points), 1.0 / (len(self.points) + 2))
-        return self._p_fail(self.sk_space.transform([list(p) for p in points]))
-
-    def _p_fail(self, x: np.ndarray) -> np.ndarray:
-        if self._fail_corr is None:
-            return np.zeros(len(x))
-        wf = self._fail_corr(x, self._xf).sum(axis=1)
-        ws = self._fail_corr(x, self._xs).sum(axis=1)
-        rate = (len(self.failed) + 1) / (len(self.failed) + len(self.points) + 2)
-        return (rate + wf) / (1.0 + wf + ws)
-
-    def _acquisition(self, x: np.ndarray, model: Any, y_opt: float) -> np.ndarray:
-        gain = np.asarray(self._gain(x, model, y_opt=y_opt, xi=self.xi), float)
-        return gain * (1.0 - self._p_fail(x))
-
-    def _ask_feasible(self, out: list[list[Any]], n: int, pending: Sequence[Sequence[Any]]) -> None:
-        """Maximise EI × P(success) (:meth:`_maximise`); further points of a batch by the constant liar on the
-        frozen-kernel GP, as :meth:`_lies` does."""
-        rng = np.random.default_rng([self.seed % (2**32), 7])
-        model, told = self.model, [list(p) for p in pending]
-        lie = min(self.scores)
-        while len(out) < n:
-            if told:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    model = _frozen_kernel_gp(self.model)
-                    model.fit(self.sk_space.transform(self.points + told), self.scores + [lie] * len(told))
-            out.append(self._maximise(model, lie, rng))
-            told.append(out[-1])
-
-    def _maximise(self, model: Any, y_opt: float, rng: np.random.Generator) -> list[Any]:
-        """``n_points`` random candidates, then three rounds of 200 Gaussian steps (σ = 0.1, 0.03, 0.01 of the
-        normalised space) around each of the ``n_restarts_optimizer`` best so far; vectorised, no gradients."""
-        cand = self.sk_space.rvs(n_samples=self.n_points, random_state=int(rng.integers(2**31)))
-        x = self.sk_space.transform(cand)
-        acq = self._acquisition(x, model, y_opt)
-        for scale in (0.1, 0.03, 0.01):
-            top = x[np.argsort(-acq)[:self.n_restarts]]
-            local = np.clip(np.repeat(top, 200, axis=0) + rng.normal(0.0, scale, (len(top) * 200, x.shape[1])),
-                            0.0, 1.0)
-            x = np.vstack([x, local])
-            acq = np.append(acq, self._acquisition(local, model, y_opt))
-        best = int(np.argmax(acq))
-        return [_plain(v) for v in self.sk_space.inverse_transform(x[best:best + 1])[0]]
-
-    def _lies(self, out: list[list[Any]], n: int, pending: Sequence[Sequence[Any]]) -> None:
-        if len(out) < n:
-            lie = min(self.scores)
-            told = [list(p) for p in pending] + out
-            lie_opt = self._optimizer(_frozen_kernel_gp(self.model), self.seed + 1)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                lie_opt.tell(self.points + told, self.scores + [lie] * len(told))
-                while len(out) < n:
-                    out.append([_plain(v) for v in lie_opt.ask()])
-                    if len(out) < n:
-                        lie_opt.tell(out[-1], lie)
+        return self.failure.probability(self.unit(points))
 
     def predict(self, points: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and standard deviation of the score at ``points`` (noise-free latent function)."""
-        x = self.sk_space.transform([list(p) for p in points])
-        mean, std = self.model.predict(x, return_std=True)
-        return np.asarray(mean, float), np.asarray(std, float)
+        """Posterior mean and standard deviation of the latent score at ``points`` (noise-free)."""
+        return self.surrogate.predict_unit(self.unit(points))
+
+    def predictive(self, points: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of a new *measurement* at ``points``: latent and noise, widened by the
+        leave-one-out check (:attr:`GPSurrogate.std_scale`)."""
+        mean, std = self.predict(points)
+        return mean, np.sqrt(std**2 + self.surrogate.noise_std**2) * self.surrogate.std_scale
 
     def expected_improvement(self, points: Sequence[Sequence[Any]], xi: float = 0.01) -> np.ndarray:
         """Expected improvement [score units] over the best observed score at ``points``."""
-        x = self.sk_space.transform([list(p) for p in points])
-        return np.asarray(gaussian_ei(x, self.model, y_opt=min(self.scores), xi=xi), float)
+        return acq.expected_improvement(self.surrogate.posterior(self.unit(points)), min(self.scores), xi)

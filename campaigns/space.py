@@ -249,9 +249,10 @@ class SearchSpace:
                 x = float(min(max(row[j], 0.0), 1.0))
                 if d.is_categorical:
                     p.append(d.categories[min(int(x * len(d.categories)), len(d.categories) - 1)])
-                elif d.log:
-                    p.append(float(math.exp(math.log(d.low) + x * (math.log(d.high) - math.log(d.low)))))
+                elif d.log:  # clipped: exp(log) round-off must not leave the range at its ends
+                    v = math.exp(math.log(d.low) + x * (math.log(d.high) - math.log(d.low)))
+                    p.append(float(min(max(v, d.low), d.high)))
                 else:
-                    p.append(float(d.low + x * (d.high - d.low)))
+                    p.append(float(min(max(d.low + x * (d.high - d.low), d.low), d.high)))
             pts.append(p)
         return pts

@@ -329,12 +329,14 @@ class GPStrategy(_Observed):
         return self._recipes(pts)
 
     def predict(self, recipes: Sequence[Recipe]) -> tuple[np.ndarray, np.ndarray]:
-        """GP mean and std of the score at ``recipes`` (NaN before the GP exists)."""
+        """GP mean of the score at ``recipes`` and the standard deviation of a new *measurement* there (the GP's
+        latent uncertainty and its fitted noise, widened where the leave-one-out check finds the GP over-confident:
+        :class:`campaigns._skopt.GPSurrogate`); NaN before the GP exists."""
         model = self.model()
         if model is None:
             nan = np.full(len(recipes), np.nan)
             return nan, nan.copy()
-        return model.predict([self.space.to_point(r) for r in recipes])
+        return model.predictive([self.space.to_point(r) for r in recipes])
 
     def failure_probability(self, recipes: Sequence[Recipe]) -> np.ndarray:
         """Chance [0–1] that a run of each recipe fails, as ``failure_penalty = "model"`` weighs it; NaN where

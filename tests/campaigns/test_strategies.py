@@ -207,11 +207,13 @@ def test_failure_model_refuses_an_acquisition_it_cannot_weight(tmp_path, acq):
 
 def test_failure_model_weights_probability_of_improvement_by_p_success(tmp_path):
     """With acq_func = "PI" the failure model's acquisition is PI × P(success), not EI."""
+    from scipy.stats import norm
+
     s, rs = _told(tmp_path, 14, _fails, 'acq_func = "PI"')
     model = s.model()
-    x = model.sk_space.transform([s.space.to_point(r) for r in rs])
+    u = model.unit([s.space.to_point(r) for r in rs])
     y_opt = min(model.scores)
-    from skopt.acquisition import gaussian_pi
-
-    want = gaussian_pi(x, model.model, y_opt=y_opt, xi=s.settings["xi"]) * (1 - model._p_fail(x))
-    assert np.allclose(model._acquisition(x, model.model, y_opt), want)
+    mean, std = model.surrogate.predict_unit(u)
+    want = norm.cdf((y_opt - s.settings["xi"] - mean) / std) * (1 - model.failure.probability(u))
+    assert np.allclose(model.acquisition()(model.surrogate, u, y_opt), want)
+    assert not np.allclose(model.acquisition("EI")(model.surrogate, u, y_opt), want)
