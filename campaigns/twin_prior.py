@@ -1,46 +1,32 @@
-"""Strategy ``twin-prior``: Bayesian optimisation whose surrogate is the twin's prediction plus a GP on the discrepancy.
+"""Strategy ``twin-prior``: Bayesian optimisation on a twin that is calibrated inside the loop and stays humble.
 
-Surrogate of the campaign's score ``y`` (``log10 R_int`` with the default objective)::
+Surrogate (:mod:`campaigns.twin_ensemble` for the details)::
 
-    y(x) = ρ·m(x) + δ(x),   m(x) = score of the deterministic twin (the campaign's chamber) at recipe x,
-                            δ ~ GP fitted to the residuals y_i − ρ·m(x_i)  (scikit-optimize's GP, as ``gp`` uses)
+    y(x) = m_θ(x) + c + δ(x) + ε      θ: the twin's identifiable parameters, refitted to every measured run
+                                       (each in the chamber state it started in); c: an offset; δ: a GP
 
-so the posterior mean is ``ρ·m(x) + E[δ(x)]`` and the posterior standard deviation that of ``δ``. Before any run
-the surrogate *is* the twin, so the first proposals are the twin's optima; every measurement then corrects the
-twin where it disagrees, and far from the measurements the surrogate falls back to the twin, not to a constant.
-The twin's weight ``ρ`` (Kennedy & O'Hagan 2001) starts at 1 and is fitted from the third successful run on
-(generalised least squares with the GP's covariance, prior ``N(1, 0.5²)``, clipped to [0, 1.5]): a twin whose
-differences from recipe to recipe the measurements do not bear out fades towards plain ``gp``, so a wrong twin
-cannot pin the search to its own optimum.
+* **Before any run** the surrogate is the twin with the chamber's own values: the first proposal is the twin's
+  optimum (found once per chamber and space by a dense search polished by Nelder–Mead, and cached).
+* **As runs arrive** the parameters whose changes move the twin's landscape over this campaign's space are
+  refitted globally (importance sampling over their prior; no local optimiser to get stuck at the default), and
+  their uncertainty is carried as an ensemble of calibrated twins: the surrogate is a mixture, wide where the
+  calibrated twins disagree, so EI explores there.
+* **The discrepancy stays humble**: its amplitude is bounded below by a share of the twin's spread over the space,
+  not normalised by the spread of a few clustered runs; EI stays alive where no run has looked.
+* **Structural error and the fall-back to gp**: the twin ensemble and plain ``gp`` (skopt's GP on the scores) are
+  averaged with weights from their leave-one-out predictive densities (pseudo-Bayesian model averaging, Yao et al.,
+  *Bayesian Anal.* 13, 917 (2018)) once five runs succeeded. A twin that no parameter set can reconcile with the runs
+  predicts them badly out of sample, loses weight and the search becomes ``gp``'s; its reduced χ² is reported
+  (:meth:`TwinPriorStrategy.diagnostics`, kept with every proposal in the store and shown by ``campaign status``
+  and the dashboard), and ``structural = true`` when no parameter set fits.
+* **Failure**: EI is weighted by P(success) = (1 − P_twin)(1 − P_runs): the calibrated twins' chance of a short or
+  a broken constraint (weighted by the twin's share of the model average) and the kernel model of the failed runs
+  (as ``gp``'s ``failure_penalty = "model"``).
+* **Acquisition**: the shared layer (:mod:`campaigns.acquisition`): EI of the mixture (exact), one optimiser seeded
+  with the twin's optima and the best runs, one constant liar.
 
-**Beside scikit-optimize, not inside it.** skopt's ``Optimizer`` with a custom base estimator would maximise the
-acquisition only over random samples (its L-BFGS path needs the estimator's gradient, which the twin has not), its
-first ``n_initial_points`` proposals are random, and it cannot ask before the first ``tell``. The twin, in contrast,
-is cheap (a deterministic run takes ~0.1 ms) and has its own optima worth starting from. So the GP on the
-residuals is skopt's (:class:`campaigns._skopt.GPModel`, the same kernel, noise model and seeding as ``gp``) and the
-acquisition is maximised here over candidates that the twin makes good: the twin's local optima (found once per
-chamber and space by a dense random search polished by Nelder–Mead, and cached), fresh random points, and
-perturbations of the best measured recipes and of the current acquisition leaders.
-
-**Reduces to ``gp`` when the twin is uninformative.** With a constant twin ``m(x) = c`` the centred twin is zero,
-so ``ρ`` stays 1 and the residuals are the scores shifted by ``c``; skopt's GP normalises its targets, so it fits
-exactly the same hyper-parameters and its posterior, shifted back by ``c``, equals ``gp``'s posterior (mean,
-standard deviation and expected improvement) for the same observations and seed.
-``tests/campaigns/test_twin_prior.py`` checks that equality; proposals can still differ because the acquisition
-is maximised over different candidates.
-
-**Known limitation.** The discrepancy GP, like ``gp``, normalises its targets to their mean: far from the runs the
-surrogate is the twin shifted by the *average* discrepancy seen so far. When the twin's optimum is wrong (a tool
-whose Li/P window is shifted, see ``benchmarks/mismatch.py --realities extra``), the first runs all land in the
-twin's optimum region, the discrepancy looks like a uniform offset, and twin-prior keeps refining that region for
-a dozen runs before it moves; there it needs more runs than ``gp``. Fitting the twin's weight ``ρ`` shortens this
-a little; a discrepancy prior of mean zero did not help (tried: the twin's other optima then look better still).
-
-Failed runs are told to the GP at the worst successful score, as ``gp`` does with ``failure_penalty = "worst"``
-(``gp``'s default, ``model``, is left to the twin here);
-recipes the deterministic twin predicts to fail (a shorted cell, a film off target, too long a process) get
-``twin_failure_penalty`` added to their twin score, so early proposals avoid them. Batches use a constant liar:
-the chosen points are told to the GP at the best score so far before the next point is chosen.
+With ``calibrate = false`` no parameter is refitted (the twin keeps the chamber's values, plus offset and
+discrepancy); with ``model_averaging = false`` the twin ensemble alone is the surrogate.
 """
 
 from __future__ import annotations
@@ -48,40 +34,56 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.stats import norm
+from scipy.stats import qmc
 
+from campaigns import acquisition as acq
 from campaigns.config import Objective
 from campaigns.errors import CampaignError
 from campaigns.space import SearchSpace
 from campaigns.strategies import Strategy, StrategyContext, _Observed, _seed, register_strategy, settings_from
+from campaigns.twin_ensemble import (
+    DISCREPANCY_FLOOR,
+    OFFSET_STD_FACTOR,
+    Discrepancy,
+    EnsembleSurrogate,
+    ParameterPrior,
+    candidate_parameters,
+    fit_posterior,
+    profile_gain,
+    select_parameters,
+    shape_sensitivity,
+)
+from campaigns.twin_eval import STATE_KEYS, TwinEvaluator
 from twin import Chamber, Recipe, simulate_queue
 from twin.errors import InputError
 
 log = logging.getLogger(__name__)
 
 TWIN_PRIOR_SETTINGS: dict[str, tuple[Any, Any]] = {
-    "n_initial": (int, 2), "xi": (float, 0.01), "n_candidates": (int, 500), "n_search": (int, 2000),
-    "n_local": (int, 8), "twin_failure_penalty": (float, 0.5), "failure_penalty": (str, "worst"),
+    "n_initial": (int, 1), "xi": (float, 0.01), "n_candidates": (int, 1000), "n_search": (int, 2000),
+    "n_local": (int, 8), "twin_failure_penalty": (float, 0.5), "failure_penalty": (str, "model"),
+    "calibrate": (bool, True), "max_parameters": (int, 6), "n_samples": (int, 384), "n_members": (int, 16),
+    "model_averaging": (bool, True),
     "twin_weight": (str, "fit"), "twin_weight_prior_std": (float, 0.5),
 }
 """Settings of ``twin-prior``: name → (type, default).
 
-``n_initial``: twin optima proposed before the GP takes over (the GP needs two successful runs);
-``xi``: EI exploration margin [score units]; ``n_candidates``: random candidates per proposal;
-``n_search``: random points of the twin's own dense search; ``n_local``: twin local optima kept;
-``twin_failure_penalty``: added to the twin's score where it predicts a failed run [score units];
-``failure_penalty``: ``worst`` or ``drop``, as for ``gp`` (not ``model``); ``twin_weight``: ``fit`` (the twin enters as
-``ρ·m(x)`` with ``ρ`` fitted, prior ``N(1, twin_weight_prior_std²)``, from three successful runs on) or ``fixed``
-(``ρ = 1``).
+``n_initial``: the twin's optima proposed before the model takes over; ``xi``: EI margin [score units];
+``n_candidates``: random candidates per acquisition search (besides the twin's optima and the best runs);
+``n_search``/``n_local``: the twin's own dense search and the local optima kept; ``twin_failure_penalty``: added to
+the twin's score where it predicts a failed run, in that search [score units]; ``failure_penalty``: ``model``
+(failed runs modelled apart, as ``gp``), ``worst`` or ``drop``; ``calibrate``: refit the twin's parameters inside the
+loop; ``max_parameters``: most parameters refitted; ``n_samples``: prior samples of the importance sampler;
+``n_members``: calibrated twins in the ensemble; ``model_averaging``: average with plain ``gp`` by leave-one-out
+predictive density. ``twin_weight``/``twin_weight_prior_std`` are kept so that campaigns stored before calibration
+moved inside the loop still load; they have no effect (the model averaging replaced the twin's fitted weight).
 """
 
 
-# -- the twin's score ----------------------------------------------------------------------------------------------
 def twin_score(chamber: Chamber, objective: Objective, recipe: Recipe, failure_penalty: float = 0.5) -> float:
     """The campaign score the deterministic twin predicts for ``recipe`` in ``chamber`` [score units].
 
@@ -100,7 +102,7 @@ def twin_score(chamber: Chamber, objective: Objective, recipe: Recipe, failure_p
     except (InputError, ValueError, ZeroDivisionError, OverflowError):
         return math.inf
     keys = {"shorted", "process_time_s", "thickness_nm", objective.minimize, objective.secondary} - {""}
-    rd = {k: getattr(res, k) for k in keys}  # what Objective.evaluate reads (to_dict() is slower)
+    rd = {k: getattr(res, k) for k in keys}
     value = rd.get(objective.minimize)
     if value is None or not math.isfinite(value):
         return math.inf
@@ -123,54 +125,49 @@ def _space_key(space: SearchSpace) -> tuple:
 
 
 class _Twin:
-    """The twin's score on points of a space, with its own optima (built once per chamber/space/objective)."""
+    """The twin's penalised score on points of a space, with its own optima (built once per chamber/space)."""
 
     def __init__(self, chamber: Chamber, space: SearchSpace, objective: Objective, penalty: float) -> None:
         self.chamber, self.space, self.objective, self.penalty = chamber, space, objective, penalty
+        self.evaluator = TwinEvaluator(chamber, space, objective)
+
+    def scores_unit(self, u: np.ndarray) -> np.ndarray:
+        t = self.evaluator.evaluate(u)
+        return np.where(t.p_fail >= 0.5, t.score + self.penalty, t.score)
 
     def scores(self, points: Sequence[Sequence[Any]]) -> np.ndarray:
-        out = np.empty(len(points))
-        for i, p in enumerate(points):
-            try:
-                recipe = self.space.to_recipe(p)
-            except InputError:
-                out[i] = math.inf
-                continue
-            out[i] = twin_score(self.chamber, self.objective, recipe, self.penalty)
-        return out
+        if not len(points):
+            return np.zeros(0)
+        return self.scores_unit(self.space.unit_cube([list(p) for p in points]))
 
     def optima(self, n_search: int, n_local: int, seed: int) -> list[tuple[list[Any], float]]:
         """Distinct local optima of the twin's score, best first: ``n_search`` random points, the best few
         polished by Nelder–Mead in the unit cube, kept if farther than 0.1 (unit-cube distance) from a better one."""
         rng = np.random.default_rng(_seed(seed, 0, 7))
-        pts = self.space.sample(n_search, rng)
-        s = self.scores(pts)
+        d = len(self.space)
+        u = rng.random((n_search, d))
+        s = self.scores_unit(u)
         order = np.argsort(s)
-        starts = [pts[i] for i in order[: max(3 * n_local, n_local)]]
-        polished: list[tuple[list[Any], float]] = []
-        d = len(self.space.dimensions)
 
-        def f(u: np.ndarray) -> float:
-            val = self.scores(self.space.from_unit_cube(np.clip(u, 0.0, 1.0)))[0]
+        def f(x: np.ndarray) -> float:
+            val = float(self.scores_unit(np.clip(x, 0.0, 1.0)[None, :])[0])
             return val if math.isfinite(val) else 1e6
 
-        for p in starts[: n_local * 2]:
-            u0 = self.space.unit_cube([p])[0]
-            res = minimize(f, u0, method="Nelder-Mead",
-                           options={"maxfev": 40 * d, "xatol": 1e-3, "fatol": 1e-5, "initial_simplex": _simplex(u0)})
-            best = self.space.from_unit_cube(np.clip(res.x, 0.0, 1.0))[0]
-            polished.append((best, float(f(res.x))))
-        for i in order[: 3 * n_local]:
-            polished.append((pts[i], float(s[i])))
-        polished.sort(key=lambda t: t[1])
-        kept: list[tuple[list[Any], float]] = []
-        for p, v in polished:
-            u = self.space.unit_cube([p])[0]
-            if all(np.linalg.norm(u - self.space.unit_cube([q])[0]) > 0.1 for q, _ in kept):
-                kept.append((p, v))
+        found: list[tuple[np.ndarray, float]] = []
+        for i in order[: n_local * 2]:
+            res = minimize(f, u[i], method="Nelder-Mead",
+                           options={"maxfev": 40 * d, "xatol": 1e-3, "fatol": 1e-5, "initial_simplex": _simplex(u[i])})
+            found.append((np.clip(res.x, 0.0, 1.0), float(f(res.x))))
+        found += [(u[i], float(s[i])) for i in order[: 3 * n_local]]
+        found.sort(key=lambda t: t[1])
+        kept: list[tuple[np.ndarray, float]] = []
+        for x, v in found:
+            if all(np.linalg.norm(x - y) > 0.1 for y, _ in kept):
+                kept.append((x, v))
             if len(kept) >= n_local:
                 break
-        return kept
+        pts = self.space.from_unit_cube(np.array([x for x, _ in kept]))
+        return [(p, v) for p, (_, v) in zip(pts, kept, strict=True)]
 
 
 def _simplex(u0: np.ndarray, step: float = 0.08) -> np.ndarray:
@@ -181,128 +178,262 @@ def _simplex(u0: np.ndarray, step: float = 0.08) -> np.ndarray:
     return sim
 
 
-_OPTIMA_CACHE: dict[tuple, tuple] = {}
-"""The twin's optima per (chamber, space, objective, settings, seed): the runner rebuilds the strategy before every
-proposal, and the dense search is the same every time (deterministic twin, seeded search)."""
+_CACHE: dict[tuple, Any] = {}
+"""Per (chamber, space, objective, settings): the twin's optima, the parameter selection and the twin's spread. The
+runner rebuilds the strategy before every proposal, and these do not depend on the runs."""
 
 
-def _cached_optima(twin: _Twin, n_search: int, n_local: int, seed: int) -> tuple:
-    key = (twin.chamber.to_toml(), _space_key(twin.space), repr(twin.objective), twin.penalty, n_search, n_local,
-           seed)
-    if key not in _OPTIMA_CACHE:
-        if len(_OPTIMA_CACHE) >= 16:
-            _OPTIMA_CACHE.pop(next(iter(_OPTIMA_CACHE)))
-        _OPTIMA_CACHE[key] = tuple((tuple(p), v) for p, v in twin.optima(n_search, n_local, seed))
-    return _OPTIMA_CACHE[key]
+def _cached(key: tuple, make: Any) -> Any:
+    if key not in _CACHE:
+        if len(_CACHE) >= 32:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = make()
+    return _CACHE[key]
 
 
-# -- the strategy ------------------------------------------------------------------------------------------------------
+def _noise_std(chamber: Chamber, objective: Objective) -> float:
+    """Measurement noise of the score [score units] the chamber declares: its log-normal R_int noise, in log10 for
+    a log objective (floored at 0.005)."""
+    rel = float(chamber.noise.resistance_rel_sigma)
+    return max(rel / math.log(10.0) if objective.log else rel, 0.005)
+
+
+class _Averaged:
+    """Pseudo-BMA of surrogates: the mixture of their posteriors with fixed weights (a Surrogate)."""
+
+    def __init__(self, parts: list[tuple[float, Any]]) -> None:
+        self.parts = [(w, s) for w, s in parts if w > 1e-6]
+
+    def posterior(self, u: np.ndarray) -> acq.Posterior:
+        if len(self.parts) == 1:
+            return self.parts[0][1].posterior(u)
+        return acq.Posterior.mix([(w, s.posterior(u)) for w, s in self.parts])
+
+    def condition(self, u: np.ndarray, y: np.ndarray) -> _Averaged:
+        return _Averaged([(w, s.condition(u, y)) for w, s in self.parts])
+
+
+class _Failure:
+    """P(failure) = 1 − (1 − w·P_twin)(1 − P_runs)."""
+
+    def __init__(self, ensemble: EnsembleSurrogate, twin_share: float, runs: Any) -> None:
+        self.ensemble, self.twin_share, self.runs = ensemble, twin_share, runs
+
+    def probability(self, u: np.ndarray) -> np.ndarray:
+        p = self.twin_share * self.ensemble.failure(u)
+        if self.runs is not None:
+            p = 1.0 - (1.0 - p) * (1.0 - self.runs.probability(u))
+        return p
+
+
+class _Model:
+    """One fit: the surrogate, its failure model and what it says about itself."""
+
+    def __init__(self, surrogate: Any, failure: Any, ensemble: EnsembleSurrogate, diagnostics: dict[str, Any],
+                 y_best: float, noise_std: float) -> None:
+        self.surrogate, self.failure, self.ensemble = surrogate, failure, ensemble
+        self.diagnostics, self.y_best, self.noise_std = diagnostics, y_best, noise_std
+
+
 class TwinPriorStrategy(_Observed):
-    """Twin prediction + GP on the discrepancy; see the module docstring."""
+    """Calibrated twin ensemble + humble discrepancy, averaged with gp; see the module docstring."""
 
     name = "twin-prior"
 
     def __init__(self, ctx: StrategyContext, settings: dict[str, Any]) -> None:
         super().__init__(ctx, settings)
-        if settings["n_initial"] < 1:
-            raise CampaignError("strategy.n_initial", settings["n_initial"], "must be positive", ">= 1")
-        if not 10 <= settings["n_candidates"] <= 100_000:
-            raise CampaignError("strategy.n_candidates", settings["n_candidates"], "out of range", "[10, 100000]")
-        if not 10 <= settings["n_search"] <= 1_000_000:
-            raise CampaignError("strategy.n_search", settings["n_search"], "out of range", "[10, 1000000]")
-        if not 1 <= settings["n_local"] <= 100:
-            raise CampaignError("strategy.n_local", settings["n_local"], "out of range", "[1, 100]")
+        checks = {"n_initial": (1, 100), "n_candidates": (10, 100_000), "n_search": (10, 1_000_000),
+                  "n_local": (1, 100), "max_parameters": (0, 20), "n_samples": (16, 100_000), "n_members": (1, 256)}
+        for key, (lo, hi) in checks.items():
+            if not lo <= settings[key] <= hi:
+                raise CampaignError(f"strategy.{key}", settings[key], "out of range", f"[{lo}, {hi}]")
+        if settings["failure_penalty"] not in ("model", "worst", "drop"):
+            raise CampaignError("strategy.failure_penalty", settings["failure_penalty"],
+                                "not one of the allowed values", "model | worst | drop")
         if settings["twin_weight"] not in ("fit", "fixed"):
             raise CampaignError("strategy.twin_weight", settings["twin_weight"], "not one of the allowed values",
                                 "fit | fixed")
-        if not settings["twin_weight_prior_std"] > 0:
-            raise CampaignError("strategy.twin_weight_prior_std", settings["twin_weight_prior_std"],
-                                "must be positive", "> 0")
-        if settings["failure_penalty"] not in ("worst", "drop"):
-            raise CampaignError("strategy.failure_penalty", settings["failure_penalty"],
-                                "not one of the allowed values", "worst | drop")
         if settings["xi"] < 0 or settings["twin_failure_penalty"] < 0:
             key = "xi" if settings["xi"] < 0 else "twin_failure_penalty"
             raise CampaignError(f"strategy.{key}", settings[key], "must not be negative", ">= 0")
         self.chamber = ctx.chamber if ctx.chamber is not None else Chamber()
         self.twin = _Twin(self.chamber, self.space, ctx.objective, settings["twin_failure_penalty"])
-        self._optima: list[tuple[list[Any], float]] | None = None
-        self._model: Any = None
+        self.evaluator = self.twin.evaluator
+        self.noise_std = _noise_std(self.chamber, ctx.objective)
+        self._key = (self.chamber.to_toml(), _space_key(self.space), repr(ctx.objective))
+        self._model: _Model | None = None
         self._model_n = -1
 
-    # -- the twin ----------------------------------------------------------------------------------------------
+    # -- what does not depend on the runs (cached) --------------------------------------------------------------------
     def twin_optima(self) -> list[tuple[list[Any], float]]:
         """The twin's distinct local optima (point, score), best first; computed once per chamber and space."""
-        if self._optima is None:
-            s = self.settings
-            found = _cached_optima(self.twin, s["n_search"], s["n_local"], self.seed)
-            self._optima = [(list(p), v) for p, v in found]
-        return self._optima
+        s = self.settings
+        found = _cached(self._key + ("optima", self.twin.penalty, s["n_search"], s["n_local"], self.seed),
+                        lambda: tuple((tuple(p), v) for p, v in self.twin.optima(s["n_search"], s["n_local"],
+                                                                                  self.seed)))
+        return [(list(p), v) for p, v in found]
 
-    # -- the GP on the discrepancy ---------------------------------------------------------------------------------
-    def _residual_model(self, xs: list[list[Any]], ys: list[float], seed: int) -> _Fit:
-        from campaigns import _skopt
+    def _design(self) -> np.ndarray:
+        return qmc.Sobol(len(self.space), scramble=True, seed=1234).random(64)
 
-        m = self.twin.scores(xs)
-        y = np.asarray(ys, float)
-        m = np.where(np.isfinite(m), m, np.max(y) if y.size else 0.0)
-        # the GP fit is gp's; only the eager acquisition search skopt runs on tell is made cheap, since the
-        # acquisition is maximised here (the fitted GP does not depend on these settings)
-        gp = _skopt.GPModel(self.space, xs, list(y - m), seed=seed, acq_optimizer="sampling", n_points=10)
-        if self.settings["twin_weight"] != "fit" or len(xs) < 3:
-            return _Fit(gp, 1.0)
-        rho = _twin_weight(gp, xs, y, m, self.settings["twin_weight_prior_std"])
-        if abs(rho - 1.0) < 0.02:
-            return _Fit(gp, 1.0)
-        return _Fit(_skopt.GPModel(self.space, xs, list(y - rho * m), seed=seed, acq_optimizer="sampling",
-                                   n_points=10), rho)
+    def _landscape(self) -> tuple[list[ParameterPrior], dict[str, float], dict[str, np.ndarray], float]:
+        """(candidate parameters, their shape sensitivities and changes over the space, the twin's spread of
+        scores over the space); the same for every proposal of a campaign."""
+        s = self.settings
 
-    def model(self) -> Any:
-        """The fit (GP on the residuals ``y − ρ·m(x)`` and the twin weight ``ρ``), or None while fewer than two
-        runs succeeded."""
-        if self._model_n != len(self.points):
-            xs, ys = self._training_set()
-            n_ok = sum(1 for o in self.outcomes if not o.failed)
-            self._model = None if n_ok < 2 else self._residual_model(xs, ys, _seed(self.seed, len(self.points)))
-            self._model_n = len(self.points)
+        def make() -> tuple[list[ParameterPrior], dict[str, float], dict[str, np.ndarray], float]:
+            design = self._design()
+            base = self.evaluator.evaluate(design).score
+            spread = float(np.std(base[np.isfinite(base)])) if np.isfinite(base).sum() > 1 else 1.0
+            if not s["calibrate"] or s["max_parameters"] == 0:
+                return [], {}, {}, spread
+            priors = candidate_parameters(self.chamber)
+            sens, shapes = shape_sensitivity(self.evaluator, priors, design)
+            return priors, sens, shapes, spread
+
+        return _cached(self._key + ("landscape", s["calibrate"], s["max_parameters"]), make)
+
+    # -- the model ---------------------------------------------------------------------------------------------------
+    def _runs(self) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+        """Unit-cube rows, scores and start states of the successful runs, and rows of the failed ones."""
+        xs, ys, states, failed = [], [], [], []
+        for p, o in zip(self.points, self.outcomes, strict=True):
+            if not o.failed and o.score is not None:
+                xs.append(p)
+                ys.append(float(o.score))
+                states.append(getattr(o, "state", None) or {})
+            else:
+                failed.append(p)
+        d = len(self.space)
+        u = self.space.unit_cube(xs) if xs else np.zeros((0, d))
+        uf = self.space.unit_cube(failed) if failed else np.zeros((0, d))
+        st = {k: np.array([float(s.get(k, self.chamber.get(f"state.{k}"))) for s in states])
+              for k in STATE_KEYS if any(k in s for s in states)}
+        return u, np.asarray(ys, float), st, uf
+
+    def _state_now(self) -> dict[str, float]:
+        """The chamber state the next run starts in, as far as the outcomes tell it (the last run's state after)."""
+        for o in reversed(self.outcomes):
+            after = getattr(o, "state_after", None)
+            if after:
+                return {k: float(after[k]) for k in STATE_KEYS if k in after}
+        return {}
+
+    def model(self) -> _Model | None:
+        """The fit for the runs told so far (None before a successful run)."""
+        if self._model_n == len(self.points):
+            return self._model
+        self._model_n = len(self.points)
+        u, y, state, uf = self._runs()
+        self._model = None if len(y) == 0 else self._fit(u, y, state, uf)
         return self._model
 
-    def _posterior(self, model: Any, points: Sequence[Sequence[Any]],
-                   twin: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        m = self.twin.scores(points) if twin is None else twin
-        if model is None:
-            return m, np.zeros(len(points))
-        mean, std = model.predict(points)
-        return model.rho * m + mean, std
+    def _fit(self, u: np.ndarray, y: np.ndarray, state: dict[str, np.ndarray], uf: np.ndarray) -> _Model:
+        from campaigns import _skopt
+
+        s = self.settings
+        seed = _seed(self.seed, len(self.points), 13)
+        candidates, sens, shapes, spread = self._landscape()
+        gains = profile_gain(self.evaluator, candidates, u, y, state, self.noise_std) if candidates else {}
+        priors = select_parameters(candidates, sens, shapes, gains, max_parameters=s["max_parameters"],
+                                   noise_std=self.noise_std)
+        floor = max(DISCREPANCY_FLOOR * spread, self.noise_std)
+        disc = self._default_discrepancy(floor, spread)
+        post = fit_posterior(self.evaluator, priors, u, y, state, disc, n_samples=s["n_samples"], seed=seed,
+                             noise_std=self.noise_std)
+        if len(y) >= 3:
+            disc = self._fitted_discrepancy(u, post.residuals[:, post.best], floor, spread, seed)
+            post = fit_posterior(self.evaluator, priors, u, y, state, disc, n_samples=s["n_samples"], seed=seed,
+                                 noise_std=self.noise_std)
+        ensemble = EnsembleSurrogate(self.evaluator, post, u, y, n_members=s["n_members"], seed=seed,
+                                     state_now=self._state_now())
+        twin_share, parts, elpd = 1.0, [(1.0, ensemble)], {}
+        if s["model_averaging"] and len(y) >= 5:
+            gp = _skopt.fit_gp(u, y, seed=seed)
+            elpd = {"twin": float(np.sum(ensemble.log_loo_density())), "gp": float(np.sum(gp.log_loo_density()))}
+            twin_share = float(1.0 / (1.0 + math.exp(min(max(elpd["gp"] - elpd["twin"], -700.0), 700.0))))
+            parts = [(twin_share, ensemble), (1.0 - twin_share, gp)]
+        runs_failure = None
+        if s["failure_penalty"] == "model" and len(uf):
+            runs_failure = _skopt.KernelFailureModel(u, uf, seed=seed)
+        diag = dict(post.diagnostics)
+        diag.update({"twin_weight": twin_share, "loo_elpd": elpd, "discrepancy_floor": floor,
+                     "twin_spread": spread, "calibrated": [p.name for p in priors],
+                     "profile_gain": {k: round(v, 2) for k, v in sorted(gains.items(), key=lambda kv: -kv[1])[:8]},
+                     "sensitivity": {k: round(v, 4) for k, v in sorted(sens.items(), key=lambda kv: -kv[1])[:8]}})
+        return _Model(_Averaged(parts), _Failure(ensemble, twin_share, runs_failure), ensemble, diag,
+                      float(np.min(y)), self.noise_std)
+
+    def _default_discrepancy(self, floor: float, spread: float) -> Discrepancy:
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern
+
+        kernel = ConstantKernel((2.0 * floor) ** 2, "fixed") * Matern(np.full(len(self.space), 0.3), "fixed", nu=2.5)
+        return Discrepancy(kernel, self.noise_std**2, (OFFSET_STD_FACTOR * spread) ** 2)
+
+    def _fitted_discrepancy(self, u: np.ndarray, resid: np.ndarray, floor: float, spread: float,
+                            seed: int) -> Discrepancy:
+        from campaigns import _skopt
+
+        hi = max((4.0 * spread) ** 2, (2.0 * float(np.ptp(resid))) ** 2, 4.0 * floor**2)
+        gp = _skopt.fit_gp(u, resid, seed=seed, amplitude_bounds=(floor**2, hi),
+                           noise_bounds=(0.25 * self.noise_std**2, max(1.0, 4.0 * self.noise_std**2)))
+        kernel = gp.model.kernel_.k1  # ConstantKernel × Matérn; the WhiteKernel (k2) is the noise
+        return Discrepancy(kernel, max(float(gp.model.noise_ or 0.0), 0.25 * self.noise_std**2),
+                           (OFFSET_STD_FACTOR * spread) ** 2)
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What the model says about itself: refitted parameters (value, 95 % interval), reduced χ², the
+        ``structural`` flag, the twin's weight in the model average (empty before a successful run)."""
+        m = self.model()
+        return {} if m is None else m.diagnostics
+
+    # -- predictions ------------------------------------------------------------------------------------------------
+    def _posterior(self, recipes: Sequence[Recipe]) -> acq.Posterior | None:
+        m = self.model()
+        u = self.space.unit_cube([self.space.to_point(r) for r in recipes])
+        if m is None:
+            return None
+        return m.surrogate.posterior(u)
 
     def predict(self, recipes: Sequence[Recipe]) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and standard deviation of the score at ``recipes`` (the twin alone, std 0, before the
-        GP exists)."""
-        return self._posterior(self.model(), [self.space.to_point(r) for r in recipes])
+        """Mean of the score at ``recipes`` and the standard deviation of a new *measurement* there (the
+        mixture's latent spread and the measurement noise); before any run, the twin and the noise alone."""
+        post = self._posterior(recipes)
+        if post is None:
+            t = self.twin.scores([self.space.to_point(r) for r in recipes])
+            return t, np.full(len(recipes), self.noise_std)
+        return post.mean, post.predictive_std
 
     def expected_improvement(self, recipes: Sequence[Recipe]) -> np.ndarray:
-        """Expected improvement over the best score told so far (NaN before the GP exists)."""
-        model = self.model()
-        if model is None:
+        """Expected improvement over the best score told so far (NaN before a successful run)."""
+        post = self._posterior(recipes)
+        if post is None:
             return np.full(len(recipes), np.nan)
-        _, ys = self._training_set()
-        mean, std = self._posterior(model, [self.space.to_point(r) for r in recipes])
-        return _ei(mean, std, min(ys), self.settings["xi"])
+        return acq.expected_improvement(post, self.model().y_best, self.settings["xi"])
 
-    # -- proposals -----------------------------------------------------------------------------------------------
+    def failure_probability(self, recipes: Sequence[Recipe]) -> np.ndarray:
+        """Chance [0–1] that a run of each recipe fails, as the acquisition weighs it (NaN before a run)."""
+        m = self.model()
+        if m is None:
+            return np.full(len(recipes), np.nan)
+        return m.failure.probability(self.space.unit_cube([self.space.to_point(r) for r in recipes]))
+
+    def twin_prediction(self, recipes: Sequence[Recipe]) -> np.ndarray:
+        """The uncalibrated twin's score (the chamber's own values) at ``recipes``, for the review."""
+        return self.twin.scores([self.space.to_point(r) for r in recipes])
+
+    # -- proposals -------------------------------------------------------------------------------------------------
     def ask(self, n: int) -> list[Recipe]:
         k = len(self.points)
-        n_ok = sum(1 for o in self.outcomes if not o.failed)
+        n_ok = sum(1 for o in self.outcomes if not o.failed and o.score is not None)
         pts: list[list[Any]] = []
-        optima = self.twin_optima()
-        if k < self.settings["n_initial"] or n_ok < 2:
-            # the twin's own optima, best first, skipping those already run
-            for p, _ in optima:
+        if k < self.settings["n_initial"] or n_ok == 0:
+            for p, _ in self.twin_optima():  # the twin's own optima, best first, skipping those already run
                 if len(pts) >= n:
                     break
                 if not self._near_any(p, self.points + pts):
                     pts.append(p)
-            if len(pts) < n and n_ok < 2:
+            if len(pts) < n and n_ok == 0:
                 rng = np.random.default_rng(_seed(self.seed, k, 3))
                 pts += self.space.sample(n - len(pts), rng)
         if len(pts) < n:
@@ -316,97 +447,26 @@ class TwinPriorStrategy(_Observed):
         return bool(np.min(np.linalg.norm(self.space.unit_cube(others) - u, axis=1)) < tol)
 
     def _acquire(self, n: int, pending: Sequence[Sequence[Any]]) -> list[list[Any]]:
-        k = len(self.points)
-        rng = np.random.default_rng(_seed(self.seed, k, 5))
-        xs, ys = self._training_set()
-        model = self.model()
-        lie = min(ys)
-        out: list[list[Any]] = []
-        told_x, told_y = list(xs), list(ys)
-        for i in range(n):
-            if pending or out:
-                told_x = list(xs) + [list(p) for p in pending] + out
-                told_y = list(ys) + [lie] * (len(pending) + len(out))
-                model = self._residual_model(told_x, told_y, _seed(self.seed, k, 11 + i))
-            out.append(self._best_candidate(model, told_x, told_y, rng))
-        return out
+        from campaigns import _skopt
 
-    def _best_candidate(self, model: Any, xs: list[list[Any]], ys: list[float],
-                        rng: np.random.Generator) -> list[Any]:
+        m = self.model()
+        rng = np.random.default_rng(_seed(self.seed, len(self.points), 5))
         s = self.settings
-        xi, y_opt = s["xi"], min(ys)
-        cands = [p for p, _ in self.twin_optima()] + self.space.sample(s["n_candidates"], rng)
-        best_seen = [xs[i] for i in np.argsort(ys)[:3]]
-        cands += self._perturb(best_seen, 100, 0.05, rng)
-        twin = self.twin.scores(cands)
-        mean, std = self._posterior(model, cands, twin)
-        ei = _ei(mean, std, y_opt, xi)
-        # refine: perturb the five best candidates twice, shrinking the step
-        for scale in (0.03, 0.01):
-            top = [cands[i] for i in np.argsort(-ei)[:5]]
-            extra = self._perturb(top, 40, scale, rng)
-            te = self.twin.scores(extra)
-            me, se = self._posterior(model, extra, te)
-            cands += extra
-            ei = np.concatenate([ei, _ei(me, se, y_opt, xi)])
-        i = int(np.argmax(ei))
-        return [v.item() if isinstance(v, np.generic) else v for v in cands[i]]
+        seeds = [self.space.unit_cube([p])[0] for p, _ in self.twin_optima()]
+        u_ok, y, _, _ = self._runs()
+        for i in np.argsort(y)[:3]:
+            seeds += list(np.clip(u_ok[i] + 0.05 * rng.standard_normal((30, len(self.space))), 0.0, 1.0))
+        cands = np.array(seeds)
+        cats = _skopt.categories_of(self.space)
 
-    def _perturb(self, points: Sequence[Sequence[Any]], n_each: int, scale: float,
-                 rng: np.random.Generator) -> list[list[Any]]:
-        if not points:
-            return []
-        u = self.space.unit_cube(points)
-        out: list[list[Any]] = []
-        for row in u:
-            noisy = np.clip(row + scale * rng.standard_normal((n_each, row.size)), 0.0, 1.0)
-            out += self.space.from_unit_cube(noisy)
-        return out
+        def choose(gain: Any) -> np.ndarray:
+            return acq.maximise(gain, len(self.space), rng, n_points=s["n_candidates"], n_restarts=5,
+                                candidates=cands, n_categories=cats, polish=True)
 
-
-@dataclass(frozen=True)
-class _Fit:
-    """The GP on the discrepancy and the weight ``rho`` of the twin in the surrogate ``rho·m(x) + δ(x)``."""
-
-    gp: Any
-    rho: float
-
-    def predict(self, points: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
-        return self.gp.predict(points)
-
-
-def _twin_weight(model: Any, xs: list[list[Any]], y: np.ndarray, m: np.ndarray, prior_std: float) -> float:
-    """Posterior mean of the twin's weight ``ρ`` in ``y = ρ·m(x) + δ(x)`` (Kennedy & O'Hagan, *J. R. Stat. Soc. B*
-    63, 425 (2001): the simulator enters the surrogate through a regression coefficient), with ``δ``'s covariance
-    fixed at the GP fitted for ``ρ = 1`` and a prior ``ρ ~ N(1, prior_std²)``. Generalised least squares on the
-    centred data (the GP's target normalisation takes the constant), so a constant twin leaves ``ρ = 1``.
-    Clipped to [0, 1.5]: a twin whose differences run against the measurements is switched off, not inverted.
-    """
-    gp = model.model
-    x = model.sk_space.transform([list(p) for p in xs])
-    scale = float(getattr(gp, "_y_train_std", 1.0)) or 1.0
-    noise = float(getattr(gp, "noise_", 0.0) or 0.0)
-    k = (np.asarray(gp.kernel_(x)) + (noise + 1e-8) * np.eye(len(xs))) * scale**2
-    mc, yc = m - m.mean(), y - y.mean()
-    try:
-        kinv_m = np.linalg.solve(k, mc)
-    except np.linalg.LinAlgError:
-        return 1.0
-    prec = 1.0 / prior_std**2
-    rho = (float(kinv_m @ yc) + prec) / (float(kinv_m @ mc) + prec)
-    return float(min(max(rho, 0.0), 1.5))
-
-
-def _ei(mean: np.ndarray, std: np.ndarray, y_opt: float, xi: float) -> np.ndarray:
-    """Expected improvement for minimisation [score units] (the formula of skopt's ``gaussian_ei``)."""
-    mean = np.asarray(mean, float)
-    std = np.asarray(std, float)
-    imp = y_opt - xi - mean
-    out = np.where(imp > 0, imp, 0.0)
-    pos = std > 0
-    z = np.where(pos, imp / np.where(pos, std, 1.0), 0.0)
-    out = np.where(pos, imp * norm.cdf(z) + std * norm.pdf(z), out)
-    return np.where(np.isfinite(out), out, 0.0)
+        acqf = acq.Acquisition("EI", s["xi"], failure=m.failure)
+        pend = self.space.unit_cube(list(pending)) if len(pending) else None
+        u = acq.propose_batch(m.surrogate, n, acqf, m.y_best, choose, pending=pend)
+        return self.space.from_unit_cube(u)
 
 
 @register_strategy("twin-prior")
@@ -415,4 +475,3 @@ def _make_twin_prior(ctx: StrategyContext) -> Strategy:
 
 
 __all__ = ["TWIN_PRIOR_SETTINGS", "TwinPriorStrategy", "twin_score"]
-
