@@ -154,10 +154,12 @@ class SearchSpace:
             raise CampaignError(exc.field.replace("recipe.", "fixed.", 1), exc.value, exc.problem,
                                 exc.allowed) from None
         if limits is not None:
+            applies_when = {lim.field: lim.when for lim in (chamber or Chamber()).recipe_limits() if lim.when}
             for name, value in fixed.items():
                 if name in limits and not isinstance(value, str):
                     lo, hi, unit = limits[name]
-                    unused = name == "seed_power_w" and fixed.get("seed_thickness_nm") == 0
+                    when = applies_when.get(name)  # the seed power without a seed layer, ... : not used
+                    unused = when is not None and when in fixed and not fixed[when] > 0
                     if not lo <= value <= hi and not unused:
                         raise CampaignError(f"fixed.{name}", value, "outside the tool's limits",
                                             f"[{lo:.4g}, {hi:.4g}] {unit}")
