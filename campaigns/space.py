@@ -50,25 +50,10 @@ class Dimension:
 
 
 def tool_limits(chamber: Chamber) -> dict[str, tuple[float, float, str]]:
-    """The range ``(low, high, unit)`` the tool accepts for each numeric recipe field (what :meth:`Chamber.check`
-    enforces, plus the recipe's own physical range where the tool sets none)."""
-    lim, area = chamber.limits, chamber.geometry.target_area_cm2
-    room = chamber.vacuum.room_temperature_c
-    max_w = lim.max_power_density_w_cm2 * area
-    out = {
-        "rf_power_w": (lim.min_power_w, max_w, "W"),
-        "seed_power_w": (lim.min_power_w, max_w, "W"),
-        "pressure_pa": (lim.min_pressure_pa, lim.max_pressure_pa, "Pa"),
-        "target_substrate_distance_mm": (lim.min_distance_mm, lim.max_distance_mm, "mm"),
-        "substrate_temperature_c": (room, lim.max_substrate_temperature_c, "°C"),
-        "target_thickness_nm": (1.0, lim.max_thickness_nm, "nm"),
-        "seed_thickness_nm": (0.0, lim.max_thickness_nm, "nm"),
-        "presputter_min": (0.0, lim.max_presputter_min, "min"),
-        "pumpdown_min": (0.0, lim.max_pumpdown_min, "min"),
-        "air_exposure_min": (0.0, lim.max_air_exposure_min, "min"),
-        "anneal_min": (0.0, lim.max_anneal_min, "min"),
-        "anneal_temperature_c": (room, lim.max_anneal_temperature_c, "°C"),
-    }
+    """The range ``(low, high, unit)`` the tool accepts for each numeric recipe field: the chamber's limit table
+    (:meth:`twin.Chamber.recipe_limits`, what :meth:`twin.Chamber.check` enforces), and the recipe's own
+    physical range for the fields the tool does not limit."""
+    out = {lim.field: (float(lim.low), float(lim.high), lim.unit) for lim in chamber.recipe_limits()}
     for f in dataclasses.fields(Recipe):
         if f.name != "transfer" and f.name not in out:
             out[f.name] = (f.metadata["low"], f.metadata["high"], f.metadata["unit"])
@@ -169,10 +154,12 @@ class SearchSpace:
             raise CampaignError(exc.field.replace("recipe.", "fixed.", 1), exc.value, exc.problem,
                                 exc.allowed) from None
         if limits is not None:
+            applies_when = {lim.field: lim.when for lim in (chamber or Chamber()).recipe_limits() if lim.when}
             for name, value in fixed.items():
                 if name in limits and not isinstance(value, str):
                     lo, hi, unit = limits[name]
-                    unused = name == "seed_power_w" and fixed.get("seed_thickness_nm") == 0
+                    when = applies_when.get(name)  # the seed power without a seed layer, ... : not used
+                    unused = when is not None and when in fixed and not fixed[when] > 0
                     if not lo <= value <= hi and not unused:
                         raise CampaignError(f"fixed.{name}", value, "outside the tool's limits",
                                             f"[{lo:.4g}, {hi:.4g}] {unit}")

@@ -5,12 +5,13 @@ the recipe beside another. Pure functions: recipes and a chamber in, plain rows 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from twin import Chamber, Recipe
+from twin.limits import check_columns
 
 NUMERIC_FIELDS = tuple(f for f in Recipe.fields() if f != "transfer")
 """Recipe fields that are numbers (``transfer`` is a category)."""
@@ -41,19 +42,19 @@ class Margin:
                 "margin_pct": round(100.0 * self.fraction, 1), "ok": self.ok}
 
 
-def _margin(field: str, value: float, low: float, high: float, unit: str, upper_only: bool = False) -> Margin:
-    width = high - low
-    if width <= 0:
-        frac = 0.0 if value == low else -1.0
-    elif upper_only:
-        frac = (high - value) / width if value >= low else (value - low) / width
-    else:
-        frac = min(value - low, high - value) / width
-    return Margin(field, float(value), float(low), float(high), unit, float(frac))
+_SHOWN_WHEN: dict[str, Callable[[Recipe], bool]] = {
+    "air_exposure_min": lambda r: r.transfer == "air",
+    "anneal_min": lambda r: r.anneal_min > 0,
+    "seed_thickness_nm": lambda r: False,
+}
+"""Limited fields shown only when the recipe uses them (at 0 min they cannot be near the limit); the seed
+layer's thickness never (the film's thickness limit, which is shown, bounds it: a seed is never thicker)."""
 
 
 def limit_margins(recipe: Recipe, chamber: Chamber) -> list[Margin]:
-    """Margins of every limited field of ``recipe`` to ``chamber``'s limits, the same ranges as :meth:`Chamber.check`.
+    """Margins of every limited field of ``recipe`` to ``chamber``'s limits: the chamber's limit table
+    (:meth:`twin.Chamber.recipe_limits`, what :meth:`twin.Chamber.check` enforces) and its margins
+    (:func:`twin.limits.margin_fraction`).
 
     Parameters
     ----------
@@ -65,7 +66,7 @@ def limit_margins(recipe: Recipe, chamber: Chamber) -> list[Margin]:
     Returns
     -------
     list of Margin
-        One per limited field, smallest margin first.
+        One per limited field that applies to the recipe, smallest margin first.
 
     Examples
     --------
@@ -76,28 +77,13 @@ def limit_margins(recipe: Recipe, chamber: Chamber) -> list[Margin]:
     >>> round(m["presputter_min"].fraction, 3)  # 20 of at most 240 min
     0.917
     """
-    lim, area = chamber.limits, chamber.geometry.target_area_cm2
-    max_w = lim.max_power_density_w_cm2 * area
-    room = chamber.vacuum.room_temperature_c
-    rows = [
-        _margin("rf_power_w", recipe.rf_power_w, lim.min_power_w, max_w, "W"),
-        _margin("pressure_pa", recipe.pressure_pa, lim.min_pressure_pa, lim.max_pressure_pa, "Pa"),
-        _margin("target_substrate_distance_mm", recipe.target_substrate_distance_mm, lim.min_distance_mm,
-                lim.max_distance_mm, "mm"),
-        _margin("substrate_temperature_c", recipe.substrate_temperature_c, room, lim.max_substrate_temperature_c,
-                "°C", True),
-        _margin("target_thickness_nm", recipe.target_thickness_nm, 1.0, lim.max_thickness_nm, "nm", True),
-        _margin("presputter_min", recipe.presputter_min, 0.0, lim.max_presputter_min, "min", True),
-        _margin("pumpdown_min", recipe.pumpdown_min, 0.0, lim.max_pumpdown_min, "min", True),
-    ]
-    if recipe.seed_thickness_nm > 0:
-        rows.append(_margin("seed_power_w", recipe.seed_power_w, lim.min_power_w, max_w, "W"))
-    if recipe.transfer == "air":
-        rows.append(_margin("air_exposure_min", recipe.air_exposure_min, 0.0, lim.max_air_exposure_min, "min", True))
-    if recipe.anneal_min > 0:
-        rows.append(_margin("anneal_min", recipe.anneal_min, 0.0, lim.max_anneal_min, "min", True))
-        rows.append(_margin("anneal_temperature_c", recipe.anneal_temperature_c, room, lim.max_anneal_temperature_c,
-                            "°C", True))
+    table = chamber.recipe_limits()
+    check = check_columns(table, recipe.to_dict(), 1)
+    fractions = check.margins()[:, 0]
+    rows = [Margin(lim.field, float(check.values[k, 0]), float(lim.low), float(lim.high), lim.unit,
+                   float(fractions[k]))
+            for k, lim in enumerate(table)
+            if check.applies[k, 0] and _SHOWN_WHEN.get(lim.field, lambda r: True)(recipe)]
     return sorted(rows, key=lambda m: m.fraction)
 
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from process_models import _num as nx
 from process_models._params import param
 from process_models.constants import H2O_MASS_AMU, K_B_EV_K, LANGMUIR_PA_S, PA_PER_TORR
@@ -191,15 +193,31 @@ def air_exposure(minutes, params: ContaminationParams = CONTAMINATION):
     return dose_l, irreversible
 
 
-def film_impurity_fraction(mean_h2o_pa, deposition_flux_cm2_s, params: ContaminationParams = CONTAMINATION):
-    """Atomic share of water-derived impurities in the first nanometres of film [1].
+def film_impurity_fraction(h2o_pa, deposited_atoms_cm2, params: ContaminationParams = CONTAMINATION):
+    """Atomic share of water-derived impurities in the film grown while the surface saw water [1].
 
-    ``c = s_i·Z/(s_i·Z + F_dep)``: more at high H2O pressure and at low deposition rate.
+    ``c = s_i·Z(p)/(s_i·Z(p) + F_dep)``: more at high H2O pressure and at low deposition rate. ``Z`` is linear
+    in ``p``, so the same form holds for rates (``p`` [Pa] and the deposition flux ``F_dep`` [1/(cm²·s)]) and
+    for a whole layer (the exposure ``∫p dt`` [Pa·s] while it grew and the atoms ``N_dep`` [1/cm²] in it),
+    which is how the twin uses it, since the pressure and the rate change while the first nanometres grow.
+    Zero when neither water nor atoms arrive.
+
+    Parameters
+    ----------
+    h2o_pa : numeric
+        H2O partial pressure [Pa], or the exposure ``∫p dt`` during the layer's growth [Pa·s].
+    deposited_atoms_cm2 : numeric
+        Deposition flux [1/(cm²·s)], or the atoms deposited in the layer [1/cm²] (the same time base as
+        ``h2o_pa``).
 
     Examples
     --------
     >>> f'{film_impurity_fraction(1e-5, 3e14):.3g}'
     '0.0118'
+    >>> film_impurity_fraction(0.0, 0.0)
+    0.0
     """
-    z = params.impurity_sticking * impingement_rate_cm2_s(mean_h2o_pa)
-    return z / (z + nx.maximum(deposition_flux_cm2_s, 1e-30))
+    z = params.impurity_sticking * impingement_rate_cm2_s(h2o_pa)
+    total = z + deposited_atoms_cm2
+    return z / nx.maximum(total, 1e-300) if isinstance(total, float | int) else np.divide(
+        z, total, out=np.zeros(np.shape(total)), where=total > 0)

@@ -65,3 +65,42 @@ def short_probability(thickness_nm, particles_on_substrate, params: DefectParams
     n_cell = particles_on_substrate * params.cell_area_cm2 / params.substrate_area_cm2
     particles = n_cell * nx.exp(-thickness_nm / params.particle_cover_thickness_nm)
     return -nx.expm1(-(pinholes + particles))
+
+
+def arc_rate_per_s(power_density_w_cm2, n2_fraction, rate_per_h, reference_power_density_w_cm2, power_exponent,
+                   n2_factor):
+    """Arc rate with the plasma on [1/s] (FACTS §4 [A]: arcs on a poisoned target).
+
+    ``λ = λ_ref·(P_d/P_ref)^k·(1 + (k_N2 − 1)·f_N2)``: more arcs at high power density and in N2, which poisons
+    the target surface. Every number is an [A] parameter of the chamber's ``[events]``.
+
+    Parameters
+    ----------
+    power_density_w_cm2 : numeric
+        RF power over the target area [W/cm²].
+    n2_fraction : numeric
+        N2 share of the process gas [0–1].
+    rate_per_h : numeric
+        Arc rate at the reference power density in pure Ar [1/h].
+    reference_power_density_w_cm2, power_exponent, n2_factor : numeric
+        ``P_ref`` [W/cm²], ``k`` [1] and the pure-N2 factor ``k_N2`` [1].
+
+    Examples
+    --------
+    >>> round(arc_rate_per_s(2.5, 1.0, 1.0, 2.5, 2.0, 3.0) * 3600, 6)
+    3.0
+    """
+    ratio = power_density_w_cm2 / reference_power_density_w_cm2
+    return rate_per_h / 3600.0 * ratio ** power_exponent * (1 + (n2_factor - 1) * n2_fraction)
+
+
+def flake_rate_per_s(shield_kwh, rate_per_h, shield_kwh_scale):
+    """Flakes falling from the shields with the plasma on [1/s]: ``λ_0·(1 + E/E_½)``, growing with the energy
+    ``E`` [kWh] since the shields were cleaned (FACTS §4 [A]).
+
+    Examples
+    --------
+    >>> round(flake_rate_per_s(10.0, 0.5, 10.0) * 3600, 6)
+    1.0
+    """
+    return rate_per_h / 3600.0 * (1 + shield_kwh / shield_kwh_scale)

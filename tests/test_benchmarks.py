@@ -29,9 +29,14 @@ def _run(script: str, *args: str, ok: tuple[int, ...] = (0,)) -> str:
 
 
 def test_twin_speed_prints_runs_per_second_and_the_ratio_to_bare_simpy():
-    out = _run("twin_speed.py", "--repeat", "1", "-n", "50", ok=(0, 1))
+    out = _run("twin_speed.py", "--repeat", "1", "-n", "50", "--batch", "2000", "--sets", "4", ok=(0, 1))
     assert re.search(rf"{NUMBER} ?runs/s", out), out
     assert re.search(rf"queue of 1,000 runs\s+{NUMBER} s\s+{NUMBER}×", out), out
+    assert re.search(rf"deterministic, vectorised columns\s+{NUMBER} runs/s\s+{NUMBER}×", out), out
+    assert re.search(rf"4 parameter sets × 500 recipes\s+{NUMBER} runs/s\s+{NUMBER}×", out), out
+    # the batch gives the loop's numbers (a correctness line, not a timing)
+    worst = re.search(r"max relative difference, batch vs loop\s+([0-9.e+-]+)", out)
+    assert worst and float(worst.group(1)) < 1e-9, out
 
 
 def test_campaign_efficiency_prints_the_optimum_the_share_and_a_row_per_strategy():

@@ -5,6 +5,7 @@
 1.71
 """
 
+from twin.batch import BatchResult, expected_outcomes
 from twin.chamber import Chamber
 from twin.errors import (
     AbortedError,
@@ -21,7 +22,7 @@ from twin.simulate import VENT, simulate, simulate_queue
 from twin.tool import SimulatedTool, Tool, ToolStatus, available_tools, load_tool
 
 __all__ = [
-    "VENT", "AbortedError", "Chamber", "ChamberError", "Event", "InputError", "InterlockError", "Recipe",
+    "VENT", "AbortedError", "BatchResult", "Chamber", "ChamberError", "Event", "InputError", "InterlockError", "Recipe",
     "RecipeError", "RunResult", "SimulatedTool", "SputterTwinError", "Tool", "ToolError", "ToolStatus",
-    "available_tools", "load_tool", "simulate", "simulate_queue",
+    "available_tools", "expected_outcomes", "load_tool", "simulate", "simulate_queue",
 ]

@@ -9,7 +9,9 @@ magnetron research tool with a load lock.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,8 @@ from typing import Any
 import process_models as pm
 from process_models._params import describe, param
 from twin.config import dataclass_to_table, dump_toml, load_dataclass, read_toml
-from twin.errors import ChamberError, InputError, RecipeError
+from twin.errors import ChamberError, InputError
+from twin.limits import Limit, Limits, first_refusal, recipe_limits
 from twin.recipe import Recipe
 
 
@@ -30,32 +33,6 @@ class Geometry:
     @property
     def target_area_cm2(self) -> float:
         return math.pi * (self.target_diameter_mm / 20.0) ** 2
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The tool's limits; a recipe outside them is refused before anything runs."""
-
-    max_power_density_w_cm2: float = param(5.5, "W/cm²", "ceramic target limit (thermal shock)",
-                                           "[M] FACTS §2 (Hu 2008 used up to 5.5)", low=0.1, high=50)
-    min_power_w: float = param(10.0, "W", "lowest power that sustains the plasma", "[A]", low=0, high=1e4)
-    min_pressure_pa: float = param(0.1, "Pa", "lower end of the plasma window", "[M] FACTS §2", low=1e-3,
-                                   high=100)
-    max_pressure_pa: float = param(5.0, "Pa", "upper end of the plasma window", "[M] FACTS §2", low=1e-3,
-                                   high=100)
-    min_distance_mm: float = param(40.0, "mm", "shortest target–substrate distance", "[M] FACTS §2", low=1,
-                                   high=1000)
-    max_distance_mm: float = param(120.0, "mm", "longest target–substrate distance", "[M] FACTS §2", low=1,
-                                   high=1000)
-    max_substrate_temperature_c: float = param(600.0, "°C", "substrate heater limit", "[A]", low=0, high=2000)
-    max_anneal_temperature_c: float = param(600.0, "°C", "anneal heater limit", "[A]", low=0, high=2000)
-    max_thickness_nm: float = param(5000.0, "nm", "thickest film the tool will grow in one run", "[A]", low=1,
-                                    high=1e6)
-    max_presputter_min: float = param(240.0, "min", "longest pre-sputter", "[A]", low=0, high=1e5)
-    max_pumpdown_min: float = param(10080.0, "min", "longest wait for pump-down (a week)", "[A]", low=0,
-                                    high=1e7)
-    max_anneal_min: float = param(1440.0, "min", "longest anneal", "[A]", low=0, high=1e6)
-    max_air_exposure_min: float = param(10080.0, "min", "longest air exposure accepted", "[A]", low=0, high=1e7)
 
 
 @dataclass(frozen=True)
@@ -230,31 +207,34 @@ class Chamber:
         return [{"section": s, **row} for s, cls in SECTIONS.items() for row in describe(cls)]
 
     # -- recipes against the tool's limits -----------------------------------------------------------
+    def section(self, name: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Section ``name`` with the parameters of ``params`` (dotted names) that belong to it replaced.
+
+        The values are not checked and may be arrays (one value per row of a batch): the result feeds
+        vectorised functions, never a :class:`Chamber`.
+        """
+        sec = getattr(self, name)
+        prefix = name + "."
+        changes = {k[len(prefix):]: v for k, v in (params or {}).items() if k.startswith(prefix)}
+        return dataclasses.replace(sec, **changes) if changes else sec
+
+    def recipe_limits(self, params: Mapping[str, Any] | None = None) -> tuple[Limit, ...]:
+        """The tool's limit table (:func:`twin.limits.recipe_limits`), the one source every check reads.
+
+        ``params`` maps dotted chamber parameters (``limits.*``, ``geometry.target_diameter_mm``,
+        ``vacuum.room_temperature_c``) to values or arrays that replace the chamber's own.
+        """
+        if not params:
+            return self._limit_table
+        return recipe_limits(self.section("limits", params), self.section("geometry", params).target_area_cm2,
+                             self.section("vacuum", params).room_temperature_c)
+
+    @functools.cached_property
+    def _limit_table(self) -> tuple[Limit, ...]:
+        return recipe_limits(self.limits, self.geometry.target_area_cm2, self.vacuum.room_temperature_c)
+
     def check(self, recipe: Recipe) -> None:
         """Raise :class:`RecipeError` naming field, value and allowed range if the recipe breaks a limit."""
-        lim, area = self.limits, self.geometry.target_area_cm2
-        max_w = lim.max_power_density_w_cm2 * area
-
-        def need(name: str, value: float, lo: float, hi: float, unit: str, why: str = "outside the tool's limits"):
-            if not lo <= value <= hi:
-                raise RecipeError(f"recipe.{name}", value, why, f"[{lo:.4g}, {hi:.4g}] {unit}")
-
-        need("rf_power_w", recipe.rf_power_w, lim.min_power_w, max_w, "W",
-             f"power density {recipe.rf_power_w / area:.3g} W/cm² outside the target's limits")
-        if recipe.seed_thickness_nm > 0:
-            need("seed_power_w", recipe.seed_power_w, lim.min_power_w, max_w, "W",
-                 f"power density {recipe.seed_power_w / area:.3g} W/cm² outside the target's limits")
-        need("pressure_pa", recipe.pressure_pa, lim.min_pressure_pa, lim.max_pressure_pa, "Pa",
-             "outside the plasma window")
-        need("target_substrate_distance_mm", recipe.target_substrate_distance_mm, lim.min_distance_mm,
-             lim.max_distance_mm, "mm")
-        need("substrate_temperature_c", recipe.substrate_temperature_c, self.vacuum.room_temperature_c,
-             lim.max_substrate_temperature_c, "°C")
-        need("target_thickness_nm", recipe.target_thickness_nm, 1.0, lim.max_thickness_nm, "nm")
-        need("presputter_min", recipe.presputter_min, 0.0, lim.max_presputter_min, "min")
-        need("pumpdown_min", recipe.pumpdown_min, 0.0, lim.max_pumpdown_min, "min")
-        need("air_exposure_min", recipe.air_exposure_min, 0.0, lim.max_air_exposure_min, "min")
-        need("anneal_min", recipe.anneal_min, 0.0, lim.max_anneal_min, "min")
-        if recipe.anneal_min > 0:
-            need("anneal_temperature_c", recipe.anneal_temperature_c, self.vacuum.room_temperature_c,
-                 lim.max_anneal_temperature_c, "°C")
+        err = first_refusal(self._limit_table, recipe)
+        if err is not None:
+            raise err

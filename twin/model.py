@@ -21,29 +21,12 @@ import simpy
 import process_models as pm
 from process_models import contamination as pc
 from process_models import defects as pd_
-from process_models import deposition as pdp
-from process_models import energetics as pe
-from process_models import film as pf
-from process_models import interface as pi
-from process_models.constants import LANGMUIR_PA_S
+from twin import physics as ph
 from twin.chamber import Chamber
 from twin.recipe import Recipe
 from twin.result import Event, RunResult
 
 _TRIP = "rf_trip"
-_Z_PER_PA = 3.513e22 / 133.322368 / math.sqrt(18.015 * 300.0)  # H2O impingement per Pa [1/(cm²·s·Pa)]
-
-
-@dataclass
-class _Step:
-    """Physics of one plasma step, constant while it lasts."""
-
-    power_w: float
-    rate_nm_s: float
-    phi_ev_nm3: float
-    range_nm: float
-    li_p: float
-    arc_rate_per_s: float
 
 
 class ChamberRuntime:
@@ -60,10 +43,8 @@ class ChamberRuntime:
         self.bursts: list[tuple[float, float, float]] = []
         self.run: _Run | None = None
         self.plasma_event = env.event()
-        ev = chamber.events
-        # Deterministic mode gives the expected outcome: leak bursts enter as their mean partial pressure,
-        # rate × mean jump × decay time (the time average of a Poisson train of exponential bursts).
-        self.mean_leak_pa = 0.0 if rng is not None else ev.leak_rate_per_h / 3600.0 * ev.leak_h2o_pa * ev.leak_decay_s
+        # Deterministic mode gives the expected outcome: leak bursts enter as their mean partial pressure.
+        self.mean_leak_pa = 0.0 if rng is not None else ph.mean_leak_pa(chamber.events)
 
     def vent(self) -> None:
         self.vent_time = self.env.now
@@ -73,9 +54,7 @@ class ChamberRuntime:
         """``∫ p_H2O dt`` between two simulation times [Pa·s], closed form."""
         if t1 <= t0:
             return 0.0
-        cp = self.chamber.contamination
-        v = self.vent_time
-        expo = pc.h2o_exposure_pa_s(t0 - v, t1 - v, cp) + self.mean_leak_pa * (t1 - t0)
+        expo = ph.background_exposure_pa_s(t0, t1, self.vent_time, self.mean_leak_pa, self.chamber.contamination)
         for tb, dp, tau in self.bursts:
             if t1 > tb:
                 expo += pc.burst_exposure_pa_s(dp, tau, t0 - tb, t1 - tb)
@@ -96,8 +75,8 @@ class ChamberRuntime:
 class _Run:
     recipe: Recipe
     t_load: float
-    seed: _Step | None
-    bulk: _Step
+    seed: ph.Step | None
+    bulk: ph.Step
     record: bool
     kwh_start: float = 0.0
     plasma_on: bool = False
@@ -115,7 +94,7 @@ class _Run:
     seg_h0: float = 0.0
     plasma_s: float = 0.0
     deposition_s: float = 0.0
-    current: _Step | None = None
+    current: ph.Step | None = None
     proc: Any = None
     events: list[Event] = field(default_factory=list)
     segments: list[tuple] = field(default_factory=list)
@@ -126,17 +105,10 @@ class _Run:
         self.events.append(Event(now - self.t_load, kind, value))
 
 
-def _step_physics(chamber: Chamber, recipe: Recipe, power_w: float, target_kwh: float) -> _Step:
-    p, d, f = recipe.pressure_pa, recipe.target_substrate_distance_mm, recipe.n2_fraction
-    dep = chamber.deposition
-    rate = pdp.deposition_rate_nm_min(power_w, p, d, f, target_kwh, dep) / 60.0
-    v = pdp.self_bias_v(power_w, dep)
-    phi, rng_nm = pe.energetic_dose_per_nm(v, p, d, f, chamber.energetics)
-    li_p = pf.li_p_ratio(p, d, phi, dep.keller_simmons_p0d0_pa_mm, chamber.film)
-    ev = chamber.events
-    pd_ratio = power_w / chamber.geometry.target_area_cm2 / ev.arc_reference_power_density_w_cm2
-    arc = ev.arc_rate_per_h / 3600.0 * pd_ratio ** ev.arc_power_exponent * (1 + (ev.arc_n2_factor - 1) * f)
-    return _Step(power_w, rate, phi, rng_nm, li_p, arc)
+def _step_physics(chamber: Chamber, recipe: Recipe, power_w: float, target_kwh: float) -> ph.Step:
+    return ph.step_physics(power_w, recipe.pressure_pa, recipe.target_substrate_distance_mm, recipe.n2_fraction,
+                           target_kwh, chamber.deposition, chamber.energetics, chamber.events,
+                           chamber.geometry.target_area_cm2)
 
 
 def _expose(rt: ChamberRuntime, run: _Run, t0: float, t1: float, temperature_c: float) -> None:
@@ -145,12 +117,11 @@ def _expose(rt: ChamberRuntime, run: _Run, t0: float, t1: float, temperature_c: 
         return
     expo = rt.h2o_exposure(t0, t1)
     run.h2o_pa_s += expo
-    run.coverage_ml = pc.langmuir_coverage(run.coverage_ml, expo / (t1 - t0), t1 - t0, temperature_c,
-                                           rt.chamber.contamination)
+    run.coverage_ml = ph.adsorb(run.coverage_ml, expo, t1 - t0, temperature_c, rt.chamber.contamination)
 
 
-def _plasma(env: simpy.Environment, rt: ChamberRuntime, run: _Run, step: _Step, *, duration_s: float = 0.0,
-            thickness_nm: float = 0.0):
+def _plasma(env: simpy.Environment, rt: ChamberRuntime, run: _Run, step: ph.Step, power_w: float, *,
+            duration_s: float = 0.0, thickness_nm: float = 0.0):
     """A plasma step: pre-sputter for ``duration_s`` (shutter closed) or deposit ``thickness_nm``.
 
     An RF trip interrupts it; the plasma re-strikes after the recovery time and the step resumes.
@@ -179,25 +150,24 @@ def _plasma(env: simpy.Environment, rt: ChamberRuntime, run: _Run, step: _Step, 
         run.shutter_open = False
         run.plasma_s += elapsed
         life = rt.chamber.state.target_life_kwh
-        if rt.target_kwh < life <= rt.target_kwh + step.power_w * elapsed / 3.6e6:
+        if rt.target_kwh < life <= rt.target_kwh + power_w * elapsed / 3.6e6:
             run.log(env.now, "target_end_of_life", rt.target_kwh)
-        rt.target_kwh += step.power_w * elapsed / 3.6e6
-        rt.shield_kwh += step.power_w * elapsed / 3.6e6
+        rt.target_kwh += power_w * elapsed / 3.6e6
+        rt.shield_kwh += power_w * elapsed / 3.6e6
         h0 = run.thickness_nm
         if depositing:
-            h1 = h0 + step.rate_nm_s * elapsed
+            h1, dose = ph.grow(h0, step, elapsed)
             run.deposition_s += elapsed
-            dose = pe.interface_dose_ev_nm2(step.phi_ev_nm3, step.range_nm, h0, h1)
             run.dose_ev_nm2 += dose
             run.dose_range_weight += dose * step.range_nm
             if h0 < depth:
-                buried = min(h1, depth)
-                run.impurity_pa_s += rt.h2o_exposure(start, start + (buried - h0) / step.rate_nm_s)
-                run.impurity_nm += buried - h0
+                buried = ph.buried_nm(h0, h1, depth)
+                run.impurity_pa_s += rt.h2o_exposure(start, start + buried / step.rate_nm_s)
+                run.impurity_nm += buried
             run.thickness_nm = h1
         if run.record:
             t_sub = run.recipe.substrate_temperature_c
-            run.segments.append((start, env.now, "deposition" if depositing else "presputter", step.power_w,
+            run.segments.append((start, env.now, "deposition" if depositing else "presputter", power_w,
                                  depositing, h0, run.thickness_nm, t_sub, t_sub))
         if tripped:
             run.log(env.now, _TRIP)
@@ -250,15 +220,15 @@ def run_process(env: simpy.Environment, rt: ChamberRuntime, recipe: Recipe, reco
     run.log(env.now, "heated")
     heated = env.now
     run.log(env.now, "presputter_start")
-    yield from _plasma(env, rt, run, bulk, duration_s=recipe.presputter_min * 60.0)
+    yield from _plasma(env, rt, run, bulk, recipe.rf_power_w, duration_s=recipe.presputter_min * 60.0)
     _expose(rt, run, heated, env.now, t_sub)
     run.log(env.now, "shutter_open")
     if seed is not None:
-        yield from _plasma(env, rt, run, seed, thickness_nm=recipe.seed_thickness_nm)
+        yield from _plasma(env, rt, run, seed, recipe.seed_power_w, thickness_nm=recipe.seed_thickness_nm)
         run.log(env.now, "seed_done", run.thickness_nm)
     rest = recipe.target_thickness_nm - recipe.seed_thickness_nm
     if rest > 1e-9:
-        yield from _plasma(env, rt, run, bulk, thickness_nm=rest)
+        yield from _plasma(env, rt, run, bulk, recipe.rf_power_w, thickness_nm=rest)
     run.log(env.now, "deposition_done", run.thickness_nm)
     t_end = t_sub
     if recipe.anneal_min > 0:
@@ -297,7 +267,7 @@ def _plasma_source(env: simpy.Environment, rt: ChamberRuntime, kind: str):
         if kind == "arc":
             lam_max = max(run.bulk.arc_rate_per_s, run.seed.arc_rate_per_s if run.seed else 0.0)
         elif kind == "flake":
-            lam_max = ev.flake_rate_per_h / 3600.0 * (1 + rt.shield_kwh / ev.flake_shield_kwh_scale)
+            lam_max = pd_.flake_rate_per_s(rt.shield_kwh, ev.flake_rate_per_h, ev.flake_shield_kwh_scale)
         else:
             lam_max = ev.rf_trip_rate_per_h / 3600.0
         if lam_max <= 0:
@@ -336,52 +306,38 @@ def _leak_source(env: simpy.Environment, rt: ChamberRuntime):
 
 
 # -- results -----------------------------------------------------------------------------------------------
-def _expected_particles(ch: Chamber, r: Recipe, run: _Run, shield_kwh: float) -> tuple[float, float]:
-    """Expected particles on the substrate, all and those landing before the interface layer is complete."""
-    ev, load = ch.events, ch.defects.load_particles
-    flake = ev.flake_rate_per_h / 3600.0 * (1 + shield_kwh / ev.flake_shield_kwh_scale)
-    total, interface, h = load, load, 0.0
-    layers = [(run.seed, r.seed_thickness_nm)] if run.seed else []
-    layers.append((run.bulk, r.target_thickness_nm - r.seed_thickness_nm))
-    for step, dh in layers:
-        per_s = flake + ev.arc_particle_probability * step.arc_rate_per_s
-        total += per_s * dh / step.rate_nm_s
-        covered = min(max(ch.defects.interface_thickness_nm - h, 0.0), dh)
-        interface += per_s * covered / step.rate_nm_s
-        h += dh
-    return total, interface
-
-
 def finish(rt: ChamberRuntime, run: _Run, end_time: float, state_after: dict[str, float],
            rng: np.random.Generator | None, seed: int | None) -> RunResult:
     """Turn a finished run into a :class:`RunResult` (measurement noise drawn here in stochastic mode)."""
     ch, r = rt.chamber, run.recipe
-    cp = ch.contamination
-    if r.transfer == "air":
-        air_dose_l, irreversible = pc.air_exposure(r.air_exposure_min, cp)
-    else:
-        air_dose_l, irreversible = 0.0, 0.0
-    dose_l = air_dose_l + cp.transfer_dose_l + run.h2o_pa_s / LANGMUIR_PA_S
-    protons = pc.proton_uptake(dose_l, cp)
-    n_film = pdp.film_atom_density_cm3(ch.deposition)
-    atoms = run.impurity_nm * 1e-7 * n_film
-    water = cp.impurity_sticking * _Z_PER_PA * run.impurity_pa_s
-    impurity = water / (water + atoms) if water + atoms > 0 else 0.0
-    mean_range = run.dose_range_weight / run.dose_ev_nm2 if run.dose_ev_nm2 > 0 else run.bulk.range_nm
-    damaged = pe.damaged_layer_nm(run.dose_ev_nm2, mean_range, ch.energetics)
-    first = run.seed or run.bulk
     room = ch.vacuum.room_temperature_c
-    r_int = pi.interface_resistance_ohm_cm2(run.coverage_ml, protons, impurity, irreversible, damaged, first.li_p,
-                                            r.anneal_temperature_c, r.anneal_min, room, ch.interface)
-    pd_bulk = r.rf_power_w / ch.geometry.target_area_cm2
-    n_content = pf.nitrogen_content(r.n2_fraction, pd_bulk, r.pressure_pa, ch.film)
-    sigma = pf.ionic_conductivity_s_cm(n_content, run.bulk.li_p, room, ch.film)
+    first = run.seed or run.bulk
+    film = ph.film_properties(
+        thickness_nm=run.thickness_nm, pressure_pa=r.pressure_pa, distance_mm=r.target_substrate_distance_mm,
+        n2_fraction=r.n2_fraction, rf_power_w=r.rf_power_w, phi_first_ev_nm3=first.phi_ev_nm3,
+        phi_bulk_ev_nm3=run.bulk.phi_ev_nm3,
+        anneal_temperature_c=r.anneal_temperature_c, anneal_min=r.anneal_min, room_temperature_c=room,
+        target_area_cm2=ch.geometry.target_area_cm2, deposition=ch.deposition, film=ch.film)
+    itf = ph.interface_outcome(
+        air_transfer=r.transfer == "air", air_exposure_min=r.air_exposure_min, chamber_h2o_pa_s=run.h2o_pa_s,
+        impurity_pa_s=run.impurity_pa_s, impurity_nm=run.impurity_nm, dose_ev_nm2=run.dose_ev_nm2,
+        dose_range_weight=run.dose_range_weight, bulk_range_nm=run.bulk.range_nm, coverage_ml=run.coverage_ml,
+        li_p_first=film.li_p_first, anneal_temperature_c=r.anneal_temperature_c, anneal_min=r.anneal_min,
+        room_temperature_c=room, contamination=ch.contamination, deposition=ch.deposition,
+        energetics=ch.energetics, interface=ch.interface)
     thickness = run.thickness_nm
     if rng is None:  # expected particles: load, then flakes and arc debris while the shutter is open
-        particles, interface_particles = _expected_particles(ch, r, run, state_after["shield_kwh"])
+        ev = ch.events
+        layers = [(run.seed, r.seed_thickness_nm)] if run.seed else []
+        layers.append((run.bulk, r.target_thickness_nm - r.seed_thickness_nm))
+        particles, interface_particles = ph.expected_particles(
+            ch.defects.load_particles,
+            pd_.flake_rate_per_s(state_after["shield_kwh"], ev.flake_rate_per_h, ev.flake_shield_kwh_scale),
+            ev.arc_particle_probability, ch.defects.interface_thickness_nm, layers)
     else:
         particles, interface_particles = run.particles, run.interface_particles
     p_short = pd_.short_probability(thickness, interface_particles, ch.defects)
+    r_int = itf.interface_resistance_ohm_cm2
     if rng is None:
         shorted = p_short >= 0.5
         r_meas, t_meas = r_int, thickness
@@ -391,14 +347,15 @@ def finish(rt: ChamberRuntime, run: _Run, end_time: float, state_after: dict[str
         t_meas = thickness * (1 + ch.noise.thickness_rel_sigma * rng.standard_normal())
     return RunResult(
         recipe=r, interface_resistance_ohm_cm2=r_meas,
-        bulk_resistance_ohm_cm2=pf.bulk_resistance_ohm_cm2(thickness, sigma),
+        bulk_resistance_ohm_cm2=film.bulk_resistance_ohm_cm2,
         thickness_nm=t_meas, deposition_rate_nm_min=run.bulk.rate_nm_s * 60.0,
         deposition_time_s=run.deposition_s, process_time_s=end_time - run.t_load, plasma_time_s=run.plasma_s,
-        interface_damage_dose_ev_nm2=run.dose_ev_nm2, damaged_layer_nm=damaged,
-        interface_contamination_ml=run.coverage_ml, h2o_dose_langmuir=dose_l, proton_uptake=protons,
-        film_impurity_fraction=impurity, li_p_ratio=run.bulk.li_p, nitrogen_content=n_content,
-        ionic_conductivity_s_cm=sigma, particles_on_substrate=float(particles), short_probability=p_short,
-        shorted=bool(shorted), events=tuple(run.events), seed=seed, deterministic=rng is None,
-        model_version=pm.MODEL_VERSION, target_kwh_start=run.kwh_start, chamber_state_after=state_after,
-        interface_particles=float(interface_particles),
+        interface_damage_dose_ev_nm2=run.dose_ev_nm2, damaged_layer_nm=itf.damaged_layer_nm,
+        interface_contamination_ml=run.coverage_ml, h2o_dose_langmuir=itf.h2o_dose_langmuir,
+        proton_uptake=itf.proton_uptake, film_impurity_fraction=itf.film_impurity_fraction,
+        li_p_ratio=film.li_p_bulk, nitrogen_content=film.nitrogen_content,
+        ionic_conductivity_s_cm=film.ionic_conductivity_s_cm, particles_on_substrate=float(particles),
+        short_probability=p_short, shorted=bool(shorted), events=tuple(run.events), seed=seed,
+        deterministic=rng is None, model_version=pm.MODEL_VERSION, target_kwh_start=run.kwh_start,
+        chamber_state_after=state_after, interface_particles=float(interface_particles),
     )

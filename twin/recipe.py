@@ -3,15 +3,45 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+import numpy as np
 
 from process_models._params import param
 from twin.config import load_dataclass, read_toml
 from twin.errors import InputError, RecipeError
 
 Transfer = Literal["vacuum", "air"]
+TRANSFERS: tuple[str, ...] = ("vacuum", "air")
+
+
+@dataclass(frozen=True)
+class CrossRule:
+    """A rule of a recipe across fields: ``broken(values)`` on scalars (one recipe) or arrays (many rows)."""
+
+    field: str
+    problem: str
+    broken: Callable[[Mapping[str, Any]], Any]
+    allowed: Callable[[Mapping[str, Any]], str]
+
+
+CROSS_RULES: tuple[CrossRule, ...] = (
+    CrossRule("seed_thickness_nm", "seed layer thicker than the film",
+              lambda v: np.greater(v["seed_thickness_nm"], v["target_thickness_nm"]),
+              lambda v: f"[0, target_thickness_nm = {v['target_thickness_nm']}] nm"),
+    CrossRule("air_exposure_min", "air exposure with a vacuum transfer",
+              lambda v: (np.asarray(v["transfer"], dtype=object) == "vacuum") & np.greater(v["air_exposure_min"], 0),
+              lambda v: "0 min unless transfer = 'air'"),
+    CrossRule("rf_power_w", "must be positive", lambda v: np.less_equal(v["rf_power_w"], 0), lambda v: "> 0 W"),
+    CrossRule("seed_power_w", "must be positive with a seed layer",
+              lambda v: np.greater(v["seed_thickness_nm"], 0) & np.less_equal(v["seed_power_w"], 0),
+              lambda v: "> 0 W"),
+)
+"""The rules :class:`Recipe` checks across fields after each field's own range, in order; one table for one
+recipe (``__post_init__``) and for columns of many (:func:`column_violations`)."""
 
 
 @dataclass(frozen=True)
@@ -58,18 +88,10 @@ class Recipe:
                                   f"[{low}, {high}] {f.metadata['unit']}".rstrip())
         if self.transfer not in ("vacuum", "air"):
             raise RecipeError("recipe.transfer", self.transfer, "not one of the allowed values", "'vacuum' | 'air'")
-        if self.seed_thickness_nm > self.target_thickness_nm:
-            raise RecipeError("recipe.seed_thickness_nm", self.seed_thickness_nm,
-                              "seed layer thicker than the film",
-                              f"[0, target_thickness_nm = {self.target_thickness_nm}] nm")
-        if self.transfer == "vacuum" and self.air_exposure_min > 0:
-            raise RecipeError("recipe.air_exposure_min", self.air_exposure_min,
-                              "air exposure with a vacuum transfer", "0 min unless transfer = 'air'")
-        if self.rf_power_w <= 0:
-            raise RecipeError("recipe.rf_power_w", self.rf_power_w, "must be positive", "> 0 W")
-        if self.seed_thickness_nm > 0 and self.seed_power_w <= 0:
-            raise RecipeError("recipe.seed_power_w", self.seed_power_w, "must be positive with a seed layer",
-                              "> 0 W")
+        values = self.to_dict()
+        for rule in CROSS_RULES:
+            if rule.broken(values):
+                raise RecipeError(f"recipe.{rule.field}", values[rule.field], rule.problem, rule.allowed(values))
 
     @classmethod
     def fields(cls) -> tuple[str, ...]:
@@ -102,3 +124,31 @@ class Recipe:
     def replace(self, **changes: Any) -> Recipe:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
+
+
+def column_violations(columns: Mapping[str, Any], n: int) -> np.ndarray:
+    """The first field that breaks a rule of :class:`Recipe`, per row ("" where the row is a valid recipe).
+
+    The same checks as the constructor, in its order, on ``n`` rows: ``columns`` maps every field to an array of
+    length ``n`` or a scalar (``transfer`` to strings). A NaN is outside every range.
+
+    Examples
+    --------
+    >>> cols = Recipe().to_dict() | {"seed_thickness_nm": [0.0, 150.0], "pressure_pa": [0.5, 0.5]}
+    >>> column_violations(cols, 2).tolist()
+    ['', 'seed_thickness_nm']
+    """
+    first = np.full(n, "", dtype=object)
+
+    def mark(field: str, broken: Any) -> None:
+        first[np.broadcast_to(broken, (n,)) & (first == "")] = field
+
+    for f in dataclasses.fields(Recipe):
+        if f.name == "transfer":
+            continue
+        v = np.asarray(columns[f.name], dtype=float)
+        mark(f.name, ~((v >= f.metadata["low"]) & (v <= f.metadata["high"])))
+    mark("transfer", ~np.isin(np.asarray(columns["transfer"], dtype=object), TRANSFERS))
+    for rule in CROSS_RULES:
+        mark(rule.field, rule.broken(columns))
+    return first

@@ -22,10 +22,12 @@ design point when a chamber parameter varies, 7 s for 100,000 draws. :func:`chec
 on numpy arrays (:func:`violations`), a block of design points at a time (a parameter the scenario does not vary
 is a scalar), in the driver, before the cluster starts. The first point the arrays flag is then built and
 checked by the twin itself, and the twin's error is the one reported: the arrays only find the point fast, the
-twin has the last word. The rules here mirror the twin's; the tests compare both on random recipes and chambers,
-and :func:`check_plan` also has the twin check the planned points where each factor is at its lowest and
-highest, so that a rule added to the twin and not here is still likely to be caught before the run (the engine
-checks every point it runs, in any case).
+twin has the last word. The arrays read the twin's own tables: the recipe's rules
+(:func:`twin.recipe.column_violations`) and the chamber's limit table (:meth:`twin.Chamber.recipe_limits`), so a
+limit changed there is changed here; only the chamber's own consistency rules (minimum below maximum) are
+restated. The tests compare both on random recipes and chambers, and :func:`check_plan` also has the twin check
+the planned points where each factor is at its lowest and highest (the engine checks every point it runs, in any
+case).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ import numpy as np
 from campaigns.whatif.errors import ScenarioError
 from twin import Chamber, Recipe
 from twin.errors import InputError
+from twin.limits import LIMIT_PARAMETERS, check_columns
+from twin.recipe import column_violations
 
 if TYPE_CHECKING:
     from campaigns.whatif.plan import Plan, Point
@@ -54,13 +58,8 @@ BLOCK_POINTS = 1 << 16
 """Design points checked at once (bounds the memory of the check: a few MB whatever the study's size)."""
 
 RULE_INPUTS = frozenset(
-    [f"recipe.{name}" for name in Recipe.fields()]
-    + [f"limits.{name}" for name in ("max_power_density_w_cm2", "min_power_w", "min_pressure_pa", "max_pressure_pa",
-                                     "min_distance_mm", "max_distance_mm", "max_substrate_temperature_c",
-                                     "max_anneal_temperature_c", "max_thickness_nm", "max_presputter_min",
-                                     "max_pumpdown_min", "max_anneal_min", "max_air_exposure_min")]
-    + ["geometry.target_diameter_mm", "vacuum.room_temperature_c", "interface.li_p_window_low",
-       "interface.li_p_window_high"])
+    [f"recipe.{name}" for name in Recipe.fields()] + list(LIMIT_PARAMETERS)
+    + ["interface.li_p_window_low", "interface.li_p_window_high"])
 """Parameters the rules read; a scenario that varies none of them has nothing to combine."""
 
 
@@ -141,48 +140,16 @@ def violations(values: dict[str, Any], recipe: Recipe, chamber: Chamber, n: int)
 
     bad = np.zeros(n, dtype=bool)
     # Recipe.__post_init__: each field in its physical range, then the rules across fields
-    for name in values:
-        if name.startswith("recipe.") and name != "recipe.transfer":
-            meta = Recipe.__dataclass_fields__[name[7:]].metadata
-            bad |= _outside(values[name], meta["low"], meta["high"])
-    transfer = rec("transfer")
-    bad |= ~np.isin(np.asarray(transfer, dtype=object), ["vacuum", "air"])
-    seed, target = rec("seed_thickness_nm"), rec("target_thickness_nm")
-    bad |= np.greater(seed, target)
-    bad |= np.equal(np.asarray(transfer, dtype=object), "vacuum").astype(bool) & np.greater(rec("air_exposure_min"),
-                                                                                            0)
-    bad |= np.less_equal(rec("rf_power_w"), 0)
-    has_seed = np.greater(seed, 0)
-    bad |= has_seed & np.less_equal(rec("seed_power_w"), 0)
+    columns = {name: rec(name) for name in Recipe.fields()}
+    bad |= column_violations(columns, n) != ""
     # Chamber.__post_init__
     bad |= np.greater(lim("min_pressure_pa"), lim("max_pressure_pa"))
     bad |= np.greater(lim("min_distance_mm"), lim("max_distance_mm"))
     bad |= np.greater(get("interface.li_p_window_low"), get("interface.li_p_window_high"))
-    # Chamber.check: the recipe against the tool's limits
-    if "geometry.target_diameter_mm" in values:
-        area = math.pi * (np.asarray(values["geometry.target_diameter_mm"], dtype=float) / 20.0) ** 2
-    else:
-        area = chamber.geometry.target_area_cm2
-    max_w = np.multiply(lim("max_power_density_w_cm2"), area)
-    bad |= _outside(rec("rf_power_w"), lim("min_power_w"), max_w)
-    bad |= has_seed & _outside(rec("seed_power_w"), lim("min_power_w"), max_w)
-    bad |= _outside(rec("pressure_pa"), lim("min_pressure_pa"), lim("max_pressure_pa"))
-    bad |= _outside(rec("target_substrate_distance_mm"), lim("min_distance_mm"), lim("max_distance_mm"))
-    room = get("vacuum.room_temperature_c")
-    bad |= _outside(rec("substrate_temperature_c"), room, lim("max_substrate_temperature_c"))
-    bad |= _outside(target, 1.0, lim("max_thickness_nm"))
-    bad |= _outside(rec("presputter_min"), 0.0, lim("max_presputter_min"))
-    bad |= _outside(rec("pumpdown_min"), 0.0, lim("max_pumpdown_min"))
-    bad |= _outside(rec("air_exposure_min"), 0.0, lim("max_air_exposure_min"))
-    bad |= _outside(rec("anneal_min"), 0.0, lim("max_anneal_min"))
-    bad |= np.greater(rec("anneal_min"), 0) & _outside(rec("anneal_temperature_c"), room,
-                                                       lim("max_anneal_temperature_c"))
+    # Chamber.check: the recipe against the tool's limits, from the chamber's one limit table
+    overrides = {name: np.asarray(values[name], dtype=float) for name in LIMIT_PARAMETERS if name in values}
+    bad |= ~check_columns(chamber.recipe_limits(overrides), columns, n).ok
     return bad
-
-
-def _outside(x: Any, lo: Any, hi: Any) -> Any:
-    """``not lo <= x <= hi``, elementwise (NaN is outside)."""
-    return ~(np.greater_equal(x, lo) & np.less_equal(x, hi))
 
 
 def check_plan(plan: Plan) -> None:
