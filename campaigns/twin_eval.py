@@ -99,8 +99,10 @@ class TwinEvaluator:
 
     def _batch(self, cols: dict[str, np.ndarray], n: int, params: dict[str, np.ndarray],
                state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        res = _batch(cols, self.chamber, params=params or None, state=state or None)
-        return {f: np.broadcast_to(np.asarray(res[f], float), (n,)) for f in _FIELDS}
+        res = _batch(cols, self.chamber, params=params or None, state=state or None, check_limits=False)
+        out = {f: np.broadcast_to(np.asarray(getattr(res, f), float), (n,)) for f in _FIELDS if f != "shorted"}
+        out["shorted"] = np.asarray(res.shorted, float)
+        return out
 
     def _loop(self, cols: dict[str, np.ndarray], n: int, params: dict[str, np.ndarray],
               state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
