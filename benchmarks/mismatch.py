@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from campaigns import CampaignConfig  # noqa: E402
 from campaigns.strategies import context, make_strategy  # noqa: E402
-from campaigns.twin_eval import TwinEvaluator  # noqa: E402
+from campaigns.twin_eval import STATE_KEYS, TwinEvaluator  # noqa: E402
 from campaigns.twin_prior import _Twin  # noqa: E402
 from twin import Chamber, Recipe, RunResult, SimulatedTool  # noqa: E402
 
@@ -240,8 +240,10 @@ def run_campaign(args: tuple) -> dict[str, Any]:
             if recipes:
                 s.tell(recipes, outcomes)
             (recipe,) = s.ask(1)
+        before = {k: float(getattr(tool.tool.chamber.state, k)) for k in STATE_KEYS}
         res = tool.run(recipe)
-        out = cfg.objective.evaluate(res.to_dict(), recipe.to_dict())
+        out = dataclasses.replace(cfg.objective.evaluate(res.to_dict(), recipe.to_dict()), state=before,
+                                  state_after=dict(res.chamber_state_after))
         recipes.append(recipe)
         outcomes.append(out)
         if tpe is not None:

@@ -118,7 +118,7 @@ class GPSurrogate:
 
     def __init__(self, u: np.ndarray, y: Sequence[float], *, seed: int, gp_restarts: int = 1,
                  amplitude_bounds: tuple[float, float] | None = None, noise_bounds: tuple[float, float] = (1e-6, 1.0),
-                 frozen: GPSurrogate | None = None) -> None:
+                 length_scale_low: float = 0.05, frozen: GPSurrogate | None = None) -> None:
         self.u = np.asarray(u, float)
         self.y = np.asarray(y, float)
         self.seed, self.gp_restarts = int(seed), int(gp_restarts)
@@ -138,7 +138,7 @@ class GPSurrogate:
                 lo, hi = amplitude_bounds
                 start = float(np.clip(np.var(self.y) if len(self.y) > 1 else lo, lo, hi))
                 kernel = (ConstantKernel(start, (lo, hi))
-                          * Matern(length_scale=np.full(d, 0.3), length_scale_bounds=(0.05, 10.0), nu=2.5)
+                          * Matern(length_scale=np.full(d, 0.3), length_scale_bounds=(length_scale_low, 10.0), nu=2.5)
                           + WhiteKernel(noise_level=max(noise_bounds[0], 1e-4), noise_level_bounds=noise_bounds))
                 gp = GaussianProcessRegressor(kernel=kernel, normalize_y=False, noise="gaussian",
                                               n_restarts_optimizer=gp_restarts, random_state=self.seed % (2**31))
@@ -211,10 +211,10 @@ def _frozen_kernel_gp(model: GaussianProcessRegressor) -> GaussianProcessRegress
 
 def fit_gp(u: np.ndarray, y: Sequence[float], *, seed: int, gp_restarts: int = 1,
            amplitude_bounds: tuple[float, float] | None = None,
-           noise_bounds: tuple[float, float] = (1e-6, 1.0)) -> GPSurrogate:
+           noise_bounds: tuple[float, float] = (1e-6, 1.0), length_scale_low: float = 0.05) -> GPSurrogate:
     """Fit skopt's GP (see :class:`GPSurrogate`)."""
     return GPSurrogate(u, y, seed=seed, gp_restarts=gp_restarts, amplitude_bounds=amplitude_bounds,
-                       noise_bounds=noise_bounds)
+                       noise_bounds=noise_bounds, length_scale_low=length_scale_low)
 
 
 def _correlation(model: GaussianProcessRegressor) -> Any:

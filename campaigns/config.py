@@ -62,6 +62,10 @@ class Outcome:
     score: float | None
     failed: bool
     reason: str = ""
+    state: dict[str, float] | None = None
+    """Chamber state the run started in (hours since vent, target and shield kWh), when known."""
+    state_after: dict[str, float] | None = None
+    """Chamber state the run left behind (the next run starts in it), when known."""
 
 
 @dataclass(frozen=True)

@@ -144,10 +144,30 @@ def rebuild_strategy(config: CampaignConfig, chamber: Chamber, trials: list[Tria
     the store (replay of ``tell``)."""
     config = pinned_settings(config, trials)
     strategy = make_strategy(config.strategy, context(config, chamber))
-    told = outcomes(config, trials)
+    told = with_states(chamber, trials, outcomes(config, trials))
     if told:
         strategy.tell([Recipe.from_dict(t.recipe) for t, _ in told], [o for _, o in told])
     return strategy
+
+
+def with_states(chamber: Chamber, trials: list[Trial],
+                told: list[tuple[Trial, Outcome]]) -> list[tuple[Trial, Outcome]]:
+    """Outcomes with the chamber state each run started in and left behind (from the runs' recorded
+    ``chamber_state_after``), so that a strategy can predict a run in the state it ran in."""
+    after = {t.run_index: t.result.get("chamber_state_after") for t in trials
+             if t.run_index is not None and t.result is not None}
+    init = {k: float(v) for k, v in dataclasses.asdict(chamber.state).items()
+            if k in ("hours_since_vent", "target_kwh", "shield_kwh")}
+    out = []
+    for t, o in told:
+        if t.run_index is None:
+            out.append((t, o))
+            continue
+        before = after.get(t.run_index - 1) if t.run_index > 0 else init
+        mine = after.get(t.run_index)
+        out.append((t, dataclasses.replace(o, state=dict(before) if before else None,
+                                           state_after=dict(mine) if mine else None)))
+    return out
 
 
 def best_trial(config: CampaignConfig, trials: list[Trial]) -> tuple[Trial, Outcome] | None:

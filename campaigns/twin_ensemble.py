@@ -251,7 +251,7 @@ def _loglik(resid: np.ndarray, cov: np.ndarray) -> np.ndarray:
     return -0.5 * np.sum(resid * cho_solve(c, resid), axis=0)
 
 
-ADAPTIVE_STAGES = 3
+ADAPTIVE_STAGES = 6
 """Stages of adaptive importance sampling after the prior sample (each from a Gaussian fitted to the weights so far)."""
 
 
@@ -319,8 +319,9 @@ def _weights(ll: np.ndarray, lp: np.ndarray, z: np.ndarray, proposals: list[tupl
 
 def _diag(priors: Sequence[ParameterPrior], z: np.ndarray, w: np.ndarray, r: np.ndarray, y: np.ndarray,
           noise_std: float, k: int) -> dict[str, Any]:
-    best = int(np.argmax(w))
-    res = r[:, best] - r[:, best].mean()
+    centred = r - r.mean(axis=0, keepdims=True)
+    best = int(np.argmin(np.sum(centred**2, axis=0)))  # the twin + offset that fits best (no discrepancy)
+    res = centred[:, best]
     n = len(y)
     dof = n - k - 1
     chi = float(np.sum(res**2) / noise_std**2)
@@ -332,7 +333,7 @@ def _diag(priors: Sequence[ParameterPrior], z: np.ndarray, w: np.ndarray, r: np.
         cdf = np.cumsum(w[order])
         lo = float(np.exp(z[order[min(np.searchsorted(cdf, 0.025), len(cdf) - 1)], j]))
         hi = float(np.exp(z[order[min(np.searchsorted(cdf, 0.975), len(cdf) - 1)], j]))
-        fitted[prior.name] = {"value": float(np.exp(z[best, j])), "mean": float(np.exp(w @ z[:, j])),
+        fitted[prior.name] = {"value": float(np.exp(z[int(np.argmax(w)), j])), "mean": float(np.exp(w @ z[:, j])),
                               "low95": lo, "high95": hi, "prior": prior.value}
     return {"parameters": fitted, "n_runs": n, "reduced_chi2": red, "chi2_p": p,
             "structural": bool(dof >= 3 and p < 1e-3 and red > 3.0), "ess": float(1.0 / np.sum(w**2)),

@@ -13,12 +13,15 @@ Surrogate (:mod:`campaigns.twin_ensemble` for the details)::
   calibrated twins disagree, so EI explores there.
 * **The discrepancy stays humble**: its amplitude is bounded below by a share of the twin's spread over the space,
   not normalised by the spread of a few clustered runs; EI stays alive where no run has looked.
-* **Structural error and the fall-back to gp**: the twin ensemble and plain ``gp`` (skopt's GP on the scores) are
-  averaged with weights from their leave-one-out predictive densities (pseudo-Bayesian model averaging, Yao et al.,
-  *Bayesian Anal.* 13, 917 (2018)) once five runs succeeded. A twin that no parameter set can reconcile with the runs
-  predicts them badly out of sample, loses weight and the search becomes ``gp``'s; its reduced χ² is reported
-  (:meth:`TwinPriorStrategy.diagnostics`, kept with every proposal in the store and shown by ``campaign status``
-  and the dashboard), and ``structural = true`` when no parameter set fits.
+* **Structural error and the fall-back to gp**: the best parameter set's χ² against the twin's own scatter (how
+  well the twin predicts runs of its own stochastic tool, measured once per chamber and space) says whether any
+  parameter set explains the runs. While it does, the surrogate is the twin ensemble; as the p-value falls below
+  1e-2 the surrogate becomes a mixture with plain ``gp`` (skopt's GP on the scores), all ``gp`` at 1e-6
+  (:func:`twin_weight`). The reduced χ², the twin's weight and ``structural = true`` (no parameter set fits) are
+  reported (:meth:`TwinPriorStrategy.diagnostics`, kept with every proposal in the store and shown by
+  ``campaign status`` and the dashboard). (Tried first: weights from leave-one-out predictive densities, pseudo-BMA;
+  they favoured plain gp even on a tool that matched the twin, because the discrepancy's floored amplitude, kept for
+  humility far from the runs, widens the twin's intervals near them too.)
 * **Failure**: EI is weighted by P(success) = (1 − P_twin)(1 − P_runs): the calibrated twins' chance of a short or
   a broken constraint (weighted by the twin's share of the model average) and the kernel model of the failed runs
   (as ``gp``'s ``failure_penalty = "model"``).
@@ -51,6 +54,7 @@ from campaigns.twin_ensemble import (
     Discrepancy,
     EnsembleSurrogate,
     ParameterPrior,
+    TwinPosterior,
     candidate_parameters,
     fit_posterior,
     profile_gain,
@@ -62,6 +66,10 @@ from twin import Chamber, Recipe, simulate_queue
 from twin.errors import InputError
 
 log = logging.getLogger(__name__)
+
+DISCREPANCY_LENGTH_LOW = 0.2
+"""Shortest length scale of the discrepancy [unit cube]: with its amplitude floored, a shorter one would let it act
+as extra noise near the runs instead of a smooth correction between them (an assumption)."""
 
 TWIN_PRIOR_SETTINGS: dict[str, tuple[Any, Any]] = {
     "n_initial": (int, 1), "xi": (float, 0.01), "n_candidates": (int, 1000), "n_search": (int, 2000),
@@ -191,6 +199,16 @@ def _cached(key: tuple, make: Any) -> Any:
     return _CACHE[key]
 
 
+def twin_weight(p_value: float) -> float:
+    """The calibrated twin's share of the surrogate, from the goodness of its best fit: 1 while the runs are
+    consistent with some parameter set (χ² p-value ≥ 1e-2, or too few runs to judge), falling linearly in
+    log10 p to 0 at p = 1e-6, where plain ``gp`` takes over (a rule of ours: the p-value answers "can any parameter
+    set explain these runs?", the question the fall-back is about)."""
+    if not math.isfinite(p_value):
+        return 1.0
+    return float(min(max((math.log10(max(p_value, 1e-300)) + 6.0) / 4.0, 0.0), 1.0))
+
+
 def _noise_std(chamber: Chamber, objective: Objective) -> float:
     """Measurement noise of the score [score units] the chamber declares: its log-normal R_int noise, in log10 for
     a log objective (floored at 0.005)."""
@@ -259,12 +277,39 @@ class TwinPriorStrategy(_Observed):
         self.chamber = ctx.chamber if ctx.chamber is not None else Chamber()
         self.twin = _Twin(self.chamber, self.space, ctx.objective, settings["twin_failure_penalty"])
         self.evaluator = self.twin.evaluator
-        self.noise_std = _noise_std(self.chamber, ctx.objective)
         self._key = (self.chamber.to_toml(), _space_key(self.space), repr(ctx.objective))
+        self.noise_std = _cached(self._key + ("scatter",), self._scatter)
         self._model: _Model | None = None
         self._model_n = -1
 
     # -- what does not depend on the runs (cached) --------------------------------------------------------------------
+    def _scatter(self) -> float:
+        """How well the twin predicts a run of its own stochastic tool [score units]: the RMS difference between 48
+        runs of random recipes in one stochastic queue (random events, carried-over state, measurement noise) and
+        the deterministic twin in each run's start state; at least the chamber's declared measurement noise. This
+        is the noise against which a fit is judged (reduced χ²) and that the discrepancy's likelihood assumes."""
+        nominal = _noise_std(self.chamber, self.ctx.objective)
+        rng = np.random.default_rng(_seed(self.seed, 0, 29))
+        pts = self.space.sample(48, rng)
+        recipes = [self.space.to_recipe(p) for p in pts]
+        try:
+            runs = simulate_queue(recipes, self.chamber, seed=_seed(self.seed, 0, 31), check=False)
+        except (InputError, ValueError):
+            return nominal
+        states = {k: [] for k in STATE_KEYS}
+        prev = {k: float(getattr(self.chamber.state, k)) for k in STATE_KEYS}
+        for res in runs:
+            for k in STATE_KEYS:
+                states[k].append(prev[k])
+            prev = {k: float(res.chamber_state_after[k]) for k in STATE_KEYS}
+        det = self.evaluator.evaluate(self.space.unit_cube(pts), None, {k: np.array(v) for k, v in states.items()})
+        meas = np.array([self.ctx.objective.evaluate(r.to_dict(), q.to_dict()).score or np.nan
+                         for r, q in zip(runs, recipes, strict=True)], float)
+        ok = np.isfinite(meas) & np.isfinite(det.score) & (det.p_fail < 0.5)
+        if ok.sum() < 8:
+            return nominal
+        return float(max(np.sqrt(np.mean((meas[ok] - det.score[ok]) ** 2)), nominal))
+
     def twin_optima(self) -> list[tuple[list[Any], float]]:
         """The twin's distinct local optima (point, score), best first; computed once per chamber and space."""
         s = self.settings
@@ -338,31 +383,43 @@ class TwinPriorStrategy(_Observed):
         priors = select_parameters(candidates, sens, shapes, gains, max_parameters=s["max_parameters"],
                                    noise_std=self.noise_std)
         floor = max(DISCREPANCY_FLOOR * spread, self.noise_std)
-        disc = self._default_discrepancy(floor, spread)
-        post = fit_posterior(self.evaluator, priors, u, y, state, disc, n_samples=s["n_samples"], seed=seed,
-                             noise_std=self.noise_std)
-        if len(y) >= 3:
-            disc = self._fitted_discrepancy(u, post.residuals[:, post.best], floor, spread, seed)
-            post = fit_posterior(self.evaluator, priors, u, y, state, disc, n_samples=s["n_samples"], seed=seed,
-                                 noise_std=self.noise_std)
+        post = self.calibrate(priors, u, y, state, seed)
         ensemble = EnsembleSurrogate(self.evaluator, post, u, y, n_members=s["n_members"], seed=seed,
                                      state_now=self._state_now())
-        twin_share, parts, elpd = 1.0, [(1.0, ensemble)], {}
-        if s["model_averaging"] and len(y) >= 5:
-            gp = _skopt.fit_gp(u, y, seed=seed)
-            elpd = {"twin": float(np.sum(ensemble.log_loo_density())), "gp": float(np.sum(gp.log_loo_density()))}
-            twin_share = float(1.0 / (1.0 + math.exp(min(max(elpd["gp"] - elpd["twin"], -700.0), 700.0))))
-            parts = [(twin_share, ensemble), (1.0 - twin_share, gp)]
+        twin_share, parts = 1.0, [(1.0, ensemble)]
+        if s["model_averaging"]:
+            twin_share = twin_weight(post.diagnostics.get("chi2_p", math.nan))
+            if twin_share < 1.0 and len(y) >= 2:
+                parts = [(twin_share, ensemble), (1.0 - twin_share, _skopt.fit_gp(u, y, seed=seed))]
+            else:
+                twin_share = 1.0
         runs_failure = None
         if s["failure_penalty"] == "model" and len(uf):
             runs_failure = _skopt.KernelFailureModel(u, uf, seed=seed)
         diag = dict(post.diagnostics)
-        diag.update({"twin_weight": twin_share, "loo_elpd": elpd, "discrepancy_floor": floor,
+        diag.update({"twin_weight": twin_share, "noise_std": self.noise_std, "discrepancy_floor": floor,
                      "twin_spread": spread, "calibrated": [p.name for p in priors],
                      "profile_gain": {k: round(v, 2) for k, v in sorted(gains.items(), key=lambda kv: -kv[1])[:8]},
                      "sensitivity": {k: round(v, 4) for k, v in sorted(sens.items(), key=lambda kv: -kv[1])[:8]}})
         return _Model(_Averaged(parts), _Failure(ensemble, twin_share, runs_failure), ensemble, diag,
                       float(np.min(y)), self.noise_std)
+
+    def calibrate(self, priors: list[ParameterPrior], u: np.ndarray, y: np.ndarray, state: dict[str, np.ndarray],
+                  seed: int) -> TwinPosterior:
+        """The posterior of ``priors`` given successful runs at unit-cube rows ``u`` with scores ``y``, each in its
+        start ``state``: sampled under the default discrepancy, then (from three runs on) again under the
+        discrepancy fitted to the best sample's residuals (modular Bayes: the discrepancy's hyper-parameters are
+        estimated, not integrated)."""
+        spread = self._landscape()[3]
+        floor = max(DISCREPANCY_FLOOR * spread, self.noise_std)
+        n = self.settings["n_samples"]
+        post = fit_posterior(self.evaluator, priors, u, y, state, self._default_discrepancy(floor, spread),
+                             n_samples=n, seed=seed, noise_std=self.noise_std)
+        if len(y) >= 3:
+            disc = self._fitted_discrepancy(u, post.residuals[:, post.best], floor, spread, seed)
+            post = fit_posterior(self.evaluator, priors, u, y, state, disc, n_samples=n, seed=seed,
+                                 noise_std=self.noise_std)
+        return post
 
     def _default_discrepancy(self, floor: float, spread: float) -> Discrepancy:
         from sklearn.gaussian_process.kernels import ConstantKernel, Matern
@@ -376,10 +433,13 @@ class TwinPriorStrategy(_Observed):
 
         hi = max((4.0 * spread) ** 2, (2.0 * float(np.ptp(resid))) ** 2, 4.0 * floor**2)
         gp = _skopt.fit_gp(u, resid, seed=seed, amplitude_bounds=(floor**2, hi),
-                           noise_bounds=(0.25 * self.noise_std**2, max(1.0, 4.0 * self.noise_std**2)))
+                           noise_bounds=(0.1 * self.noise_std**2, max(1.0, 4.0 * self.noise_std**2)),
+                           length_scale_low=DISCREPANCY_LENGTH_LOW)
         kernel = gp.model.kernel_.k1  # ConstantKernel × Matérn; the WhiteKernel (k2) is the noise
-        return Discrepancy(kernel, max(float(gp.model.noise_ or 0.0), 0.25 * self.noise_std**2),
-                           (OFFSET_STD_FACTOR * spread) ** 2)
+        # the noise is fitted (as gp's is, so that their leave-one-out densities compare fairly), never below the
+        # measurement noise the chamber declares
+        nominal = _noise_std(self.chamber, self.ctx.objective)
+        return Discrepancy(kernel, max(float(gp.model.noise_ or 0.0), nominal**2), (OFFSET_STD_FACTOR * spread) ** 2)
 
     def diagnostics(self) -> dict[str, Any]:
         """What the model says about itself: refitted parameters (value, 95 % interval), reduced χ², the
