@@ -374,8 +374,10 @@ def finish(rt: ChamberRuntime, run: _Run, end_time: float, state_after: dict[str
     r_int = pi.interface_resistance_ohm_cm2(run.coverage_ml, protons, impurity, irreversible, damaged, first.li_p,
                                             r.anneal_temperature_c, r.anneal_min, room, ch.interface)
     pd_bulk = r.rf_power_w / ch.geometry.target_area_cm2
-    n_content = pf.nitrogen_content(r.n2_fraction, pd_bulk, r.pressure_pa, ch.film)
-    sigma = pf.ionic_conductivity_s_cm(n_content, run.bulk.li_p, room, ch.film)
+    n_content = pf.nitrogen_content(r.n2_fraction, pd_bulk, r.pressure_pa, r.target_substrate_distance_mm,
+                                    run.bulk.rate_nm_s * 60.0, ch.film)
+    sigma = pf.ionic_conductivity_s_cm(n_content, run.bulk.li_p, room, r.anneal_temperature_c, r.anneal_min,
+                                       ch.film)
     thickness = run.thickness_nm
     if rng is None:  # expected particles: load, then flakes and arc debris while the shutter is open
         particles, interface_particles = _expected_particles(ch, r, run, state_after["shield_kwh"])

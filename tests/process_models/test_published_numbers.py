@@ -59,8 +59,9 @@ def test_langmuir_coverage_limits():
 def test_ionic_conductivity_of_lipon_matches_bates():
     # FACTS §2: LiPON from Li3PO4 in N2, 2e-6 S/cm at 25 °C (reference N content, stoichiometric Li/P).
     assert_allclose(pf.ionic_conductivity_s_cm(0.46, 3.0, 25.0), 2e-6, rtol=0.02)
-    # Put et al.: 0.63 eV without N, 0.53 eV with N
-    assert_allclose(pf.activation_energy_ev(0.0), 0.63)
+    # Put et al.: 0.63 eV for their least-N film (sputtered in N2, so z > 0), 0.53 eV with the most N: an N-free
+    # film lies at or above 0.63 eV (FACTS_film F4; the twin's 0.65 eV is an assumption within that bound)
+    assert pf.activation_energy_ev(0.0) >= 0.63
     assert_allclose(pf.activation_energy_ev(0.46), 0.53)
 
 
@@ -128,7 +129,8 @@ def test_short_probability_falls_with_thickness():
 @pytest.mark.parametrize("func,args", [
     (pdp.deposition_rate_nm_min, (120.0, 0.5, 70.0, 1.0)),
     (pc.h2o_partial_pressure_pa, (3600.0,)),
-    (pf.nitrogen_content, (1.0, 2.5, 0.5)),
+    (pf.nitrogen_content, (1.0, 2.5, 0.5, 70.0, 1.8)),
+    (pf.anneal_conductivity_factor, (150.0, 60.0)),
     (pdf.short_probability, (100.0, 1.0)),
 ])
 def test_scalar_array_and_nan_inputs(func, args):
