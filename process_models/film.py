@@ -18,12 +18,12 @@ tag ([C] read in the source, [C2] read in a citing or secondary source, [M] wide
   Li3.2PO3.1N0.7 measured ~5e-7 S/cm [M]; N implanted past the sputtering saturation "enhances or retards" σ
   [C2]). ``σ(T) = (A/T)·exp(−E_a/k_B·T)·(Li/P)/3·G(anneal)``, ``A`` calibrated so that standard LiPON is
   2e-6 S/cm at 25 °C (Bates & Dudney, ORNL [C]).
-* **Anneal.** Annealing the finished film changes its bonding and raises its conductivity (Iriyama et al. 2005;
-  Carrillo Solano et al., Ionics 22, 471 (2016) — as cited in issue 17 [C2]; size [A]): a first-order thermally
-  activated relaxation ``r = 1 − exp(−t·ν_r·exp(−E_r/k_B·T))`` multiplies σ by ``1 + g·r``. Too hot an anneal
-  crystallises the glass towards a Li3PO4-like phase that conducts orders of magnitude worse (crystalline
-  Li3PO4 4.2e-18 S/cm, Wang, Bates et al. 1995 [C]); its progress ``c`` (same form, ``ν_c``, ``E_c`` [A])
-  multiplies σ by ``1 − h·c``.
+* **Anneal.** Annealing the finished film changes its bonding and raises its conductivity (Iriyama et al.
+  2005; Carrillo Solano et al., Ionics 22, 471 (2016); as cited in issue 17, not read here [M]; size [A]): a
+  first-order thermally activated relaxation ``r = 1 − exp(−t·ν_r·exp(−E_r/k_B·T))`` multiplies σ by
+  ``1 + g·r``. Too hot an anneal crystallises the glass towards a Li3PO4-like phase that conducts orders of
+  magnitude worse (crystalline Li3PO4 4.2e-18 S/cm, Wang, Bates et al. 1995 [C2]); its progress ``c`` (same
+  form, ``ν_c``, ``E_c`` [A]) multiplies σ by ``1 − h·c``.
 * **Li/P.** The target's 3.0, raised by the share of arriving P lost from the growing film as volatile P-O/P-N
   species [A] (P-N species are present in the plasma: Christiansen 2015 [C]), times the relative Keller–Simmons
   transport of light Li against the heavier P-bearing flux (Li scatters more, [A]; weakly: the Li content of
@@ -77,8 +77,8 @@ class FilmParams:
                                                  "gives 2e-6 S/cm at 25 °C for standard LiPON",
                                                  "[C] FACTS §2 Bates/Dudney 2e-6 S/cm", low=1, high=1e12)
     anneal_gain: float = param(0.3, "1", "fractional σ rise g of a completed relaxation anneal",
-                               "[C2] FACTS_film F7 direction (Iriyama 2005, Carrillo Solano 2016); size [A]",
-                               low=0, high=10)
+                               "[M] FACTS_film F7 direction (Iriyama 2005, Carrillo Solano 2016, not read "
+                               "here); size [A]", low=0, high=10)
     anneal_relax_prefactor_s: float = param(1.6e11, "1/s", "attempt frequency ν_r of the film's relaxation",
                                             "[A] FACTS_film F7: ~complete in 60 min at 150 °C", low=0, high=1e20)
     anneal_relax_energy_ev: float = param(1.2, "eV", "activation energy E_r of the film's relaxation",
