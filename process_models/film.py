@@ -84,7 +84,7 @@ class FilmParams:
     anneal_relax_energy_ev: float = param(1.2, "eV", "activation energy E_r of the film's relaxation",
                                           "[A] FACTS_film F7", low=0.1, high=10)
     crystallisation_loss: float = param(0.9, "1", "fractional σ loss h of a fully crystallised film",
-                                        "[A] FACTS_film F8 (crystalline Li3PO4 conducts far worse [C])",
+                                        "[A] FACTS_film F8 (crystalline Li3PO4 conducts far worse [C2])",
                                         low=0, high=1)
     crystallisation_prefactor_s: float = param(8e13, "1/s", "attempt frequency ν_c of crystallisation",
                                                "[A] FACTS_film F8: onset ~400 °C", low=0, high=1e25)
