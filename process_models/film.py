@@ -35,6 +35,7 @@ tag ([C] read in the source, [C2] read in a citing or secondary source, [M] wide
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from process_models import _num as nx
 from process_models._params import param
@@ -102,6 +103,13 @@ class FilmParams:
     li_resputter_per_ev_nm3: float = param(0.0005, "nm³/eV", "fractional Li loss per unit damaging energy per "
                                            "deposited volume", "[A] FACTS §3 (preferential Li removal)",
                                            low=0, high=1)
+
+    RETIRED: ClassVar[dict[str, str]] = {
+        "n_power_density_w_cm2": "retired in model 1.1.0: N uptake follows the N-to-P arrival ratio "
+                                 "(n_flux_nm_min, n_power_exponent); n_max, n_pressure_scale_pa, "
+                                 "activation_energy_no_n_ev and li_transport_exponent changed meaning or default",
+    }
+    """Parameters of older models that chamber files and campaign stores may still hold (dropped on load)."""
 
 
 FILM = FilmParams()
