@@ -219,7 +219,7 @@ class SearchSpace:
                 if d.is_categorical:
                     p.append(d.categories[int(rng.integers(len(d.categories)))])
                 elif d.log:
-                    p.append(float(np.exp(rng.uniform(np.log(d.low), np.log(d.high)))))
+                    p.append(float(min(max(np.exp(rng.uniform(np.log(d.low), np.log(d.high))), d.low), d.high)))
                 else:
                     p.append(float(rng.uniform(d.low, d.high)))
             pts.append(p)
@@ -249,8 +249,9 @@ class SearchSpace:
                 x = float(min(max(row[j], 0.0), 1.0))
                 if d.is_categorical:
                     p.append(d.categories[min(int(x * len(d.categories)), len(d.categories) - 1)])
-                elif d.log:
-                    p.append(float(math.exp(math.log(d.low) + x * (math.log(d.high) - math.log(d.low)))))
+                elif d.log:  # exp(log) can land an ulp outside the bounds (3.0000000000000004), which skopt refuses
+                    v = math.exp(math.log(d.low) + x * (math.log(d.high) - math.log(d.low)))
+                    p.append(float(min(max(v, d.low), d.high)))
                 else:
                     p.append(float(d.low + x * (d.high - d.low)))
             pts.append(p)
