@@ -9,9 +9,9 @@ tag ([C] read in the source, [C2] read in a citing or secondary source, [M] wide
   saturates, near 6 at.% N (N/P ≈ 0.5) for sputtered LiPON [C2]. Model [A]:
   ``z = z_max·(1 − exp(−Γ))`` with the arrival ratio
   ``Γ = F_N·s(f)·P_d^k·exp(−p/p_N − d/L_N) / rate``, ``s(f) = f/(f + f_½)``. The film's own rate enters, so
-  N/P rises with distance (the rate falls ~10× from 40 to 120 mm, the atomic-N arrival only slowly) and with
-  power as long as ``k`` exceeds the rate's own power exponent (≈1.25 in this twin): Hu et al. 2008 [C] found
-  N and σ rising with power from 1.5 to 5.5 W/cm².
+  N/P rises with distance (the rate falls 7.6× from 40 to 120 mm at 2.5 W/cm² and 0.5 Pa, the atomic-N arrival
+  3.8×) and with power as long as ``k`` exceeds the rate's own power exponent (≈1.25 in this twin): Hu et al.
+  2008 [C] found N and σ rising with power from 1.5 to 5.5 W/cm².
 * **Conductivity.** The activation energy falls linearly with N, from ``E_0`` without N to 0.53 eV at the
   reference content (Put et al. 2016 [C]: 0.63 → 0.53 eV over their N series, all sputtered in N2, so the
   N-free value is at least 0.63 eV), down to a minimum at ``z_opt`` ≈ 0.5, past which it rises again (a film of
