@@ -206,7 +206,7 @@ class SearchSpace:
                 if d.is_categorical:
                     p.append(d.categories[int(rng.integers(len(d.categories)))])
                 elif d.log:
-                    p.append(float(np.exp(rng.uniform(np.log(d.low), np.log(d.high)))))
+                    p.append(float(min(max(np.exp(rng.uniform(np.log(d.low), np.log(d.high))), d.low), d.high)))
                 else:
                     p.append(float(rng.uniform(d.low, d.high)))
             pts.append(p)

@@ -11,7 +11,7 @@ from process_models.energetics import ENERGETICS, EnergeticsParams
 from process_models.film import FILM, FilmParams
 from process_models.interface import INTERFACE, InterfaceParams
 
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"
 """Version of the physics; recorded with every result. Bump on any change of model or default."""
 
 __all__ = [

@@ -325,7 +325,7 @@ def _finish(c: Mapping[str, np.ndarray], ch: Chamber, pars: Mapping[str, np.ndar
     room = vac.room_temperature_c
     film = ph.film_properties(
         thickness_nm=thick, pressure_pa=c["pressure_pa"], distance_mm=c["target_substrate_distance_mm"],
-        n2_fraction=c["n2_fraction"], rf_power_w=c["rf_power_w"],
+        n2_fraction=c["n2_fraction"], rf_power_w=c["rf_power_w"], rate_nm_min=bulk.rate_nm_s * 60.0,
         phi_first_ev_nm3=np.where(has_seed, seed.phi_ev_nm3, bulk.phi_ev_nm3), phi_bulk_ev_nm3=bulk.phi_ev_nm3,
         anneal_temperature_c=c["anneal_temperature_c"], anneal_min=c["anneal_min"], room_temperature_c=room,
         target_area_cm2=geo.target_area_cm2, deposition=ch.section("deposition", pars),

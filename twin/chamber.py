@@ -141,6 +141,10 @@ class Chamber:
             if getattr(lim, lo) > getattr(lim, hi):
                 raise ChamberError(f"limits.{lo}", getattr(lim, lo), f"greater than limits.{hi}",
                                    f"<= {getattr(lim, hi)}")
+        fp = self.film
+        if fp.reference_n > fp.optimum_n:
+            raise ChamberError("film.reference_n", fp.reference_n, "greater than film.optimum_n (the reference "
+                               "activation energy must lie on the falling branch)", f"<= {fp.optimum_n}")
         ip = self.interface
         if ip.li_p_window_low > ip.li_p_window_high:
             raise ChamberError("interface.li_p_window_low", ip.li_p_window_low,

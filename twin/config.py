@@ -4,6 +4,7 @@ that name the field, the value and what is allowed."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import tomllib
 import typing
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from twin.errors import InputError
+
+log = logging.getLogger(__name__)
 
 
 def read_toml(path: str | Path, error_cls: type[InputError] = InputError) -> dict[str, Any]:
@@ -64,11 +67,20 @@ def coerce(value: Any, tp: Any, field: str, error_cls: type[InputError]) -> Any:
 
 
 def load_dataclass(cls: type, table: Any, prefix: str, error_cls: type[InputError]) -> Any:
-    """Build ``cls`` from a TOML table, checking keys, types and the fields' ``low``/``high`` metadata."""
+    """Build ``cls`` from a TOML table, checking keys, types and the fields' ``low``/``high`` metadata.
+
+    A key that ``cls.RETIRED`` names (a parameter an older model had) is dropped with a logged warning saying
+    why, so chamber files and campaign stores written by that model still load; any other unknown key is an
+    error.
+    """
     if not isinstance(table, dict):
         raise error_cls(prefix, table, f"expected a table, got {type(table).__name__}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    retired = getattr(cls, "RETIRED", {})
+    for name in sorted(set(table) & set(retired)):  # files and stores written by an older model keep loading
+        log.warning("%s.%s = %r ignored: %s", prefix, name, table[name], retired[name])
+    table = {k: v for k, v in table.items() if k not in retired}
     unknown = sorted(set(table) - set(fields))
     if unknown:
         raise error_cls(f"{prefix}.{unknown[0]}", table[unknown[0]], "unknown key",

@@ -314,7 +314,8 @@ def finish(rt: ChamberRuntime, run: _Run, end_time: float, state_after: dict[str
     first = run.seed or run.bulk
     film = ph.film_properties(
         thickness_nm=run.thickness_nm, pressure_pa=r.pressure_pa, distance_mm=r.target_substrate_distance_mm,
-        n2_fraction=r.n2_fraction, rf_power_w=r.rf_power_w, phi_first_ev_nm3=first.phi_ev_nm3,
+        n2_fraction=r.n2_fraction, rf_power_w=r.rf_power_w, rate_nm_min=run.bulk.rate_nm_s * 60.0,
+        phi_first_ev_nm3=first.phi_ev_nm3,
         phi_bulk_ev_nm3=run.bulk.phi_ev_nm3,
         anneal_temperature_c=r.anneal_temperature_c, anneal_min=r.anneal_min, room_temperature_c=room,
         target_area_cm2=ch.geometry.target_area_cm2, deposition=ch.deposition, film=ch.film)

@@ -135,20 +135,24 @@ class FilmProperties(NamedTuple):
 
 
 def film_properties(*, thickness_nm: Any, pressure_pa: Any, distance_mm: Any, n2_fraction: Any, rf_power_w: Any,
-                    phi_first_ev_nm3: Any, phi_bulk_ev_nm3: Any, anneal_temperature_c: Any, anneal_min: Any,
-                    room_temperature_c: Any, target_area_cm2: Any, deposition: Any, film: Any) -> FilmProperties:
+                    rate_nm_min: Any, phi_first_ev_nm3: Any, phi_bulk_ev_nm3: Any, anneal_temperature_c: Any,
+                    anneal_min: Any, room_temperature_c: Any, target_area_cm2: Any, deposition: Any,
+                    film: Any) -> FilmProperties:
     """The film's Li/P, nitrogen content, conductivity and resistance: the one place that calls
     :mod:`process_models.film`.
 
-    ``thickness_nm`` is the film's thickness [nm]; ``phi_*`` are the damaging energies per nanometre grown of
-    the first and the bulk layer [eV/nm²/nm]; the anneal (``anneal_temperature_c`` [°C], ``anneal_min``
-    [min], 0 min for none) is passed for film models that respond to it (the present one does not).
+    ``thickness_nm`` is the film's thickness [nm]; ``rate_nm_min`` the bulk deposition rate [nm/min] (nitrogen
+    uptake follows the N-to-P arrival ratio); ``phi_*`` are the damaging energies per nanometre grown of the first
+    and the bulk layer [eV/nm²/nm]; the post-deposition anneal (``anneal_temperature_c`` [°C], ``anneal_min`` [min],
+    0 min for none) changes the film's conductivity.
     """
     p0d0 = deposition.keller_simmons_p0d0_pa_mm
     li_p_first = pf.li_p_ratio(pressure_pa, distance_mm, phi_first_ev_nm3, p0d0, film)
     li_p_bulk = pf.li_p_ratio(pressure_pa, distance_mm, phi_bulk_ev_nm3, p0d0, film)
-    n_content = pf.nitrogen_content(n2_fraction, rf_power_w / target_area_cm2, pressure_pa, film)
-    sigma = pf.ionic_conductivity_s_cm(n_content, li_p_bulk, room_temperature_c, film)
+    n_content = pf.nitrogen_content(n2_fraction, rf_power_w / target_area_cm2, pressure_pa, distance_mm,
+                                    rate_nm_min, film)
+    sigma = pf.ionic_conductivity_s_cm(n_content, li_p_bulk, room_temperature_c, anneal_temperature_c, anneal_min,
+                                       film)
     return FilmProperties(li_p_first, li_p_bulk, n_content, sigma, pf.bulk_resistance_ohm_cm2(thickness_nm, sigma))
 
 

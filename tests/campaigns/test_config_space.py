@@ -201,3 +201,13 @@ def test_fuzzed_valid_spaces_only_propose_recipes_the_tool_accepts(data):
         Chamber().check(cfg.space.to_recipe(p))
     for r in make_strategy("space-filling", context(cfg)).ask(3):
         Chamber().check(r)
+
+
+def test_log_dimensions_map_the_unit_cube_edges_onto_their_bounds_exactly():
+    # exp(log(0.2) + 1 * (log(3) - log(0.2))) is 3.0000000000000004: skopt refuses such a point as out of bounds
+    config = CampaignConfig.from_toml(EXAMPLES / "campaigns" / "lipon_interface.toml")
+    space = config.space
+    for u in (0.0, 1.0):
+        point = space.from_unit_cube([[u] * len(space)])[0]
+        for d, v in zip(space.dimensions, point, strict=True):
+            assert d.low <= v <= d.high, (d.name, v)

@@ -59,8 +59,9 @@ def test_langmuir_coverage_limits():
 def test_ionic_conductivity_of_lipon_matches_bates():
     # FACTS §2: LiPON from Li3PO4 in N2, 2e-6 S/cm at 25 °C (reference N content, stoichiometric Li/P).
     assert_allclose(pf.ionic_conductivity_s_cm(0.46, 3.0, 25.0), 2e-6, rtol=0.02)
-    # Put et al.: 0.63 eV without N, 0.53 eV with N
-    assert_allclose(pf.activation_energy_ev(0.0), 0.63)
+    # Put et al.: 0.63 eV for their least-N film (sputtered in N2, so z > 0), 0.53 eV with the most N: an N-free
+    # film lies at or above 0.63 eV (FACTS_film F4; the twin's 0.65 eV is an assumption within that bound)
+    assert pf.activation_energy_ev(0.0) >= 0.63
     assert_allclose(pf.activation_energy_ev(0.46), 0.53)
 
 
@@ -128,7 +129,8 @@ def test_short_probability_falls_with_thickness():
 @pytest.mark.parametrize("func,args", [
     (pdp.deposition_rate_nm_min, (120.0, 0.5, 70.0, 1.0)),
     (pc.h2o_partial_pressure_pa, (3600.0,)),
-    (pf.nitrogen_content, (1.0, 2.5, 0.5)),
+    (pf.nitrogen_content, (1.0, 2.5, 0.5, 70.0, 1.8)),
+    (pf.anneal_conductivity_factor, (150.0, 60.0)),
     (pdf.short_probability, (100.0, 1.0)),
 ])
 def test_scalar_array_and_nan_inputs(func, args):
@@ -138,3 +140,33 @@ def test_scalar_array_and_nan_inputs(func, args):
     assert_allclose(arr, [scalar, scalar])
     nan = func(*((math.nan,) + args[1:]))
     assert math.isnan(nan)
+
+
+def test_film_limiting_cases():
+    # no N2 or no power: no nitrogen, and zero power with zero rate is 0, not NaN
+    assert pf.nitrogen_content(0.0, 2.5, 0.5, 70.0, 1.8) == 0.0
+    assert pf.nitrogen_content(1.0, 0.0, 0.5, 70.0, 0.0) == 0.0
+    # a vanishing rate with N arriving saturates the film at n_max; very high pressure starves it
+    assert_allclose(pf.nitrogen_content(1.0, 2.5, 0.5, 70.0, 1e-9), pf.FILM.n_max)
+    assert pf.nitrogen_content(1.0, 2.5, 50.0, 70.0, 0.1) < 1e-6
+    # E_a is continuous at z_opt and rises past it; no anneal is a factor of exactly 1
+    z_opt = pf.FILM.optimum_n
+    assert_allclose(pf.activation_energy_ev(z_opt - 1e-9), pf.activation_energy_ev(z_opt + 1e-9), atol=1e-8)
+    assert pf.activation_energy_ev(0.7) > pf.activation_energy_ev(z_opt)
+    assert pf.anneal_conductivity_factor(600.0, 0.0) == 1.0
+    # Li/P: zero pressure and no damage is the target's Li/P raised by the P loss alone
+    assert_allclose(pf.li_p_ratio(0.0, 70.0, 0.0, 60.0), 3.0 / (1 - pf.FILM.p_loss_fraction))
+
+
+@pytest.mark.parametrize("func,args", [
+    (pf.activation_energy_ev, (0.6,)),
+    (pf.li_p_ratio, (0.5, 70.0, 2.0, 60.0)),
+    (pf.ionic_conductivity_s_cm, (0.46, 3.0, 25.0, 150.0, 60.0)),
+    (pf.nitrogen_arrival_ratio, (1.0, 2.5, 0.5, 70.0, 1.8)),
+])
+def test_film_functions_take_scalars_arrays_and_nan(func, args):
+    scalar = func(*args)
+    arr = func(*(np.array([a, a]) for a in args))
+    assert isinstance(scalar, float)
+    assert_allclose(arr, [scalar, scalar])
+    assert math.isnan(func(*((math.nan,) + args[1:])))
