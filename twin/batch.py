@@ -31,7 +31,7 @@ import numpy as np
 
 from process_models import defects as pd_
 from twin import physics as ph
-from twin.chamber import SECTIONS, Chamber, State
+from twin.chamber import ORDERED_PARAMETERS, SECTIONS, Chamber, State
 from twin.errors import ChamberError, RecipeError
 from twin.limits import check_columns
 from twin.recipe import Recipe, column_violations
@@ -238,9 +238,7 @@ def _mark_parameters(ch: Chamber, pars: Mapping[str, np.ndarray], violation: np.
             continue
         bad = ~((arr >= meta["low"]) & (arr <= meta["high"])) & (violation == "")
         violation[bad], reason[bad] = name, "out of range"
-    for lo, hi in (("limits.min_pressure_pa", "limits.max_pressure_pa"),
-                   ("limits.min_distance_mm", "limits.max_distance_mm"),
-                   ("interface.li_p_window_low", "interface.li_p_window_high")):
+    for lo, hi in ORDERED_PARAMETERS:
         if lo in pars or hi in pars:
             bad = np.greater(pars.get(lo, ch.get(lo)), pars.get(hi, ch.get(hi))) & (violation == "")
             violation[bad], reason[bad] = lo, f"greater than {hi}"
