@@ -23,7 +23,7 @@ an :class:`twin.InputError`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,6 +170,9 @@ def _columns(recipes: Sequence[Recipe] | Mapping[str, Any]) -> dict[str, np.ndar
         defaults = Recipe().to_dict()
         raw = {f: recipes.get(f, defaults[f]) for f in fields}
     else:
+        if isinstance(recipes, Recipe | str) or not isinstance(recipes, Iterable):
+            raise RecipeError("recipes", _show(recipes) if not isinstance(recipes, Recipe) else "Recipe(...)",
+                              "expected a sequence of Recipe or a mapping of field to array", "[Recipe(), ...]")
         recipes = list(recipes)
         for i, r in enumerate(recipes):
             if not isinstance(r, Recipe):
