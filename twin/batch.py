@@ -23,7 +23,7 @@ an :class:`twin.InputError`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ import numpy as np
 
 from process_models import defects as pd_
 from twin import physics as ph
-from twin.chamber import SECTIONS, Chamber, State
+from twin.chamber import ORDERED_PARAMETERS, SECTIONS, Chamber, State
 from twin.errors import ChamberError, RecipeError
 from twin.limits import check_columns
 from twin.recipe import Recipe, column_violations
@@ -138,20 +138,18 @@ def expected_outcomes(recipes: Sequence[Recipe] | Mapping[str, Any], chamber: Ch
     n = _length(cols, pars)
     cols = {k: np.broadcast_to(v, (n,)) for k, v in cols.items()}
     pars = {k: np.broadcast_to(v, (n,)) for k, v in pars.items()}
-    violation = column_violations(cols, n)
-    violation = np.where(violation == "", "", np.char.add("recipe.", violation.astype(str))).astype(object)
-    reason = np.where(violation == "", "", "breaks a rule of the recipe").astype(object)
-    _mark_parameters(ch, pars, violation, reason)
+    marks = _Marks(n)
+    rule = column_violations(cols, n)
+    marks.mark(rule != "", "recipe." + rule, "breaks a rule of the recipe")
+    _mark_parameters(ch, pars, marks)
     if check_limits:
         check = check_columns(ch.recipe_limits(pars), cols, n)
         first = check.first
-        table = check.table
-        for k in np.unique(first[(first >= 0) & (violation == "")]):
-            rows = (first == k) & (violation == "")
-            violation[rows] = f"recipe.{table[k].field}"
-            reason[rows] = ("power density outside the target's limits" if table[k].area_cm2 is not None
-                            else table[k].problem)
-    valid = violation == ""
+        for k, lim in enumerate(check.table):
+            marks.mark(first == k, f"recipe.{lim.field}", "power density outside the target's limits"
+                       if lim.area_cm2 is not None else lim.problem)
+    valid = marks.valid
+    violation, reason = marks.violation, marks.reason
     with np.errstate(all="ignore"):
         out, shorted = _run(cols, ch, pars)
     for k, v in out.items():
@@ -170,6 +168,9 @@ def _columns(recipes: Sequence[Recipe] | Mapping[str, Any]) -> dict[str, np.ndar
         defaults = Recipe().to_dict()
         raw = {f: recipes.get(f, defaults[f]) for f in fields}
     else:
+        if isinstance(recipes, Recipe | str) or not isinstance(recipes, Iterable):
+            raise RecipeError("recipes", _show(recipes) if not isinstance(recipes, Recipe) else "Recipe(...)",
+                              "expected a sequence of Recipe or a mapping of field to array", "[Recipe(), ...]")
         recipes = list(recipes)
         for i, r in enumerate(recipes):
             if not isinstance(r, Recipe):
@@ -228,22 +229,33 @@ def _length(cols: Mapping[str, np.ndarray], pars: Mapping[str, np.ndarray]) -> i
     return lengths.pop() if lengths else 1
 
 
-def _mark_parameters(ch: Chamber, pars: Mapping[str, np.ndarray], violation: np.ndarray,
-                     reason: np.ndarray) -> None:
+class _Marks:
+    """The first violation of each row, rule by rule in the twin's order (a row keeps its first)."""
+
+    def __init__(self, n: int) -> None:
+        self.valid = np.ones(n, dtype=bool)
+        self.violation = np.full(n, "", dtype=object)
+        self.reason = np.full(n, "", dtype=object)
+
+    def mark(self, broken: np.ndarray, field: Any, reason: str) -> None:
+        rows = broken & self.valid
+        if rows.any():
+            self.violation[rows] = field[rows] if isinstance(field, np.ndarray) else field
+            self.reason[rows] = reason
+            self.valid &= ~rows
+
+
+def _mark_parameters(ch: Chamber, pars: Mapping[str, np.ndarray], marks: _Marks) -> None:
     """Mark rows whose chamber parameters leave their documented range or break the chamber's own rules."""
     for name, arr in pars.items():
         section, _, field = name.partition(".")
         meta = SECTIONS[section].__dataclass_fields__[field].metadata
         if arr.dtype.kind == "b" or meta.get("low") is None:
             continue
-        bad = ~((arr >= meta["low"]) & (arr <= meta["high"])) & (violation == "")
-        violation[bad], reason[bad] = name, "out of range"
-    for lo, hi in (("limits.min_pressure_pa", "limits.max_pressure_pa"),
-                   ("limits.min_distance_mm", "limits.max_distance_mm"),
-                   ("interface.li_p_window_low", "interface.li_p_window_high")):
+        marks.mark(~((arr >= meta["low"]) & (arr <= meta["high"])), name, "out of range")
+    for lo, hi in ORDERED_PARAMETERS:
         if lo in pars or hi in pars:
-            bad = np.greater(pars.get(lo, ch.get(lo)), pars.get(hi, ch.get(hi))) & (violation == "")
-            violation[bad], reason[bad] = lo, f"greater than {hi}"
+            marks.mark(np.greater(pars.get(lo, ch.get(lo)), pars.get(hi, ch.get(hi))), lo, f"greater than {hi}")
 
 
 # -- the run, on arrays -----------------------------------------------------------------------------------------

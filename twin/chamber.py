@@ -116,6 +116,13 @@ SECTIONS: dict[str, type] = {
 """Chamber TOML sections and the dataclass each one fills."""
 
 
+ORDERED_PARAMETERS: tuple[tuple[str, str], ...] = (
+    ("limits.min_pressure_pa", "limits.max_pressure_pa"), ("limits.min_distance_mm", "limits.max_distance_mm"),
+    ("interface.li_p_window_low", "interface.li_p_window_high"),
+    ("film.reference_n", "film.optimum_n"))  # the reference activation energy lies on the falling branch
+"""Pairs of parameters whose first may not exceed the second; a chamber that breaks one is refused."""
+
+
 @dataclass(frozen=True)
 class Chamber:
     """A sputter tool and every parameter of its model."""
@@ -136,19 +143,9 @@ class Chamber:
     defects: pm.DefectParams = field(default_factory=pm.DefectParams)
 
     def __post_init__(self) -> None:
-        lim = self.limits
-        for lo, hi in (("min_pressure_pa", "max_pressure_pa"), ("min_distance_mm", "max_distance_mm")):
-            if getattr(lim, lo) > getattr(lim, hi):
-                raise ChamberError(f"limits.{lo}", getattr(lim, lo), f"greater than limits.{hi}",
-                                   f"<= {getattr(lim, hi)}")
-        fp = self.film
-        if fp.reference_n > fp.optimum_n:
-            raise ChamberError("film.reference_n", fp.reference_n, "greater than film.optimum_n (the reference "
-                               "activation energy must lie on the falling branch)", f"<= {fp.optimum_n}")
-        ip = self.interface
-        if ip.li_p_window_low > ip.li_p_window_high:
-            raise ChamberError("interface.li_p_window_low", ip.li_p_window_low,
-                               "greater than interface.li_p_window_high", f"<= {ip.li_p_window_high}")
+        for lo, hi in ORDERED_PARAMETERS:
+            if self.get(lo) > self.get(hi):
+                raise ChamberError(lo, self.get(lo), f"greater than {hi}", f"<= {self.get(hi)}")
 
     # -- files ---------------------------------------------------------------------------------------
     @classmethod

@@ -7,6 +7,10 @@ resumes after the re-strike. Between events every quantity is integrated in clos
 Langmuir coverage, film growth, damage dose), so a run costs a few dozen simpy events, not thousands of
 steps. A queue of runs shares a :class:`ChamberRuntime`: target and shield kWh and the time since the last
 vent carry over from run to run.
+
+The closed forms themselves (a plasma step's rate, dose and arc rate; the water's exposure and adsorption; growth;
+the film; the finished run's interface and expected particles) are in :mod:`twin.physics`, which the batch twin
+(:mod:`twin.batch`) calls on arrays: this module owns the schedule and the random events, not the physics.
 """
 
 from __future__ import annotations

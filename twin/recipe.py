@@ -138,17 +138,20 @@ def column_violations(columns: Mapping[str, Any], n: int) -> np.ndarray:
     >>> column_violations(cols, 2).tolist()
     ['', 'seed_thickness_nm']
     """
-    first = np.full(n, "", dtype=object)
+    names = [f.name for f in dataclasses.fields(Recipe) if f.name != "transfer"]
+    names += ["transfer"] + [rule.field for rule in CROSS_RULES]
+    first = np.full(n, len(names))  # index into names, len(names) where no rule is broken
 
-    def mark(field: str, broken: Any) -> None:
-        first[np.broadcast_to(broken, (n,)) & (first == "")] = field
+    def mark(code: int, broken: Any) -> None:
+        first[np.broadcast_to(broken, (n,)) & (first == len(names))] = code
 
-    for f in dataclasses.fields(Recipe):
-        if f.name == "transfer":
-            continue
-        v = np.asarray(columns[f.name], dtype=float)
-        mark(f.name, ~((v >= f.metadata["low"]) & (v <= f.metadata["high"])))
-    mark("transfer", ~np.isin(np.asarray(columns["transfer"], dtype=object), TRANSFERS))
+    for code, name in enumerate(names[:-1 - len(CROSS_RULES)]):
+        meta = Recipe.__dataclass_fields__[name].metadata
+        v = np.asarray(columns[name], dtype=float)
+        mark(code, ~((v >= meta["low"]) & (v <= meta["high"])))
+    code = len(names) - 1 - len(CROSS_RULES)
+    mark(code, ~np.isin(np.asarray(columns["transfer"], dtype=object), TRANSFERS))
     for rule in CROSS_RULES:
-        mark(rule.field, rule.broken(columns))
-    return first
+        code += 1
+        mark(code, rule.broken(columns))
+    return np.array([*names, ""], dtype=object)[first]

@@ -23,11 +23,10 @@ on numpy arrays (:func:`violations`), a block of design points at a time (a para
 is a scalar), in the driver, before the cluster starts. The first point the arrays flag is then built and
 checked by the twin itself, and the twin's error is the one reported: the arrays only find the point fast, the
 twin has the last word. The arrays read the twin's own tables: the recipe's rules
-(:func:`twin.recipe.column_violations`) and the chamber's limit table (:meth:`twin.Chamber.recipe_limits`), so a
-limit changed there is changed here; only the chamber's own consistency rules (minimum below maximum) are
-restated. The tests compare both on random recipes and chambers, and :func:`check_plan` also has the twin check
-the planned points where each factor is at its lowest and highest (the engine checks every point it runs, in any
-case).
+(:func:`twin.recipe.column_violations`), the chamber's limit table (:meth:`twin.Chamber.recipe_limits`) and its
+consistency rules (:data:`twin.chamber.ORDERED_PARAMETERS`), so a limit changed there is changed here. The tests
+compare both on random recipes and chambers, and :func:`check_plan` also has the twin check the planned points
+where each factor is at its lowest and highest (the engine checks every point it runs, in any case).
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ import numpy as np
 
 from campaigns.whatif.errors import ScenarioError
 from twin import Chamber, Recipe
+from twin.chamber import ORDERED_PARAMETERS
 from twin.errors import InputError
 from twin.limits import LIMIT_PARAMETERS, check_columns
 from twin.recipe import column_violations
@@ -59,7 +59,7 @@ BLOCK_POINTS = 1 << 16
 
 RULE_INPUTS = frozenset(
     [f"recipe.{name}" for name in Recipe.fields()] + list(LIMIT_PARAMETERS)
-    + ["interface.li_p_window_low", "interface.li_p_window_high"])
+    + [name for pair in ORDERED_PARAMETERS for name in pair])
 """Parameters the rules read; a scenario that varies none of them has nothing to combine."""
 
 
@@ -135,17 +135,13 @@ def violations(values: dict[str, Any], recipe: Recipe, chamber: Chamber, n: int)
     def rec(field: str) -> Any:
         return get(f"recipe.{field}")
 
-    def lim(field: str) -> Any:
-        return get(f"limits.{field}")
-
     bad = np.zeros(n, dtype=bool)
     # Recipe.__post_init__: each field in its physical range, then the rules across fields
     columns = {name: rec(name) for name in Recipe.fields()}
     bad |= column_violations(columns, n) != ""
     # Chamber.__post_init__
-    bad |= np.greater(lim("min_pressure_pa"), lim("max_pressure_pa"))
-    bad |= np.greater(lim("min_distance_mm"), lim("max_distance_mm"))
-    bad |= np.greater(get("interface.li_p_window_low"), get("interface.li_p_window_high"))
+    for lo, hi in ORDERED_PARAMETERS:
+        bad |= np.greater(get(lo), get(hi))
     # Chamber.check: the recipe against the tool's limits, from the chamber's one limit table
     overrides = {name: np.asarray(values[name], dtype=float) for name in LIMIT_PARAMETERS if name in values}
     bad |= ~check_columns(chamber.recipe_limits(overrides), columns, n).ok

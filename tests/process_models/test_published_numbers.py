@@ -170,3 +170,26 @@ def test_film_functions_take_scalars_arrays_and_nan(func, args):
     assert isinstance(scalar, float)
     assert_allclose(arr, [scalar, scalar])
     assert math.isnan(func(*((math.nan,) + args[1:])))
+
+
+def test_film_impurity_fraction_is_the_same_for_rates_and_for_a_whole_layer():
+    """Constant pressure p and flux F over T seconds: the layer's exposure p·T and atoms F·T give the rate form."""
+    p, flux = np.array([1e-6, 1e-5, 1e-4, 0.0]), np.array([3e14, 3e14, 1e13, 3e14])
+    rate_form = pc.film_impurity_fraction(p, flux)
+    for seconds in (1.0, 37.0, 1e4):
+        assert_allclose(pc.film_impurity_fraction(p * seconds, flux * seconds), rate_form, rtol=1e-12)
+    assert_allclose([pc.film_impurity_fraction(float(a), float(b)) for a, b in zip(p, flux, strict=True)],
+                    rate_form, rtol=1e-12)
+    assert rate_form[3] == 0.0 and np.all(np.diff(rate_form[:2]) > 0)  # no water, no impurity; more water, more
+    assert pc.film_impurity_fraction(0.0, 0.0) == 0.0 and pc.film_impurity_fraction(np.zeros(2), 0.0).tolist() == [0, 0]
+    assert pc.film_impurity_fraction(1e-5, 0.0) == pytest.approx(1.0)  # water and no film: all impurity
+
+
+def test_arc_and_flake_rates_scale_as_documented():
+    base = pdf.arc_rate_per_s(2.5, 0.0, 1.0, 2.5, 2.0, 3.0)
+    assert base == pytest.approx(1.0 / 3600)
+    assert pdf.arc_rate_per_s(5.0, 0.0, 1.0, 2.5, 2.0, 3.0) == pytest.approx(4 * base)  # (P/P_ref)^2
+    assert pdf.arc_rate_per_s(2.5, 1.0, 1.0, 2.5, 2.0, 3.0) == pytest.approx(3 * base)  # pure N2
+    assert_allclose(pdf.arc_rate_per_s(np.array([0.0, 2.5]), 0.5, 1.0, 2.5, 2.0, 3.0), [0.0, 2 * base])
+    assert pdf.flake_rate_per_s(0.0, 0.5, 10.0) == pytest.approx(0.5 / 3600)
+    assert pdf.flake_rate_per_s(np.array([10.0, 30.0]), 0.5, 10.0).tolist() == pytest.approx([1 / 3600, 2 / 3600])

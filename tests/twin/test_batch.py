@@ -163,6 +163,8 @@ def test_parameters_out_of_range_and_inconsistent_limits_mark_rows():
     ({"recipes": [Recipe()], "params": {"state.target_kwh": 1.0}, "state": {"target_kwh": 2.0}},
      "state.target_kwh", "both"),
     ({"recipes": [{"rf_power_w": 1.0}]}, "recipes[0]", "expected a Recipe"),
+    ({"recipes": Recipe()}, "recipes", "expected a sequence of Recipe"),
+    ({"recipes": {"rf_power_w": [[1.0]]}}, "recipe.rf_power_w", "1-D array"),
 ])
 def test_malformed_input_is_one_line_naming_the_field(kwargs, field, problem):
     with pytest.raises(InputError) as info:
