@@ -76,18 +76,25 @@ def run(args) -> int:
     from campaigns.whatif.plan import SENSITIVITY, SWEEP
 
     _check_args(args)
-    if getattr(args, "verbose", 0) < 2:  # Dask's own INFO lines (scheduler at..., worker registered...) only with -vv
+    verbose = getattr(args, "verbose", 0)
+    if verbose < 2:
+        # Dask's own lines only with -v (warnings) or -vv (everything): the runner says in one line what a lost
+        # worker or a failed cluster means for the study, where Dask would log each step with its traceback
         import distributed  # noqa: F401  (configures its loggers on import; quieten them after)
 
-        logging.getLogger("distributed").setLevel(logging.WARNING)
+        level = logging.WARNING if verbose else logging.CRITICAL
+        # Dask's logging config gives some of its loggers a level of their own (distributed.client: warning)
+        for name in ["distributed", *(n for n in logging.root.manager.loggerDict if n.startswith("distributed."))]:
+            logging.getLogger(name).setLevel(level)
     scenario = Scenario.from_toml(args.scenario)
     plan = Plan(scenario)
     print(f"scenario: {scenario.name}  (seed {scenario.seed})")
     print(f"design:   {plan.describe()}")
     info = run_plan(plan, args.out, scheduler=args.scheduler, workers=args.workers, chunk_runs=args.chunk_size,
                     progress=args.progress, connect_timeout_s=args.connect_timeout)
+    lost = info.lost_note()
     print(f"ran {info.runs} runs in {info.wall_s:.1f} s on {info.workers} worker(s) ({info.scheduler} cluster, "
-          f"{info.chunks} chunks of ~{info.chunk_runs} runs) -> {info.out}")
+          f"{info.chunks} chunks of ~{info.chunk_runs} runs{'; ' + lost if lost else ''}) -> {info.out}")
     grid = [f.name for f in scenario.grid_factors]
     cols = ["variation", "point", *[f.name for f in scenario.factors], "interface_resistance_ohm_cm2",
             "process_time_s", "shorted", "in_spec"]

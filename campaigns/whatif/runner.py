@@ -6,6 +6,16 @@ in ``OUT.parts/`` (written to a temporary name, then renamed, so every file ther
 chunks are done they are streamed in order into ``OUT`` (one row group per chunk) and the parts are removed.
 If anything fails, the parts already written stay in ``OUT.parts/`` and are readable with
 ``pandas.read_parquet(DIR)``.
+
+Lost workers. A worker that dies while the study runs (killed, out of memory, its machine gone) costs nothing but
+time: the scheduler reruns the chunks it held on the other workers (or on the one its nanny restarts), and the
+runner, subscribed to the scheduler's ``remove-worker`` events, logs one warning per lost worker and counts the
+rerun chunks in :class:`RunInfo`. The plan reaches the workers as the result of a task, not as scattered data, so
+the scheduler can recompute it if every worker holding it dies; a broadcast ``scatter`` would also make the
+scheduler send an event it cannot serialise (a ``replicate`` event listing ``WorkerState`` objects, distributed
+2026.8) and cut the client off. A chunk that kills every worker it runs on (more than the scheduler's
+``distributed.scheduler.allowed-failures``) ends the study with a :class:`ClusterError`. A local cluster whose
+worker dies while it starts is a :class:`ClusterError` before anything is written.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ import logging
 import os
 import shutil
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -50,6 +61,58 @@ class RunInfo:
     compute_s: float
     """Wall time of the chunks alone, cluster start and the final merge excluded [s]."""
     scheduler: str
+    lost_workers: int = 0
+    """Workers the scheduler lost while the study ran."""
+    rerun_chunks: int = 0
+    """Chunks rerun because the worker that held them (running, queued or finished but not yet collected) was lost."""
+
+    def lost_note(self) -> str:
+        """What lost workers cost, for the summary line ("" when none was lost).
+
+        Examples
+        --------
+        >>> RunInfo(Path("x.parquet"), 88, 22, 4, 2, 1.0, 1.0, "local", 1, 2).lost_note()
+        '1 worker lost mid-run, 2 chunks rerun on other workers'
+        """
+        if not self.lost_workers:
+            return ""
+        return (f"{self.lost_workers} worker{'s' * (self.lost_workers > 1)} lost mid-run, {self.rerun_chunks} "
+                f"chunk{'s' * (self.rerun_chunks != 1)} rerun on other workers")
+
+
+class LostWorkers:
+    """Handler of the scheduler's events (topic ``all``): counts the workers removed and the chunks they held.
+
+    ``prefix`` is the key prefix of this study's tasks; ``plan_key`` the key of the task that holds the plan.
+    Called in the client's event loop, read by the driver: a lock guards the counts.
+    """
+
+    def __init__(self, prefix: str, plan_key: str):
+        self.prefix = prefix
+        self.plan_key = plan_key
+        self.workers = 0
+        self.chunks: set[str] = set()
+        self.reruns = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, event: tuple[float, Any]) -> None:
+        _, msg = event
+        if not isinstance(msg, dict) or msg.get("action") != "remove-worker":
+            return
+        held = set(msg.get("processing-tasks", ())) | set(msg.get("lost-computed-tasks", ()))
+        ours = sorted(k for k in held if isinstance(k, str) and k.startswith(self.prefix) and k != self.plan_key)
+        with self._lock:
+            self.workers += 1
+            self.chunks.update(ours)
+            self.reruns += len(ours)
+        how = "left" if msg.get("expected") else "was lost"
+        log.warning("Dask worker %s %s mid-run; %d unfinished chunk%s it held %s rerun on other workers",
+                    msg.get("worker", "?"), how, len(ours), "s" * (len(ours) != 1), "are" if len(ours) != 1 else "is")
+
+    def counts(self) -> tuple[int, int]:
+        """(workers lost, chunk reruns) so far."""
+        with self._lock:
+            return self.workers, self.reruns
 
 
 def parts_dir(out: Path) -> Path:
@@ -92,9 +155,14 @@ def dask_client(scheduler: str | None = None, workers: int | None = None,
     n = workers or os.cpu_count() or 1
     # dashboard off; the scheduler's small HTTP server (health, metrics) on a free loopback port, so that
     # several clusters on one machine do not fight over port 8787
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                           host="127.0.0.1", silence_logs=logging.CRITICAL,
-                           scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
+    try:
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                               host="127.0.0.1", silence_logs=logging.CRITICAL,
+                               scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
+    except Exception as exc:  # a worker (or its nanny) died while starting: nothing ran, nothing was written
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise ClusterError(f"the local Dask cluster of {n} worker process(es) did not start: a worker died while "
+                           f"starting ({reason}); nothing was run or written") from None
     client = Client(cluster, set_as_default=False)
     try:
         yield client
@@ -173,7 +241,11 @@ def _run(plan: Plan, out: Path, parts: Path, client: Any, chunk_runs: int | None
     parts.mkdir(parents=True)
     tag = uuid.uuid4().hex[:8]
     t1 = time.perf_counter()
-    plan_future = client.scatter(plan, broadcast=True, hash=False)
+    # the plan as a task's result (see the module docstring): recomputed if every worker holding it is lost
+    plan_key = f"whatif-{tag}-plan"
+    plan_future = client.submit(_the_plan, plan, key=plan_key, pure=False)
+    lost = LostWorkers(f"whatif-{tag}-", plan_key)
+    client.subscribe_topic("all", lost)
     todo = ((i, plan.chunk(i, chunk_runs)) for i in spread_order(n_chunks))
     in_flight: dict[Any, int] = {}
     done = as_completed(loop=client.loop)
@@ -204,7 +276,7 @@ def _run(plan: Plan, out: Path, parts: Path, client: Any, chunk_runs: int | None
                 if isinstance(exc, InputError):
                     raise ScenarioError(exc.field, exc.value, f"{exc.problem} ({_saved(saved_runs, parts)})",
                                         exc.allowed, exc.source) from None
-                raise ClusterError(f"chunk {i} failed on the cluster: {type(exc).__name__}: {exc} "
+                raise ClusterError(f"chunk {i} failed on the cluster: {_reason(exc)} "
                                    f"({_saved(saved_runs, parts)})") from None
             fut.release()
             _write_part(parts, i, data)
@@ -217,13 +289,30 @@ def _run(plan: Plan, out: Path, parts: Path, client: Any, chunk_runs: int | None
         raise
     finally:
         bar.close()
+        plan_future.release()
+        with contextlib.suppress(Exception):
+            client.unsubscribe_topic("all")
+    lost_workers, reruns = lost.counts()
     compute_s = time.perf_counter() - t1
     _merge(parts, n_chunks, out, sch.with_metadata({METADATA_KEY: plan.scenario.text.encode()}))
     shutil.rmtree(parts)
     wall = time.perf_counter() - t0
     log.info("%d runs in %.2f s (%d chunks of ~%d runs on %d workers)", saved_runs, wall, n_chunks, chunk_runs,
              n_workers)
-    return RunInfo(out, saved_runs, n_chunks, chunk_runs, n_workers, wall, compute_s, where)
+    return RunInfo(out, saved_runs, n_chunks, chunk_runs, n_workers, wall, compute_s, where, lost_workers, reruns)
+
+
+def _the_plan(plan: Plan) -> Plan:
+    """The task whose result is the plan on the workers."""
+    return plan
+
+
+def _reason(exc: BaseException) -> str:
+    """A chunk's failure in one line; a chunk that killed every worker it ran on says so."""
+    if type(exc).__name__ == "KilledWorker":
+        return ("every worker that ran it died while running it (distributed.scheduler.allowed-failures "
+                "exceeded): KilledWorker")
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
 def _drain(in_flight: dict[Any, int], parts: Path, timeout_s: float) -> int:

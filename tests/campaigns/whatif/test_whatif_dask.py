@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import socket
 import subprocess
 import sys
 
+import dask
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -14,9 +17,10 @@ from distributed import Client, LocalCluster
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from campaigns.whatif import Plan, Scenario, parts_dir, read_partial, run_chunk, run_plan
+from campaigns.whatif import ClusterError, Plan, Scenario, parts_dir, read_partial, run_chunk, run_plan
 from campaigns.whatif.runner import METADATA_KEY, parse_scheduler_address
 from cli.main import main
+from tests.campaigns.whatif.worker_faults import FAULT_ENV, KillOnce
 from tests.conftest import EXAMPLES, ROOT
 from twin.errors import InputError
 
@@ -201,3 +205,74 @@ def test_scheduler_addresses_parse_or_fail_cleanly(address):
         assert "\n" not in str(exc) and exc.field == "--scheduler"
         return
     assert host and 0 < port < 65536
+
+
+# -- lost workers: real worker processes die (tests/campaigns/whatif/worker_faults.py) --------------------------
+def _faulty_env(fault: str) -> dict[str, str]:
+    """The environment of a CLI run whose local cluster's workers load the fault module at start-up."""
+    return {**os.environ, FAULT_ENV: fault,
+            "DASK_DISTRIBUTED__WORKER__PRELOAD": '["tests.campaigns.whatif.worker_faults"]'}
+
+
+def test_worker_dying_at_startup_is_exit_1_with_one_line_and_nothing_written(tmp_path):
+    out = tmp_path / "x.parquet"
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "whatif", str(SMALL), "--out", str(out), "--workers",
+                           "2", "--no-progress"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=_faulty_env("startup"))
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "local Dask cluster of 2 worker process(es) did not start" in proc.stderr
+    assert "nothing was run or written" in proc.stderr
+    assert not out.exists() and not parts_dir(out).exists()
+
+
+def test_worker_killed_midrun_is_rerun_counted_and_warned_in_one_line(expected, tmp_path):
+    out, marker = tmp_path / "runs.parquet", tmp_path / "killed"
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "whatif", str(SMALL), "--out", str(out), "--workers",
+                           "2", "--chunk-size", "4", "--no-progress"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=180, env=_faulty_env(f"midrun:{marker}"))
+    assert proc.returncode == 0, proc.stderr
+    assert marker.exists()  # a worker really was killed (SIGKILL) as it started a chunk
+    assert proc.stderr.count("\n") == 1 and "was lost mid-run" in proc.stderr
+    assert "rerun on other workers" in proc.stderr
+    n = int(re.search(r"; (\d+) unfinished chunks? it held", proc.stderr).group(1))
+    assert n >= 1  # at least the chunk it was running
+    assert f"1 worker lost mid-run, {n} chunk{'s' * (n != 1)} rerun on other workers" in proc.stdout
+    pd.testing.assert_frame_equal(pd.read_parquet(out), expected)  # nothing lost, nothing twice
+
+
+def test_a_lone_worker_lost_midrun_is_survived_and_counted(plan, expected, tmp_path, caplog):
+    """One worker: the plan it held is lost with it and recomputed on the worker its nanny restarts."""
+    cluster, client = _cluster(1)
+    try:
+        client.register_plugin(KillOnce(str(tmp_path / "killed")))
+        with caplog.at_level(logging.WARNING, logger="campaigns.whatif.runner"):
+            info = run_plan(plan, tmp_path / "one.parquet", client=client, chunk_runs=8, progress=False)
+    finally:
+        client.close()
+        cluster.close()
+    assert info.lost_workers == 1 and info.rerun_chunks >= 1 and info.runs == plan.total_runs
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "campaigns.whatif.runner"]
+    assert f"; {info.rerun_chunks} unfinished chunk" in warning
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "one.parquet"), expected)
+
+
+def test_a_chunk_that_kills_its_workers_is_exit_1_with_what_was_saved(plan, tmp_path):
+    """With ``allowed-failures = 0`` the scheduler gives a chunk up after one dead worker (KilledWorker)."""
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster, client = _cluster(2)
+    try:
+        client.register_plugin(KillOnce(str(tmp_path / "killed")))
+        with pytest.raises(ClusterError) as info:
+            run_plan(plan, tmp_path / "x.parquet", client=client, chunk_runs=4, progress=False)
+    finally:
+        client.close()
+        cluster.close()
+    err = str(info.value)
+    assert "\n" not in err and "every worker that ran it died" in err and "already saved" in err
+    assert not (tmp_path / "x.parquet").exists()
+    # what the message says was saved is on disk, readable (what the other worker finished in the meantime)
+    n_saved = int(re.search(r"\((\d+) runs already saved in ", err).group(1))
+    if n_saved:
+        saved = read_partial(tmp_path / "x.parquet")
+        assert len(saved) == n_saved < plan.total_runs and saved["run_index"].is_unique
