@@ -174,3 +174,14 @@ def fmt_ohm(mean: float | None, std: float | None = None) -> str:
     if std is None or not math.isfinite(std):
         return f"{mean:.4g} Ω·cm²"
     return f"{mean:.4g} ± {std:.3g} Ω·cm²"
+
+
+def sig(v, digits: int = 5):
+    """Numbers to ``digits`` significant figures for tables (None if not finite); other values unchanged.
+
+    >>> sig(12.345678), sig(True), sig(float("inf")), sig("air")
+    (12.346, True, None, 'air')
+    """
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return v
+    return float(f"{v:.{digits}g}") if math.isfinite(v) else None
