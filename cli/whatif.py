@@ -82,7 +82,7 @@ def run(args) -> int:
         # worker or a failed cluster means for the study, where Dask would log each step with its traceback
         import distributed  # noqa: F401  (configures its loggers on import; quieten them after)
 
-        level = logging.WARNING if verbose else logging.CRITICAL
+        level = logging.WARNING if verbose else logging.CRITICAL + 1  # even its CRITICAL lines on a closing comm
         # Dask's logging config gives some of its loggers a level of their own (distributed.client: warning)
         for name in ["distributed", *(n for n in logging.root.manager.loggerDict if n.startswith("distributed."))]:
             logging.getLogger(name).setLevel(level)

@@ -214,7 +214,22 @@ def run_plan(plan: Plan, out: str | Path, *, scheduler: str | None = None, worke
     progress : bool, optional
         Show a progress bar (default: when standard error is a terminal).
     client : distributed.Client, optional
-        Use this client instead of connecting (the caller keeps it open).
+        Use this client instead of connecting (the caller keeps it open). While the study runs the client is
+        subscribed to the scheduler's ``all`` events, to count lost workers; a handler the caller had set for
+        that topic is replaced, and removed at the end.
+
+    Returns
+    -------
+    RunInfo
+        What ran, where and how long, and the workers lost and chunks rerun on the way.
+
+    Raises
+    ------
+    ScenarioError
+        A design point turned out invalid when it ran (exit status 2).
+    ClusterError
+        The cluster could not be reached or started, or a chunk failed on it (exit status 1). The chunks
+        finished before stay in ``OUT.parts/``.
     """
     out = Path(out)
     t0 = time.perf_counter()
