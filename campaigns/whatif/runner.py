@@ -331,18 +331,18 @@ def _reason(exc: BaseException) -> str:
 
 
 def _drain(in_flight: dict[Any, int], parts: Path, timeout_s: float) -> int:
-    """Wait (at most ``timeout_s``) for the chunks still in flight and write those that succeed; runs written."""
-    from distributed import wait
+    """Wait (at most ``timeout_s`` in all) for the chunks still in flight and write those that succeed; runs written.
 
-    with contextlib.suppress(Exception):
-        wait(list(in_flight), timeout=timeout_s)
+    Each future is awaited through its own client: ``distributed.wait`` looks for a default client, and the
+    runner's is not one (``set_as_default=False``), so it would return at once and drop every chunk in flight.
+    """
+    deadline = time.monotonic() + timeout_s
     written = 0
     for fut, i in list(in_flight.items()):
-        if fut.status == "finished":
-            with contextlib.suppress(Exception):
-                rows, data = fut.result()
-                _write_part(parts, i, data)
-                written += rows
+        with contextlib.suppress(Exception):  # a chunk that fails too, or is not done by the deadline: not saved
+            rows, data = fut.result(timeout=max(0.0, deadline - time.monotonic()))
+            _write_part(parts, i, data)
+            written += rows
         in_flight.pop(fut)
         fut.cancel()
     return written

@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from campaigns.whatif import ClusterError, Plan, Scenario, parts_dir, read_partial, run_chunk, run_plan
-from campaigns.whatif.runner import METADATA_KEY, parse_scheduler_address
+from campaigns.whatif.engine import run_chunk_parquet
+from campaigns.whatif.runner import METADATA_KEY, _drain, parse_scheduler_address
 from cli.main import main
 from tests.campaigns.whatif.worker_faults import FAULT_ENV, KillOnce
 from tests.conftest import EXAMPLES, ROOT
@@ -186,11 +187,25 @@ def test_failure_midway_keeps_the_chunks_already_written(two_workers, tmp_path, 
     saved = pd.read_parquet(parts)  # pandas reads the directory of complete chunks
     # chunk 0 (variation 0: valid) goes out first, so it is in flight or done when the failure comes: kept
     assert len(saved) >= 4 and (saved["run_index"] < 4).sum() == 4
+    # every chunk still in flight was awaited: what the message counts is what is on disk
+    assert f"({len(saved)} runs already saved in " in err
     assert (saved["recipe.seed_thickness_nm"] <= saved["recipe.target_thickness_nm"]).all()  # only valid points
     assert saved["run_index"].is_unique
     pd.testing.assert_frame_equal(read_partial(out).reset_index(drop=True),
                                   saved.sort_values("run_index", ignore_index=True))
     assert not list(parts.glob(".*tmp"))
+
+
+def test_a_failure_keeps_every_chunk_still_in_flight(two_workers, plan, expected, tmp_path):
+    """What the runner does after a chunk fails: await the chunks in flight (through the runner's own client,
+    which is not Dask's default one) and write each that succeeds."""
+    chunks = [plan.chunk(i, 8) for i in range(3)]
+    in_flight = {two_workers.submit(run_chunk_parquet, plan, a, b, pure=False): i for i, (a, b) in enumerate(chunks)}
+    written = _drain(in_flight, tmp_path, 60.0)
+    assert written == sum(b - a for a, b in chunks) * plan.runs_per_sequence and not in_flight
+    saved = pd.read_parquet(tmp_path).sort_values("run_index", ignore_index=True)
+    pd.testing.assert_frame_equal(saved, expected[expected["sequence"] < chunks[-1][1]].reset_index(drop=True),
+                                  check_dtype=False)
 
 
 @settings(max_examples=200, deadline=None)
