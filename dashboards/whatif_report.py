@@ -2,7 +2,12 @@
 
 Inputs are the frames the what-if package produces: ``summary`` (one row per variation), ``sensitivity``
 (one row per output and parameter: Sobol ``S1``/``ST`` or Morris ``mu_star``/``sigma``) and ``runs`` (one
-row per run, a sample of them for a large study).
+row per run, a sample of them for a large study; with the varied factors' columns and ``in_spec``).
+
+Built to stay readable at a hundred variations and more: per-variation figures are horizontal, one labelled row
+per variation sorted by median R_int, and grow with the rows; a heat map over two varied factors (any pair, chosen
+in a dropdown) shows how they combine without a row per combination. On a log axis only shapes take data values
+(annotations take log10 units), so the spec limit is a shape with its label attached.
 """
 
 from __future__ import annotations
