@@ -201,6 +201,29 @@ def recommended_trial(config: CampaignConfig, chamber: Chamber, trials: list[Tri
     return ok[k][0], float(10.0 ** mean[k] if config.objective.log else mean[k])
 
 
+def model_summary(trials: list[Trial]) -> str | None:
+    """One line on what the latest proposal's model said about itself (a calibrating strategy: the twin's weight,
+    the reduced χ² of its best fit, the refitted parameters, and a warning when no parameter set fits the runs),
+    or None when no proposal recorded one."""
+    latest = next((t for t in reversed(trials) if isinstance(t.provenance.get("model"), dict)
+                   and t.provenance["model"]), None)
+    if latest is None:
+        return None
+    m = latest.provenance["model"]
+    chi = m.get("reduced_chi2")
+    parts = [f"model at trial {latest.id} ({m.get('n_runs', '?')} runs): twin weight {m.get('twin_weight', 1.0):.2f}",
+             f"reduced χ² {chi:.2f}" if isinstance(chi, float) else "reduced χ² n/a (too few runs)"]
+    fitted = m.get("parameters") or {}
+    if fitted:
+        parts.append("refitted " + ", ".join(
+            f"{k} = {v['value']:.3g} [{v['low95']:.3g}, {v['high95']:.3g}]" for k, v in list(fitted.items())[:4]))
+    line = "; ".join(parts)
+    if m.get("structural"):
+        line += ("\nWARNING structural error: no parameter set of the twin fits the measured runs; the proposals "
+                 "lean on the plain GP, not on the twin")
+    return line
+
+
 def chamber_before(chamber: Chamber, trials: list[Trial], trial: Trial) -> Chamber:
     """The campaign's chamber in the state it had when ``trial`` ran (after the previous run of the tool)."""
     if trial.run_index is None or trial.run_index == 0:
@@ -211,10 +234,29 @@ def chamber_before(chamber: Chamber, trials: list[Trial], trial: Trial) -> Chamb
 
 
 def provenance(config: CampaignConfig, strategy: Strategy, tool_name: str, n_told: int) -> dict[str, Any]:
-    """What a proposal came from: strategy and settings, seed, versions, tool."""
-    return {"strategy": config.strategy, "settings": dict(getattr(strategy, "settings", {})), "seed": config.seed,
+    """What a proposal came from: strategy and settings, seed, versions, tool; and what the strategy's model says
+    about itself (``model``: a calibrating strategy's fitted parameters, reduced χ², structural-error flag)."""
+    prov = {"strategy": config.strategy, "settings": dict(getattr(strategy, "settings", {})), "seed": config.seed,
             "batch_size": config.batch_size, "observations": n_told, "versions": versions(),
             "tool": tool_name, "tool_type": config.tool.get("type", "simulated")}
+    diagnostics = getattr(strategy, "diagnostics", None)
+    if callable(diagnostics):
+        prov["model"] = _plain_json(diagnostics())
+    return prov
+
+
+def _plain_json(value: Any) -> Any:
+    """``value`` with NaN and infinities as None and numpy numbers as Python ones (the store keeps strict JSON)."""
+    if isinstance(value, dict):
+        return {str(k): _plain_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_json(v) for v in value]
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if isinstance(value, int | float | np.integer | np.floating):
+        v = float(value) if not isinstance(value, int | np.integer) else int(value)
+        return v if not isinstance(v, float) or math.isfinite(v) else None
+    return str(value)
 
 
 def propose(store: CampaignStore, campaign_id: int, config: CampaignConfig, chamber: Chamber, n: int | None = None,

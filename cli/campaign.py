@@ -8,7 +8,15 @@ from pathlib import Path
 
 from campaigns.config import CampaignConfig
 from campaigns.errors import CampaignError
-from campaigns.runner import Runner, best_trial, load_campaign, open_campaign, propose, recommended_trial
+from campaigns.runner import (
+    Runner,
+    best_trial,
+    load_campaign,
+    model_summary,
+    open_campaign,
+    propose,
+    recommended_trial,
+)
 from campaigns.store import CampaignStore
 from twin import Chamber, load_tool
 from twin.errors import InputError
@@ -184,6 +192,9 @@ def cmd_status(args) -> int:
         best = best_trial(config, trials)
         _print_best(best)
         _print_recommended(recommended_trial(config, chamber, trials), best)
+        summary_line = model_summary(trials)
+        if summary_line:
+            print(summary_line)
     return 0
 
 
