@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from mismatch import CAMPAIGN, REALITIES, RealityTool, Reality  # noqa: E402
+from mismatch import CAMPAIGN, REALITIES, Reality, RealityTool  # noqa: E402
 
 from campaigns import CampaignConfig  # noqa: E402
 from campaigns.strategies import context, make_strategy  # noqa: E402
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--runs", type=int, default=30)
     p.add_argument("--jobs", type=int, default=1)
-    p.add_argument("--realities", default="matched,Li/P window +0.3")
+    p.add_argument("--realities", default="matched,Li/P window +0.6")
     p.add_argument("--strategies", default="gp,twin-prior")
     a = p.parse_args(argv)
     names = [n.strip() for n in a.realities.split(",") if n.strip()]

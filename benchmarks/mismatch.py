@@ -92,8 +92,9 @@ def _nitrogen_damage(c: dict[str, np.ndarray]) -> np.ndarray:
 STRUCTURAL = {"plasma heating": _plasma_heating, "N2 ion damage": _nitrogen_damage}
 
 REALITIES: dict[str, Reality] = {
-    "Li/P window +0.3": Reality("expressible", "film stoichiometry window",
-                                {"interface.li_p_window_low": 2.8 / 2.5, "interface.li_p_window_high": 3.6 / 3.3}),
+    # the window's lower edge inside the films' Li/P (2.8-3.2 since the film model 1.1.0; +0.3 no longer reached it)
+    "Li/P window +0.6": Reality("expressible", "film stoichiometry window",
+                                {"interface.li_p_window_low": 3.1 / 2.5, "interface.li_p_window_high": 3.9 / 3.3}),
     "ion range x3": Reality("expressible", "energetic-particle range", {"energetics.range_at_100ev_nm": 3.0}),
     "O- yield x4": Reality("expressible", "negative-ion yield of the target",
                            {"energetics.o_minus_per_sputtered_o": 4.0}),
