@@ -50,7 +50,7 @@ from campaigns.twin_eval import STATE_KEYS, TwinEvaluator  # noqa: E402
 from campaigns.twin_prior import _Twin  # noqa: E402
 from twin import Chamber, Recipe, RunResult, SimulatedTool  # noqa: E402
 
-CAMPAIGN = ROOT / "examples" / "campaigns" / "lipon_interface.toml"
+CAMPAIGN = ROOT / "examples" / "campaigns" / "lipon_throughput.toml"
 BASE = Chamber()
 
 

@@ -235,7 +235,7 @@ def _sample_prior(priors: Sequence[ParameterPrior], n: int, seed: int) -> np.nda
     k = len(priors)
     if k == 0:
         return np.zeros((1, 0))
-    q = qmc.Sobol(k, scramble=True, seed=seed).random(n)
+    q = qmc.Sobol(k, scramble=True, seed=seed).random_base2(int(math.ceil(math.log2(max(n, 2)))))[:n]
     out = np.empty((n + 1, k))
     for j, p in enumerate(priors):
         a = norm.cdf((p.log_low - p.log_mean) / p.log_std)
@@ -245,10 +245,10 @@ def _sample_prior(priors: Sequence[ParameterPrior], n: int, seed: int) -> np.nda
     return out
 
 
-def _loglik(resid: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """Gaussian log-likelihood (up to a constant) of each column of ``resid`` under ``cov``."""
-    c = cho_factor(cov + 1e-10 * np.eye(len(cov)), lower=True)
-    return -0.5 * np.sum(resid * cho_solve(c, resid), axis=0)
+def _loglik(resid: np.ndarray, chol: Any) -> np.ndarray:
+    """Gaussian log-likelihood (up to a constant) of each column of ``resid`` under the covariance whose Cholesky
+    factor is ``chol``."""
+    return -0.5 * np.sum(resid * cho_solve(chol, resid), axis=0)
 
 
 ADAPTIVE_STAGES = 6
@@ -267,6 +267,7 @@ def fit_posterior(evaluator: TwinEvaluator, priors: list[ParameterPrior], u: np.
     n = len(y)
     k = len(priors)
     cov = disc.cov(u) + disc.noise_var * np.eye(n)
+    cov = cho_factor(cov + 1e-10 * np.eye(n), lower=True)  # one factor serves every sample
 
     def residuals(z: np.ndarray) -> np.ndarray:
         if len(z) == 0:
@@ -359,7 +360,16 @@ class EnsembleSurrogate:
         self.noise_std = math.sqrt(d.noise_var)
 
     def twin(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each member's twin score and P(failure) at ``u``: arrays (P, N)."""
+        """Each member's twin score and P(failure) at ``u``: arrays (P, N) (the last call's kept: the acquisition
+        asks the posterior and the failure model at the same rows)."""
+        key = (u.shape, u.tobytes())
+        if getattr(self, "_last", None) is not None and self._last[0] == key:
+            return self._last[1]
+        out = self._twin(u)
+        self._last = (key, out)
+        return out
+
+    def _twin(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p, nu = len(self.members), len(u)
         rows = np.tile(u, (p, 1))
         params = {k: np.repeat(v, nu) for k, v in self.post.params(self.members).items()}
