@@ -185,3 +185,51 @@ def sig(v, digits: int = 5):
     if isinstance(v, bool) or not isinstance(v, int | float):
         return v
     return float(f"{v:.{digits}g}") if math.isfinite(v) else None
+
+
+def model_twin_disagreement(predicted_mean: float | None, predicted_std: float | None, twin_value: float | None,
+                            log: bool, k: float = 2.0) -> str | None:
+    """A warning when the twin's expected outcome lies outside the model's ±``k``σ interval (the strategy's
+    prediction at proposal time, in the optimiser's units: log10 for a log objective), else None.
+
+    A reviewer sees at once when the surrogate and the physics disagree: either the runs have taught the model that
+    the twin is wrong here, or the model is extrapolating; both are worth a look before the tool runs.
+
+    Examples
+    --------
+    >>> model_twin_disagreement(1.0, 0.05, 34.3, log=True)  # 10 Ω·cm² ± 12 % against a twin's 34.3
+    "the twin expects 34.3, outside the model's ±2σ interval 7.94 – 12.6: check before running"
+    >>> model_twin_disagreement(1.0, 0.05, 10.5, log=True) is None
+    True
+    """
+    if predicted_mean is None or predicted_std is None or twin_value is None:
+        return None
+    if not (math.isfinite(predicted_mean) and math.isfinite(predicted_std) and math.isfinite(twin_value)):
+        return None
+    if log and twin_value <= 0:
+        return None
+    t = math.log10(twin_value) if log else twin_value
+    if abs(t - predicted_mean) <= k * predicted_std:
+        return None
+    lo, hi = predicted_mean - k * predicted_std, predicted_mean + k * predicted_std
+    if log:
+        lo, hi = 10.0**lo, 10.0**hi
+    return (f"the twin expects {twin_value:.3g}, outside the model's ±{k:g}σ interval {lo:.3g} – {hi:.3g}: "
+            "check before running")
+
+
+def model_diagnostics_line(provenance: dict) -> str | None:
+    """What a calibrating strategy's model said about itself when it proposed (twin weight, reduced χ², the
+    structural-error warning), or None when it said nothing."""
+    m = provenance.get("model") if isinstance(provenance, dict) else None
+    if not isinstance(m, dict) or not m:
+        return None
+    chi = m.get("reduced_chi2")
+    line = (f"twin weight {m.get('twin_weight', 1.0):.2f}, reduced χ² "
+            + (f"{chi:.2f}" if isinstance(chi, float) else "n/a (too few runs)")
+            + f", {len(m.get('calibrated') or [])} twin parameters refitted on {m.get('n_runs', '?')} runs")
+    if m.get("structural"):
+        line = ("STRUCTURAL ERROR: no parameter set of the twin fits the measured runs; the proposal leans on the "
+                "plain GP. " + line)
+    return line
+

@@ -15,7 +15,14 @@ from dash import Input, Output, State, ctx, dcc, html, no_update
 from campaigns.errors import TrialStateError
 from dashboards.data import ReviewData, best_trial, to_objective, trial_recipe
 from dashboards.layout import CAMPAIGN_ID, STYLE, error_box, table
-from dashboards.review import compare_recipes, fmt_ohm, limit_margins, nearest_past
+from dashboards.review import (
+    compare_recipes,
+    fmt_ohm,
+    limit_margins,
+    model_diagnostics_line,
+    model_twin_disagreement,
+    nearest_past,
+)
 from twin import simulate
 from twin.errors import InputError
 
@@ -118,6 +125,10 @@ def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
         cmp_cols = ["field", f"proposal #{trial.index}"]
 
     twin = simulate(recipe, chamber, deterministic=True)
+    twin_outcome = objective.evaluate(twin.to_dict(), recipe.to_dict())
+    disagreement = model_twin_disagreement(trial.predicted_mean, trial.predicted_std, twin_outcome.value,
+                                           objective.log)
+    diagnostics = model_diagnostics_line(trial.provenance)
     pv, plo, phi = to_objective(trial.predicted_mean, trial.predicted_std, objective.log)
     units = "log10 units" if objective.log else "objective units"
     try:
@@ -146,6 +157,12 @@ def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
                  html.Td(f"R_int {fmt_ohm(twin.interface_resistance_ohm_cm2)}, total "
                          f"{fmt_ohm(twin.total_resistance_ohm_cm2)}, {twin.process_time_s / 3600:.2f} h, "
                          f"short probability {twin.short_probability:.3f}", id="pred-twin")]),
+        html.Tr([html.Th("model and twin"), html.Td(
+            disagreement or "the twin's expected outcome lies within the model's ±2σ interval",
+            id="pred-disagree", style={"color": "#a00", "fontWeight": "bold"} if disagreement else {})]),
+        html.Tr([html.Th("the model about itself (at proposal)"), html.Td(
+            diagnostics or "– (this strategy does not calibrate the twin)", id="pred-model",
+            style={"color": "#a00"} if diagnostics and diagnostics.startswith("STRUCTURAL") else {})]),
         html.Tr([html.Th("best so far"), html.Td(
             f"{fmt_ohm(best.interface_resistance_ohm_cm2)} (#{best.index})" if best else "none yet")]),
         html.Tr([html.Th("tool limits"), html.Td(limit_note)]),

@@ -51,6 +51,16 @@ def test_review_view_shows_what_the_store_predicted(page, served, screenshot_dir
     assert first.predicted_failure is not None  # the sample campaign's gp models failures (the default)
     assert page.inner_text("#pred-fail") == f"{first.predicted_failure:.1%}"
     assert "R_int" in page.inner_text("#pred-twin")
+    # the twin's expected outcome against the model's ±2σ: the row says which, as review.model_twin_disagreement
+    from dashboards.review import model_twin_disagreement
+    from twin import Recipe, simulate
+
+    recipe = Recipe.from_dict(first.recipe)
+    twin_r = simulate(recipe, deterministic=True).interface_resistance_ohm_cm2
+    want = model_twin_disagreement(first.predicted_mean, first.predicted_std, twin_r, True)
+    shown = page.inner_text("#pred-disagree")
+    assert shown == want if want else "within the model's ±2σ interval" in shown
+    assert "does not calibrate the twin" in page.inner_text("#pred-model")  # the sample campaign runs gp
     assert "within the tool's limits" in page.inner_text("#proposal-view")
     page.wait_for_selector("#nearest-table td")  # a DataTable fills its cells after it mounts, a tick later
     assert page.locator("#nearest-table td").count() > 0
