@@ -62,15 +62,26 @@ def test_campaign_efficiency_overrides_a_setting_and_refuses_a_malformed_one():
 
 
 def test_proposal_latency_prints_ours_and_skopts_for_one_and_a_batch():
-    out = _run("proposal_latency.py", "--observations", "20", "--repeats", "1", ok=(0, 1))
+    out = _run("proposal_latency.py", "--observations", "20", "--twin-observations", "8", "--repeats", "1",
+               ok=(0, 1))
     assert re.search(rf"one proposal\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}x", out), out
     assert re.search(rf"batch of 4 \(constant liar\)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}x", out), out
+    assert re.search(rf"twin-prior, calibration in the loop, after 8 runs: {NUMBER} s per proposal", out), out
 
 
-def test_mismatch_prints_runs_per_strategy_on_a_perturbed_reality():
-    out = _run("mismatch.py", "--seeds", "1", "--budget", "12", "--optimum-search", "2000", "--realities", "mix")
-    assert re.search(r"^mix\s+\S+\s+\S+\s+\S+\s+\S+\s+" + NUMBER, out, re.M), out
-    assert "twin-prior/gp" in out
+def test_mismatch_prints_the_move_the_share_and_runs_per_strategy():
+    out = _run("mismatch.py", "--seeds", "1", "--budget", "3", "--optimum-search", "1000", "--realities",
+               "plasma heating,clean R x1.3", "--strategies", "twin-prior,gp,random")
+    assert re.search(rf"^plasma heating\s+structural\s+{NUMBER}\s+{NUMBER}\s+[+-]{NUMBER}%\s+{NUMBER}%", out,
+                     re.M), out
+    assert re.search(r"^clean R x1.3\s+close(\s+>?\d+){3}", out, re.M), out
+    assert "twin-prior/gp" in out and "twin's weight" in out
+
+
+def test_coverage_prints_the_share_within_one_and_two_sigma():
+    out = _run("coverage.py", "--seeds", "1", "--runs", "4", "--realities", "matched")
+    assert re.search(rf"^matched\s+gp\s+\d+\s+({NUMBER}%|nan%)\s+", out, re.M), out
+    assert re.search(r"^all\s+twin-prior\s+\d+", out, re.M), out
 
 
 def test_whatif_speed_prints_runs_per_second_and_the_speed_up():
