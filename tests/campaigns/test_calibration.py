@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import cli.calibrate as calibrate_cli
-import cli.campaign as campaign_cli
+import sputter_twin.cli.calibrate as calibrate_cli
+import sputter_twin.cli.campaign as campaign_cli
 from campaigns import CampaignConfig, CampaignStore
 from campaigns.calibration import (
     DEFAULT_PARAMETERS,
@@ -26,7 +26,7 @@ from campaigns.calibration import (
     predict,
 )
 from campaigns.runner import Runner, open_campaign
-from cli import main as cli_main
+from sputter_twin.cli import main as cli_main
 from twin import Chamber, InputError, Recipe, SimulatedTool
 
 BASE = Chamber()
@@ -246,7 +246,7 @@ target_thickness_nm = 100.0
 
 @pytest.fixture
 def _wired(monkeypatch):
-    """Wire the sub-command as the lead will (``register_under`` called from ``cli/campaign.py``)."""
+    """Wire the sub-command as the lead will (``register_under`` called from ``sputter_twin/cli/campaign.py``)."""
     if "register_under" in open(campaign_cli.__file__, encoding="utf-8").read():  # wired by the lead
         return
     original = campaign_cli.register

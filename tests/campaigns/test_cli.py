@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from campaigns.store import CampaignStore
-from cli.main import main
+from sputter_twin.cli.main import main
 from tests.campaigns.helpers import small_campaign
 from tests.conftest import EXAMPLES
 

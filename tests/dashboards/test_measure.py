@@ -9,7 +9,6 @@ import pytest
 
 from campaigns.errors import TrialStateError
 from campaigns.store import CampaignStore
-from cli.main import main
 from dashboards.data import ReviewData, history_rows, open_store
 from dashboards.errors import DashboardError
 from dashboards.measure import (
@@ -21,6 +20,7 @@ from dashboards.measure import (
     parse_measurement,
 )
 from dashboards.sample_store import add_awaiting_measurement
+from sputter_twin.cli.main import main
 
 
 def _dump(path) -> list[str]:

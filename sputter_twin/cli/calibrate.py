@@ -1,6 +1,7 @@
 """``sputter-twin campaign calibrate``: fit the twin's uncertain parameters to a campaign's measured runs.
 
-Wiring: ``cli/campaign.py`` calls :func:`register_under` with its sub-command parsers (``campaign calibrate``).
+Wiring: ``sputter_twin/cli/campaign.py`` calls :func:`register_under` with its sub-command parsers
+(``campaign calibrate``).
 
 Writes the calibrated chamber TOML (with provenance in its header) and prints the fit: parameters before and
 after, their uncertainty, which ones the runs could not identify, and the residuals. Refuses (exit status 2, one

@@ -14,7 +14,8 @@ import sys
 
 from twin.errors import InputError, SputterTwinError, ToolError
 
-COMMAND_MODULES = ("cli.simulate", "cli.chamber", "cli.campaign", "cli.whatif", "cli.tool", "cli.dashboard")
+COMMAND_MODULES = tuple(f"sputter_twin.cli.{name}" for name in ("simulate", "chamber", "campaign", "whatif", "tool",
+                                                                  "dashboard"))
 """Command modules, registered in this order; a module that is not installed is skipped."""
 
 

@@ -88,7 +88,7 @@ def register(sub) -> None:
     h.add_argument("--html", type=Path, required=True, metavar="FILE")
     h.set_defaults(func=cmd_report)
 
-    from cli.calibrate import register_under  # campaign calibrate (issue 4)
+    from sputter_twin.cli.calibrate import register_under  # campaign calibrate (issue 4)
 
     register_under(cs)
 
