@@ -305,6 +305,23 @@ class CampaignStore:
             self._event(cur, cid, None, actor or "store", "campaign_created", None, None, {"name": name})
         return cid
 
+    def set_overrides(self, campaign_id: int, changes: dict[str, Any], *, actor: str = "") -> Campaign:
+        """Change command-line overrides of a campaign's file (e.g. ``{"budget": 12}``), logged in the event log.
+
+        Only the keys given change; a key whose value is unchanged writes nothing.
+        """
+        with self._tx() as cur:
+            row = cur.execute("SELECT overrides_json FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
+            if row is None:
+                raise StoreError("campaign", campaign_id, "no such campaign in the store", source=str(self.path))
+            old = json.loads(row[0])
+            new = {**old, **changes}
+            if new != old:
+                cur.execute("UPDATE campaigns SET overrides_json = ? WHERE id = ?", (_json(new), campaign_id))
+                self._event(cur, campaign_id, None, actor or "user", "overrides_set", None, None,
+                            {k: v for k, v in changes.items() if old.get(k) != v})
+        return self.campaign(campaign_id)
+
     def campaigns(self) -> list[Campaign]:
         """Every campaign, oldest first."""
         with self._lock:
@@ -403,8 +420,7 @@ class CampaignStore:
                      _json(provenance)))
                 tid = int(cur.lastrowid)
                 ids.append(tid)
-                self._event(cur, campaign_id, tid, actor, "proposed", None, "proposed",
-                            {"index": n + k, "batch": batch + 1})
+                self._event(cur, campaign_id, tid, actor, "proposed", None, "proposed", {"batch": batch + 1})
         return ids
 
     def _transition(self, trial_id: int, from_states: Sequence[str], to_state: str, actor: str, kind: str,
@@ -576,7 +592,10 @@ class CampaignStore:
 
     # -- tables ----------------------------------------------------------------------------------------
     def to_dataframe(self, campaign_id: int) -> Any:
-        """One row per trial: id, index, state, recipe fields, result fields, objective, times, reviewer.
+        """One row per trial: trial_id, batch, state, recipe fields, result fields, objective, times, reviewer.
+
+        ``trial_id`` is the one number every surface shows for a trial (:func:`campaigns.records.trial_name`);
+        rows are in proposal order, which is also ``trial_id`` order.
 
         Result columns keep the :class:`twin.RunResult` names (``seed`` becomes ``run_seed``); event counts
         become ``n_arc``, ``n_rf_trip``...; ``objective`` and ``feasible`` follow the campaign's objective.
@@ -588,7 +607,7 @@ class CampaignStore:
         config = CampaignConfig.from_text(self.campaign(campaign_id).config_toml, check_limits=False)
         rows = []
         for t in self.trials(campaign_id):
-            row: dict[str, Any] = {"trial_id": t.id, "index": t.index, "batch": t.batch, "state": t.state}
+            row: dict[str, Any] = {"trial_id": t.id, "batch": t.batch, "state": t.state}
             row.update(t.recipe)
             res = t.result or {}
             for k, v in res.items():

@@ -66,14 +66,14 @@ def campaign_state(data: ReviewData, cid: int):
     name = data.name(cid)
     proposals = [t for t in trials if t.state == AWAITING_REVIEW]
     objective = data.objective(cid)
-    options = [{"label": f"#{t.index}  EI {t.expected_improvement or 0:.3g}", "value": t.id} for t in proposals]
+    options = [{"label": f"{t.name}  EI {t.expected_improvement or 0:.3g}", "value": t.id} for t in proposals]
     best = best_trial(trials, objective)
     counts = {s: sum(t.state == s for t in trials) for s in COUNTED_STATES}
     header = html.Div([
         html.H2(f"Campaign {cid}: {name}", id="campaign-title"),
         html.P([f"{len(trials)} trials · ", html.Span(f"{counts['proposed']} awaiting review", id="n-awaiting"),
                 " · " + " · ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items() if v and k != "proposed"),
-                f" · best so far: {fmt_ohm(best.interface_resistance_ohm_cm2)} (#{best.index})" if best
+                f" · best so far: {fmt_ohm(best.interface_resistance_ohm_cm2)} ({best.name})" if best
                 else " · no result yet"], id="campaign-counts"),
     ])
     return header, options, [t.id for t in proposals], data_version(trials)

@@ -63,7 +63,7 @@ def surrogate_view(data: ReviewData, cid: int):
         for (t, _), m, s in zip(proposals, mean, std, strict=True):
             v, lo, hi = sur.to_objective(m, s)
             v0, lo0, hi0 = to_objective(t.predicted_mean, t.predicted_std, sur.log)
-            rows.append({"proposal": f"#{t.index}", "now": sig(v, 4), "now −1σ": sig(lo, 4), "now +1σ": sig(hi, 4),
+            rows.append({"proposal": t.name, "now": sig(v, 4), "now −1σ": sig(lo, 4), "now +1σ": sig(hi, 4),
                          "at proposal": sig(v0, 4)})
     note = html.Div([
         html.P(f"The campaign's strategy rebuilt from the store, told {sur.n_observed} outcomes. Partial dependence: "

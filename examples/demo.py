@@ -53,7 +53,7 @@ def campaign(chamber: Chamber, budget: int = 30) -> None:
     recipe = Recipe.from_dict(trial.recipe)
     in_run = simulate(recipe, chamber_before(chamber, trials, trial), deterministic=True).interface_resistance_ohm_cm2
     vented = simulate(recipe, chamber, deterministic=True).interface_resistance_ohm_cm2
-    print(f"best of {summary.used} runs: trial #{trial.index}, measured R_int {outcome.value:.2f} Ω·cm² beside the "
+    print(f"best of {summary.used} runs: {trial.name}, measured R_int {outcome.value:.2f} Ω·cm² beside the "
           f"paper's {PAPER_OHM_CM2} Ω·cm²\n  expected (deterministic twin): {in_run:.2f} Ω·cm² in the chamber as it "
           f"was for that run, {vented:.2f} Ω·cm² right after a vent")
     for name in config.space.names:
@@ -63,7 +63,7 @@ def campaign(chamber: Chamber, budget: int = 30) -> None:
         rt, predicted = rec
         expected = simulate(Recipe.from_dict(rt.recipe), chamber_before(chamber, trials, rt),
                             deterministic=True).interface_resistance_ohm_cm2
-        print(f"recommended by the model: trial #{rt.index}, predicted R_int {predicted:.2f} Ω·cm², expected "
+        print(f"recommended by the model: {rt.name}, predicted R_int {predicted:.2f} Ω·cm², expected "
               f"(deterministic twin) {expected:.2f} Ω·cm²" + (" (the best measured run)" if rt.id == trial.id else ""))
     print(f"store: {store_path}\nreport: {report_path}")
 
