@@ -497,4 +497,5 @@ class Runner:
         else:
             state, reason = ("failed", outcome.reason) if outcome.failed else ("done", "")
         self.store.record_result(trial.id, rd, state, actor=RUNNER, reason=reason, telemetry=result.telemetry)
+        self.store.checkpoint()  # one run's changes into the database file: the write-ahead log stays small
         log.info("trial %d (%s): %s", trial.id, state, reason or f"objective {outcome.value:.4g}")

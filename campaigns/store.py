@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from campaigns.errors import RunnerBusyError, StoreError, TrialStateError
+from campaigns.errors import RunnerBusyError, StoreError, StoreReadOnlyError, StoreUnavailableError, TrialStateError
 from campaigns.records import (  # noqa: F401  (re-exported: the store's public names)
     FINISHED_STATES,
     PENDING_STATES,
@@ -54,6 +54,7 @@ from campaigns.records import (  # noqa: F401  (re-exported: the store's public 
     _json,
     trial_history,
 )
+from campaigns.store_sqlite import Connection, Cursor
 
 log = logging.getLogger(__name__)
 
@@ -183,10 +184,31 @@ class CampaignStore:
                 raise StoreError("--store", str(self.path), "not a campaign store (not an SQLite file)")
             if not head and not create:
                 raise StoreError("--store", str(self.path), "not a campaign store (empty file)")
+        self.read_only = False
+        """True when the store was opened read-only: its file cannot be written (a read-only file system or
+        file and folder without write permission). Reading works; a change is a :class:`StoreReadOnlyError`."""
         try:
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            self._open(read_only=False)
+        except (StoreReadOnlyError, StoreUnavailableError):
+            if self._writable():
+                raise
+            # SQLite cannot open a WAL store where it may create neither -wal nor -shm; nobody can change such a
+            # file meanwhile, so it is read as immutable
+            self._open(read_only=True)
+
+    def _writable(self) -> bool:
+        return not self.path.exists() or (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK))
+
+    def _open(self, *, read_only: bool) -> None:
+        self.read_only = read_only
+        self._db = Connection(str(self.path), read_only=read_only)
+        try:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._check_schema()
+        except (StoreError, StoreUnavailableError):  # damaged, read-only, locked, full: one line, named
+            with contextlib.suppress(Exception):
+                self._db.close()
+            raise
         except sqlite3.DatabaseError as exc:
             with contextlib.suppress(Exception):
                 self._db.close()
@@ -208,6 +230,7 @@ class CampaignStore:
                 raise StoreError("schema_version", version, "unknown older store schema",
                                  f"{min(MIGRATIONS, default=SCHEMA_VERSION)}–{SCHEMA_VERSION}", source=str(self.path))
             self._set_pragmas()
+            self._db.quick_check()  # a damaged page is named now, not half-way through a command
             if version < SCHEMA_VERSION:
                 self._migrate()
             return
@@ -248,30 +271,45 @@ class CampaignStore:
             log.info("store %s: schema %d migrated to %d", self.path, start, version)
 
     def _set_pragmas(self) -> None:
+        if self.read_only:
+            return
         mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
             log.warning("store %s: journal mode %s instead of WAL", self.path, mode)
         self._db.execute("PRAGMA synchronous = FULL")
         self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.bound_wal()
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Cursor]:
-        """One write transaction, taken immediately (writers serialise here, readers are not blocked)."""
+    def _tx(self) -> Iterator[Cursor]:
+        """One write transaction, taken immediately (writers serialise here, readers are not blocked).
+
+        A failure anywhere in it (a full disk at ``COMMIT`` too) rolls the whole transaction back; SQLite may have
+        rolled it back already, so the rollback is attempted only while a transaction is open.
+        """
         with self._lock:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
                 yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            else:
                 cur.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error, StoreError, StoreUnavailableError):
+                        cur.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed by SQLite)."""
         with self._lock:
             self._db.close()
+
+    def checkpoint(self, *, truncate: bool = False) -> bool:
+        """Copy the write-ahead log into the database file (and empty it with ``truncate``); False if that could
+        not finish now (see :meth:`campaigns.store_sqlite.Connection.checkpoint`). The runner calls it, without
+        waiting for readers, after every run."""
+        with self._lock:
+            return self._db.checkpoint(truncate=truncate)
 
     def __enter__(self) -> CampaignStore:
         return self
@@ -511,7 +549,7 @@ class CampaignStore:
         return self.trial(trial_id)
 
     # -- event log -------------------------------------------------------------------------------------
-    def _event(self, cur: sqlite3.Cursor, campaign_id: int, trial_id: int | None, actor: str, kind: str,
+    def _event(self, cur: Cursor, campaign_id: int, trial_id: int | None, actor: str, kind: str,
                from_state: str | None, to_state: str | None, detail: dict[str, Any]) -> None:
         cur.execute("INSERT INTO trial_events (campaign_id, trial_id, time, actor, kind, from_state, to_state,"
                     " detail_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -587,7 +625,7 @@ class CampaignStore:
         try:
             yield token
         finally:
-            with contextlib.suppress(sqlite3.Error), self._tx() as cur:
+            with contextlib.suppress(sqlite3.Error, StoreError, StoreUnavailableError), self._tx() as cur:
                 cur.execute("DELETE FROM runner_locks WHERE campaign_id = ? AND token = ?", (campaign_id, token))
 
     # -- tables ----------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from dashboards.charts_view import charts_tab
 from dashboards.compare_view import compare_tab
 from dashboards.data import AWAITING_REVIEW, ReviewData, best_trial
 from dashboards.history_view import history_tab
-from dashboards.layout import CAMPAIGN_ID, DATA_VERSION, REFRESH, TABS, error_box
+from dashboards.layout import CAMPAIGN_ID, DATA_VERSION, REFRESH, TABS, error_box, log_failure
 from dashboards.measure_view import MEASURE_MSG, measure_tab
 from dashboards.review import fmt_ohm
 from dashboards.review_view import DECISION_MSG, PROPOSAL_SELECT, review_tab
@@ -92,7 +92,7 @@ def register_campaign(app: dash.Dash, data: ReviewData) -> None:
         try:
             header, options, ids, new_version = campaign_state(data, int(cid))
         except Exception as exc:
-            log.exception("reading the store")
+            log_failure("reading the store", exc)
             return error_box(exc), [], None, no_update
         # keep the reviewer's choice: write the selection only when the selected proposal is gone (a tick that
         # started before a click must not undo the click), and the options only when they changed

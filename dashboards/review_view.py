@@ -12,9 +12,9 @@ import math
 import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
-from campaigns.errors import TrialStateError
+from campaigns.errors import StoreUnavailableError, TrialStateError
 from dashboards.data import ReviewData, best_trial, to_objective, trial_recipe
-from dashboards.layout import CAMPAIGN_ID, STYLE, error_box, table
+from dashboards.layout import CAMPAIGN_ID, STYLE, error_box, log_failure, table
 from dashboards.review import (
     compare_recipes,
     fmt_ohm,
@@ -24,6 +24,7 @@ from dashboards.review import (
     nearest_past,
 )
 from twin import simulate
+from twin.display import field_unit, rounded
 from twin.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def register_review(app: dash.Dash, data: ReviewData) -> None:
         try:
             return proposal_view(data, int(cid), int(trial_id))
         except Exception as exc:
-            log.exception("proposal view")
+            log_failure("proposal view", exc)
             return error_box(exc)
 
     @app.callback(Output(DECISION_MSG, "children"), Input(APPROVE_BTN, "n_clicks"), Input(REJECT_BTN, "n_clicks"),
@@ -99,7 +100,7 @@ def register_review(app: dash.Dash, data: ReviewData) -> None:
             now = data.trial(int(trial_id))
             return error_box(f"Trial {now.id} was already {now.state} by {now.reviewer or 'someone else'}; "
                              "your decision was not recorded.", "decision-conflict")
-        except InputError as exc:
+        except (InputError, StoreUnavailableError) as exc:  # bad input; a read-only, locked or full store
             return error_box(exc)
         return html.Div(f"Trial {t.id} {t.state} by {t.reviewer}.", className="decision-ok", style=STYLE["ok"])
 
@@ -121,7 +122,7 @@ def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
         rows = compare_recipes(best_recipe, recipe, f"best, {best.name}", f"proposal, {trial.name}")
         cmp_cols = ["field", f"best, {best.name}", f"proposal, {trial.name}", "diff"]
     else:
-        rows = [{"field": f, f"proposal, {trial.name}": v} for f, v in recipe.to_dict().items()]
+        rows = [{"field": f, f"proposal, {trial.name}": rounded(v, field_unit(f))} for f, v in recipe.to_dict().items()]
         cmp_cols = ["field", f"proposal, {trial.name}"]
 
     twin = simulate(recipe, chamber, deterministic=True)

@@ -10,7 +10,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from dashboards import figures_review as fr
 from dashboards.data import AWAITING_REVIEW, ReviewData, to_objective, trial_recipe
-from dashboards.layout import CAMPAIGN_ID, DATA_VERSION, TABS, error_box, table
+from dashboards.layout import CAMPAIGN_ID, DATA_VERSION, TABS, error_box, log_failure, table
 from dashboards.review import sig
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def register_surrogate(app: dash.Dash, data: ReviewData) -> None:
         try:
             return surrogate_view(data, int(cid))
         except Exception as exc:
-            log.exception("surrogate view")
+            log_failure("surrogate view", exc)
             return fr.partial_dependence_figure({}), error_box(exc)
 
 

@@ -7,7 +7,6 @@ A column is as wide as its longest cell, name or unit, so no name is cut (``seed
 from __future__ import annotations
 
 import math
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -78,5 +77,10 @@ def trials_table(trials: Sequence[Trial], fields: Sequence[str], objective: Any,
 def recipe_line(recipe: dict[str, Any]) -> str:
     """``rf_power_w = 110 W, pressure_pa = 0.499 Pa, ...``: a recipe at its fields' precision, with units, wrapped
     to lines of at most 118 characters."""
-    return textwrap.fill(", ".join(f"{k} = {fmt(v, field_unit(k))}" for k, v in recipe.items()), width=118,
-                         break_on_hyphens=False, break_long_words=False)
+    lines: list[str] = []
+    for item in (f"{k} = {fmt(v, field_unit(k))}" for k, v in recipe.items()):
+        if lines and len(lines[-1]) + 2 + len(item) <= 118:
+            lines[-1] += ", " + item
+        else:
+            lines.append(item)
+    return ",\n".join(lines)

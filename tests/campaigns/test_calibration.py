@@ -293,6 +293,23 @@ def test_calibrate_writes_a_chamber_with_provenance(store_path, tmp_path, capsys
     assert "campaign 'cal'" in text
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_calibrated_chamber_is_written_with_normal_permissions(store_path, tmp_path, capsys, _wired, umask):
+    """Readable by the lab as any file the user writes (0644 under umask 022), not private 0600."""
+    import os
+    import stat
+
+    out_file = tmp_path / "calibrated.toml"
+    old = os.umask(umask)
+    try:
+        code, _, err = _main(["campaign", "calibrate", "--store", str(store_path), "--out", str(out_file),
+                              "--parameters", "interface.clean_resistance_ohm_cm2"], capsys)
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    assert stat.S_IMODE(out_file.stat().st_mode) == 0o666 & ~umask
+
+
 def test_calibrate_json(store_path, tmp_path, capsys, _wired):
     out_file = tmp_path / "c.toml"
     code, out, _ = _main(["campaign", "calibrate", "--store", str(store_path), "--out", str(out_file), "--json"],
