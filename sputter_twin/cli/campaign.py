@@ -19,6 +19,7 @@ from campaigns.runner import (
     recommended_trial,
 )
 from campaigns.store import CampaignStore
+from sputter_twin.cli.slips import campaign_slips, warn
 from sputter_twin.cli.tables import recipe_line, trials_table
 from twin import Chamber, load_tool
 from twin.display import fmt
@@ -132,6 +133,7 @@ def _campaign_id(store: CampaignStore, name: str | None) -> int:
 def _load_new(campaign_file: Path, chamber_file: Path | None) -> tuple[CampaignConfig, Chamber]:
     chamber = Chamber.from_toml(chamber_file) if chamber_file else Chamber()
     config = CampaignConfig.from_toml(campaign_file, chamber)
+    warn(str(campaign_file), campaign_slips(config.space))
     try:  # an unknown tool type is bad input, found before the store changes
         load_tool(config.tool.get("type", "simulated"))
     except InputError as exc:
