@@ -54,82 +54,13 @@ from campaigns.records import (  # noqa: F401  (re-exported: the store's public 
     _json,
     trial_history,
 )
+from campaigns.store_schema import _SCHEMA, MIGRATIONS, SCHEMA_VERSION  # noqa: F401  (SCHEMA_VERSION re-exported)
 from campaigns.store_sqlite import Connection, Cursor
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
-"""Version of the tables below; a store with a higher version is refused, never modified; one with a lower version
-is migrated in one transaction when opened (:data:`MIGRATIONS`)."""
-
-MIGRATIONS: dict[int, tuple[str, ...]] = {
-    # 1 -> 2: the strategy's predicted chance that a proposed recipe's run fails
-    1: ("ALTER TABLE trials ADD COLUMN predicted_failure REAL",),
-}
-"""Statements that take a store from version ``k`` to ``k + 1``."""
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-_SCHEMA = f"""
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE campaigns (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    config_toml TEXT NOT NULL,
-    created TEXT NOT NULL,
-    chamber_toml TEXT,
-    overrides_json TEXT NOT NULL DEFAULT '{{}}'
-);
-CREATE TABLE trials (
-    id INTEGER PRIMARY KEY,
-    campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
-    idx INTEGER NOT NULL,
-    batch INTEGER NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ({", ".join(repr(s) for s in STATES)})),
-    recipe_json TEXT NOT NULL,
-    result_json TEXT,
-    run_index INTEGER,
-    predicted_mean REAL,
-    predicted_std REAL,
-    expected_improvement REAL,
-    predicted_failure REAL,
-    proposed_at TEXT NOT NULL,
-    approved_at TEXT,
-    started_at TEXT,
-    finished_at TEXT,
-    reviewer TEXT,
-    comment TEXT,
-    provenance_json TEXT NOT NULL,
-    UNIQUE (campaign_id, idx)
-);
-CREATE TABLE trial_events (
-    id INTEGER PRIMARY KEY,
-    campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
-    trial_id INTEGER REFERENCES trials(id),
-    time TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    from_state TEXT,
-    to_state TEXT,
-    detail_json TEXT NOT NULL
-);
-CREATE INDEX trial_events_trial ON trial_events(trial_id);
-CREATE TABLE telemetry (
-    trial_id INTEGER PRIMARY KEY REFERENCES trials(id),
-    format TEXT NOT NULL,
-    data BLOB NOT NULL
-);
-CREATE TABLE runner_locks (
-    campaign_id INTEGER PRIMARY KEY REFERENCES campaigns(id),
-    token TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    host TEXT NOT NULL,
-    proc_start TEXT NOT NULL,
-    acquired TEXT NOT NULL
-);
-"""
 
 
 def _process_start(pid: int) -> str | None:
@@ -630,45 +561,11 @@ class CampaignStore:
 
     # -- tables ----------------------------------------------------------------------------------------
     def to_dataframe(self, campaign_id: int) -> Any:
-        """One row per trial: trial_id, batch, state, recipe fields, result fields, objective, times, reviewer.
+        """One row per trial (:func:`campaigns.store_export.trials_frame`): trial_id, batch, state, recipe and
+        result fields, objective, times, reviewer."""
+        from campaigns.store_export import trials_frame
 
-        ``trial_id`` is the one number every surface shows for a trial (:func:`campaigns.records.trial_name`);
-        rows are in proposal order, which is also ``trial_id`` order.
-
-        Result columns keep the :class:`twin.RunResult` names (``seed`` becomes ``run_seed``); event counts
-        become ``n_arc``, ``n_rf_trip``...; ``objective`` and ``feasible`` follow the campaign's objective.
-        """
-        import pandas as pd
-
-        from campaigns.config import CampaignConfig
-
-        config = CampaignConfig.from_text(self.campaign(campaign_id).config_toml, check_limits=False)
-        rows = []
-        for t in self.trials(campaign_id):
-            row: dict[str, Any] = {"trial_id": t.id, "batch": t.batch, "state": t.state}
-            row.update(t.recipe)
-            res = t.result or {}
-            for k, v in res.items():
-                if k in ("recipe", "events", "chamber_state_after", "event_counts"):
-                    continue
-                row["run_seed" if k == "seed" else k] = v
-            for k, v in (res.get("event_counts") or {}).items():
-                row[f"n_{k}"] = v
-            outcome = config.objective.outcome(t)
-            row["objective"] = outcome.value if outcome is not None else None
-            row["feasible"] = None if outcome is None else not outcome.failed
-            row["failure"] = None if outcome is None else outcome.reason or None
-            row.update(predicted_mean=t.predicted_mean, predicted_std=t.predicted_std,
-                       expected_improvement=t.expected_improvement, predicted_failure=t.predicted_failure,
-                       proposed_at=t.proposed_at,
-                       approved_at=t.approved_at, started_at=t.started_at, finished_at=t.finished_at,
-                       reviewer=t.reviewer, comment=t.comment, strategy=t.provenance.get("strategy"))
-            rows.append(row)
-        df = pd.DataFrame(rows)
-        for col in ("proposed_at", "approved_at", "started_at", "finished_at"):
-            if col in df:
-                df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601")
-        return df
+        return trials_frame(self, campaign_id)
 
 
 def _parquet(frame: Any) -> bytes | None:
