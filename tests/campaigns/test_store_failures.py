@@ -5,6 +5,7 @@ nothing, and leave the campaign resumable once the cause is gone. The write-ahea
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import sqlite3
@@ -81,6 +82,44 @@ def test_full_disk_mid_campaign_is_one_line_exit_1_and_the_campaign_resumes(two_
     assert "budget spent; 8/8 runs used" in out
     with CampaignStore(store, create=False) as s:
         assert [t.state for t in s.trials(1)].count("done") + [t.state for t in s.trials(1)].count("failed") == 8
+
+
+@pytest.fixture
+def small_filesystem(tmp_path):
+    """A 320 KiB file system (tmpfs) mounted for the test, and a function that grows it: a real full disk.
+    Needs root with mount permission; skipped elsewhere (the max_page_count test above covers SQLITE_FULL)."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=320k", "tmpfs", str(folder)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small file system here (needs root with mount permission)")
+
+    def grow(size: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,size={size}", str(folder)], check=True)
+
+    yield folder, grow
+    subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_a_really_full_disk_is_one_line_exit_1_and_the_campaign_resumes_once_space_is_freed(
+        tmp_path, small_filesystem, capsys):
+    folder, grow = small_filesystem
+    cfile = small_campaign(tmp_path, budget=40, batch=2)
+    store = folder / "s.sqlite"
+    rc, _, err = _run(capsys, "campaign", "run", cfile, "--store", store, "--no-progress")
+    line = _one_line(err)
+    assert rc == 1 and "disk is full" in line and "resumes" in line
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        kept = db.execute("SELECT id, result_json FROM trials WHERE state IN ('done', 'failed') ORDER BY id").fetchall()
+    db.close()
+    assert kept, "the runs recorded before the disk filled are kept"
+    grow("16m")  # space freed
+    rc, out, err = _run(capsys, "campaign", "run", cfile, "--store", store, "--no-progress")
+    assert rc == 0 and "budget spent; 40/40 runs used" in out, err
+    with CampaignStore(store, create=False) as s:
+        after = {t.id: t.result for t in s.trials(1)}
+    assert all(after[i] == json.loads(r) for i, r in kept)  # the runs from before the full disk are unchanged
 
 
 def _damage(path: Path, table: str = "trials") -> None:
