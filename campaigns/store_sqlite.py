@@ -21,7 +21,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from campaigns.errors import (
     StoreDamagedError,
@@ -73,7 +73,7 @@ def translate(exc: sqlite3.Error, path: str) -> Exception | None:
     return None
 
 
-def _raise(exc: sqlite3.Error, path: str) -> None:
+def _raise(exc: sqlite3.Error, path: str) -> NoReturn:
     err = translate(exc, path)
     if err is None:
         raise exc
@@ -105,7 +105,6 @@ class Cursor:
             return self._raw.fetchall()
         except sqlite3.Error as exc:
             _raise(exc, self._path)
-            return []  # not reached: _raise always raises
 
     def __iter__(self):
         return iter(self.fetchall())
