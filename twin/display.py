@@ -24,6 +24,8 @@ import dataclasses
 import math
 from typing import Any
 
+from twin.recipe import Recipe
+
 DECIMALS: dict[str, int] = {"W": 0, "nm": 1, "mm": 0, "°C": 0, "min": 0, "1": 2, "h": 2, "s": 0, "%": 1}
 """Units shown with a fixed number of decimals (the resolution a tool sets or reads them to)."""
 
@@ -42,8 +44,6 @@ def field_unit(name: str) -> str:
 
     ``""`` where the name carries no unit.
     """
-    from twin.recipe import Recipe
-
     for f in dataclasses.fields(Recipe):
         if f.name == name:
             return str(f.metadata.get("unit", ""))
