@@ -7,12 +7,15 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint bench clean
 
 $(STAMP): pyproject.toml
+	@echo "==> creating $(VENV) and installing sputter-twin with its dependencies (1-2 minutes on a fresh machine)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --progress-bar on -e '.[test,bench]'
+	@$(BIN)/python -c "import sputter_twin, twin, campaigns, dashboards" && echo "==> installed into $(VENV)"
 	touch $(STAMP)
 
 demo: $(STAMP)
+	@echo "==> running the demo: the twin against Haruta et al. 2015, then a 30-run campaign (about a minute)"
 	$(BIN)/python examples/demo.py
 
 lint: $(STAMP)

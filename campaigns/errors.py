@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twin.errors import InputError
+from twin.errors import InputError, SputterTwinError
 
 
 class CampaignError(InputError):
@@ -19,3 +19,33 @@ class TrialStateError(CampaignError):
 
 class RunnerBusyError(CampaignError):
     """Another live runner holds the campaign's runner lock."""
+
+
+class StoreDamagedError(StoreError):
+    """The store's file is damaged (a corrupt page): nothing is read from or written to it (exit status 2)."""
+
+
+class StoreReadOnlyError(StoreError):
+    """The store cannot be written (a read-only file, folder or file system): nothing was changed (exit status 2)."""
+
+
+class StoreUnavailableError(SputterTwinError):
+    """The store cannot take a change right now: the disk is full, another process holds its lock, or the file
+    system failed. A failure at run time (exit status 1): the change was rolled back, everything before it is
+    kept, and the same command resumes once the cause is gone."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.problem))
+
+
+class StoreFullError(StoreUnavailableError):
+    """The disk (or the store's size limit) is full."""
+
+
+class StoreLockedError(StoreUnavailableError):
+    """Another process held the store's write lock past the wait."""

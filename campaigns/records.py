@@ -31,6 +31,18 @@ def _json(value: Any) -> str:
     return json.dumps(clean(value), sort_keys=True, allow_nan=False)
 
 
+def trial_name(trial_id: int) -> str:
+    """How every surface names a trial: ``"trial 5"``, with the store's trial id.
+
+    The CLI, the HTML report, the dashboard, the export (its ``trial_id`` column) and the event log all show this
+    one number, and it is the number that ``campaign approve``, ``reject`` and ``measure`` take. A trial's
+    position in its campaign (``Trial.index``) orders proposals internally and is never shown as a trial number.
+
+    >>> trial_name(5)
+    'trial 5'
+    """
+    return f"trial {int(trial_id)}"
+
 
 @dataclass(frozen=True)
 class Campaign:
@@ -52,6 +64,7 @@ class Trial:
     id: int
     campaign_id: int
     index: int
+    """Position in the campaign from 0: orders the proposals; never shown as the trial's number (that is ``id``)."""
     batch: int
     state: str
     recipe: dict[str, Any]
@@ -70,6 +83,11 @@ class Trial:
     predicted_failure: float | None = None
     """The strategy's chance [0–1] that this recipe's run fails, at proposal time (``gp`` with
     ``failure_penalty = "model"``; None where failure is not modelled, or the store predates schema 2)."""
+
+    @property
+    def name(self) -> str:
+        """``"trial 5"``: the trial as every surface names it (:func:`trial_name`)."""
+        return trial_name(self.id)
 
     @property
     def interface_resistance_ohm_cm2(self) -> float:

@@ -105,11 +105,14 @@ def _toml(text: str) -> dict[str, Any]:
 
 
 def load_campaign(store: CampaignStore, campaign: int | str) -> tuple[int, CampaignConfig, Chamber]:
-    """A stored campaign's id, its configuration (with overrides applied) and its chamber."""
+    """A stored campaign's id, its configuration (with overrides applied: the seed, and the budget last given to
+    ``campaign run --budget``) and its chamber."""
     c = store.campaign(campaign)
     config = CampaignConfig.from_text(c.config_toml, check_limits=False)
     if "seed" in c.overrides:
         config = dataclasses.replace(config, seed=int(c.overrides["seed"]))
+    if "budget" in c.overrides:
+        config = dataclasses.replace(config, budget=int(c.overrides["budget"]))
     chamber = Chamber.from_dict(_toml(c.chamber_toml)) if c.chamber_toml else Chamber()
     return c.id, config, chamber
 
@@ -494,4 +497,5 @@ class Runner:
         else:
             state, reason = ("failed", outcome.reason) if outcome.failed else ("done", "")
         self.store.record_result(trial.id, rd, state, actor=RUNNER, reason=reason, telemetry=result.telemetry)
-        log.info("trial %d (%s): %s", trial.index, state, reason or f"objective {outcome.value:.4g}")
+        self.store.checkpoint()  # one run's changes into the database file: the write-ahead log stays small
+        log.info("trial %d (%s): %s", trial.id, state, reason or f"objective {outcome.value:.4g}")

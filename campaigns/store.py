@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from campaigns.errors import RunnerBusyError, StoreError, TrialStateError
+from campaigns.errors import RunnerBusyError, StoreError, StoreReadOnlyError, StoreUnavailableError, TrialStateError
 from campaigns.records import (  # noqa: F401  (re-exported: the store's public names)
     FINISHED_STATES,
     PENDING_STATES,
@@ -54,81 +54,13 @@ from campaigns.records import (  # noqa: F401  (re-exported: the store's public 
     _json,
     trial_history,
 )
+from campaigns.store_schema import _SCHEMA, MIGRATIONS, SCHEMA_VERSION  # noqa: F401  (SCHEMA_VERSION re-exported)
+from campaigns.store_sqlite import Connection, Cursor
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
-"""Version of the tables below; a store with a higher version is refused, never modified; one with a lower version
-is migrated in one transaction when opened (:data:`MIGRATIONS`)."""
-
-MIGRATIONS: dict[int, tuple[str, ...]] = {
-    # 1 -> 2: the strategy's predicted chance that a proposed recipe's run fails
-    1: ("ALTER TABLE trials ADD COLUMN predicted_failure REAL",),
-}
-"""Statements that take a store from version ``k`` to ``k + 1``."""
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-_SCHEMA = f"""
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE campaigns (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    config_toml TEXT NOT NULL,
-    created TEXT NOT NULL,
-    chamber_toml TEXT,
-    overrides_json TEXT NOT NULL DEFAULT '{{}}'
-);
-CREATE TABLE trials (
-    id INTEGER PRIMARY KEY,
-    campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
-    idx INTEGER NOT NULL,
-    batch INTEGER NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ({", ".join(repr(s) for s in STATES)})),
-    recipe_json TEXT NOT NULL,
-    result_json TEXT,
-    run_index INTEGER,
-    predicted_mean REAL,
-    predicted_std REAL,
-    expected_improvement REAL,
-    predicted_failure REAL,
-    proposed_at TEXT NOT NULL,
-    approved_at TEXT,
-    started_at TEXT,
-    finished_at TEXT,
-    reviewer TEXT,
-    comment TEXT,
-    provenance_json TEXT NOT NULL,
-    UNIQUE (campaign_id, idx)
-);
-CREATE TABLE trial_events (
-    id INTEGER PRIMARY KEY,
-    campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
-    trial_id INTEGER REFERENCES trials(id),
-    time TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    from_state TEXT,
-    to_state TEXT,
-    detail_json TEXT NOT NULL
-);
-CREATE INDEX trial_events_trial ON trial_events(trial_id);
-CREATE TABLE telemetry (
-    trial_id INTEGER PRIMARY KEY REFERENCES trials(id),
-    format TEXT NOT NULL,
-    data BLOB NOT NULL
-);
-CREATE TABLE runner_locks (
-    campaign_id INTEGER PRIMARY KEY REFERENCES campaigns(id),
-    token TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    host TEXT NOT NULL,
-    proc_start TEXT NOT NULL,
-    acquired TEXT NOT NULL
-);
-"""
 
 
 def _process_start(pid: int) -> str | None:
@@ -183,10 +115,31 @@ class CampaignStore:
                 raise StoreError("--store", str(self.path), "not a campaign store (not an SQLite file)")
             if not head and not create:
                 raise StoreError("--store", str(self.path), "not a campaign store (empty file)")
+        self.read_only = False
+        """True when the store was opened read-only: its file cannot be written (a read-only file system or
+        file and folder without write permission). Reading works; a change is a :class:`StoreReadOnlyError`."""
         try:
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            self._open(read_only=False)
+        except (StoreReadOnlyError, StoreUnavailableError):
+            if self._writable():
+                raise
+            # SQLite cannot open a WAL store where it may create neither -wal nor -shm; nobody can change such a
+            # file meanwhile, so it is read as immutable
+            self._open(read_only=True)
+
+    def _writable(self) -> bool:
+        return not self.path.exists() or (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK))
+
+    def _open(self, *, read_only: bool) -> None:
+        self.read_only = read_only
+        self._db = Connection(str(self.path), read_only=read_only)
+        try:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._check_schema()
+        except (StoreError, StoreUnavailableError):  # damaged, read-only, locked, full: one line, named
+            with contextlib.suppress(Exception):
+                self._db.close()
+            raise
         except sqlite3.DatabaseError as exc:
             with contextlib.suppress(Exception):
                 self._db.close()
@@ -208,6 +161,7 @@ class CampaignStore:
                 raise StoreError("schema_version", version, "unknown older store schema",
                                  f"{min(MIGRATIONS, default=SCHEMA_VERSION)}–{SCHEMA_VERSION}", source=str(self.path))
             self._set_pragmas()
+            self._db.quick_check()  # a damaged page is named now, not half-way through a command
             if version < SCHEMA_VERSION:
                 self._migrate()
             return
@@ -248,30 +202,45 @@ class CampaignStore:
             log.info("store %s: schema %d migrated to %d", self.path, start, version)
 
     def _set_pragmas(self) -> None:
+        if self.read_only:
+            return
         mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
             log.warning("store %s: journal mode %s instead of WAL", self.path, mode)
         self._db.execute("PRAGMA synchronous = FULL")
         self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.bound_wal()
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Cursor]:
-        """One write transaction, taken immediately (writers serialise here, readers are not blocked)."""
+    def _tx(self) -> Iterator[Cursor]:
+        """One write transaction, taken immediately (writers serialise here, readers are not blocked).
+
+        A failure anywhere in it (a full disk at ``COMMIT`` too) rolls the whole transaction back; SQLite may have
+        rolled it back already, so the rollback is attempted only while a transaction is open.
+        """
         with self._lock:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
                 yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            else:
                 cur.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error, StoreError, StoreUnavailableError):
+                        cur.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed by SQLite)."""
         with self._lock:
             self._db.close()
+
+    def checkpoint(self, *, truncate: bool = False) -> bool:
+        """Copy the write-ahead log into the database file (and empty it with ``truncate``); False if that could
+        not finish now (see :meth:`campaigns.store_sqlite.Connection.checkpoint`). The runner calls it, without
+        waiting for readers, after every run."""
+        with self._lock:
+            return self._db.checkpoint(truncate=truncate)
 
     def __enter__(self) -> CampaignStore:
         return self
@@ -304,6 +273,23 @@ class CampaignStore:
             cid = int(cur.lastrowid)
             self._event(cur, cid, None, actor or "store", "campaign_created", None, None, {"name": name})
         return cid
+
+    def set_overrides(self, campaign_id: int, changes: dict[str, Any], *, actor: str = "") -> Campaign:
+        """Change command-line overrides of a campaign's file (e.g. ``{"budget": 12}``), logged in the event log.
+
+        Only the keys given change; a key whose value is unchanged writes nothing.
+        """
+        with self._tx() as cur:
+            row = cur.execute("SELECT overrides_json FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
+            if row is None:
+                raise StoreError("campaign", campaign_id, "no such campaign in the store", source=str(self.path))
+            old = json.loads(row[0])
+            new = {**old, **changes}
+            if new != old:
+                cur.execute("UPDATE campaigns SET overrides_json = ? WHERE id = ?", (_json(new), campaign_id))
+                self._event(cur, campaign_id, None, actor or "user", "overrides_set", None, None,
+                            {k: v for k, v in changes.items() if old.get(k) != v})
+        return self.campaign(campaign_id)
 
     def campaigns(self) -> list[Campaign]:
         """Every campaign, oldest first."""
@@ -403,8 +389,7 @@ class CampaignStore:
                      _json(provenance)))
                 tid = int(cur.lastrowid)
                 ids.append(tid)
-                self._event(cur, campaign_id, tid, actor, "proposed", None, "proposed",
-                            {"index": n + k, "batch": batch + 1})
+                self._event(cur, campaign_id, tid, actor, "proposed", None, "proposed", {"batch": batch + 1})
         return ids
 
     def _transition(self, trial_id: int, from_states: Sequence[str], to_state: str, actor: str, kind: str,
@@ -495,7 +480,7 @@ class CampaignStore:
         return self.trial(trial_id)
 
     # -- event log -------------------------------------------------------------------------------------
-    def _event(self, cur: sqlite3.Cursor, campaign_id: int, trial_id: int | None, actor: str, kind: str,
+    def _event(self, cur: Cursor, campaign_id: int, trial_id: int | None, actor: str, kind: str,
                from_state: str | None, to_state: str | None, detail: dict[str, Any]) -> None:
         cur.execute("INSERT INTO trial_events (campaign_id, trial_id, time, actor, kind, from_state, to_state,"
                     " detail_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -571,47 +556,16 @@ class CampaignStore:
         try:
             yield token
         finally:
-            with contextlib.suppress(sqlite3.Error), self._tx() as cur:
+            with contextlib.suppress(sqlite3.Error, StoreError, StoreUnavailableError), self._tx() as cur:
                 cur.execute("DELETE FROM runner_locks WHERE campaign_id = ? AND token = ?", (campaign_id, token))
 
     # -- tables ----------------------------------------------------------------------------------------
     def to_dataframe(self, campaign_id: int) -> Any:
-        """One row per trial: id, index, state, recipe fields, result fields, objective, times, reviewer.
+        """One row per trial (:func:`campaigns.store_export.trials_frame`): trial_id, batch, state, recipe and
+        result fields, objective, times, reviewer."""
+        from campaigns.store_export import trials_frame
 
-        Result columns keep the :class:`twin.RunResult` names (``seed`` becomes ``run_seed``); event counts
-        become ``n_arc``, ``n_rf_trip``...; ``objective`` and ``feasible`` follow the campaign's objective.
-        """
-        import pandas as pd
-
-        from campaigns.config import CampaignConfig
-
-        config = CampaignConfig.from_text(self.campaign(campaign_id).config_toml, check_limits=False)
-        rows = []
-        for t in self.trials(campaign_id):
-            row: dict[str, Any] = {"trial_id": t.id, "index": t.index, "batch": t.batch, "state": t.state}
-            row.update(t.recipe)
-            res = t.result or {}
-            for k, v in res.items():
-                if k in ("recipe", "events", "chamber_state_after", "event_counts"):
-                    continue
-                row["run_seed" if k == "seed" else k] = v
-            for k, v in (res.get("event_counts") or {}).items():
-                row[f"n_{k}"] = v
-            outcome = config.objective.outcome(t)
-            row["objective"] = outcome.value if outcome is not None else None
-            row["feasible"] = None if outcome is None else not outcome.failed
-            row["failure"] = None if outcome is None else outcome.reason or None
-            row.update(predicted_mean=t.predicted_mean, predicted_std=t.predicted_std,
-                       expected_improvement=t.expected_improvement, predicted_failure=t.predicted_failure,
-                       proposed_at=t.proposed_at,
-                       approved_at=t.approved_at, started_at=t.started_at, finished_at=t.finished_at,
-                       reviewer=t.reviewer, comment=t.comment, strategy=t.provenance.get("strategy"))
-            rows.append(row)
-        df = pd.DataFrame(rows)
-        for col in ("proposed_at", "approved_at", "started_at", "finished_at"):
-            if col in df:
-                df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601")
-        return df
+        return trials_frame(self, campaign_id)
 
 
 def _parquet(frame: Any) -> bytes | None:

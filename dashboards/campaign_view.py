@@ -19,7 +19,7 @@ from dashboards.charts_view import charts_tab
 from dashboards.compare_view import compare_tab
 from dashboards.data import AWAITING_REVIEW, ReviewData, best_trial
 from dashboards.history_view import history_tab
-from dashboards.layout import CAMPAIGN_ID, DATA_VERSION, REFRESH, TABS, error_box
+from dashboards.layout import CAMPAIGN_ID, DATA_VERSION, REFRESH, TABS, error_box, log_failure
 from dashboards.measure_view import MEASURE_MSG, measure_tab
 from dashboards.review import fmt_ohm
 from dashboards.review_view import DECISION_MSG, PROPOSAL_SELECT, review_tab
@@ -66,14 +66,14 @@ def campaign_state(data: ReviewData, cid: int):
     name = data.name(cid)
     proposals = [t for t in trials if t.state == AWAITING_REVIEW]
     objective = data.objective(cid)
-    options = [{"label": f"#{t.index}  EI {t.expected_improvement or 0:.3g}", "value": t.id} for t in proposals]
+    options = [{"label": f"{t.name}  EI {t.expected_improvement or 0:.3g}", "value": t.id} for t in proposals]
     best = best_trial(trials, objective)
     counts = {s: sum(t.state == s for t in trials) for s in COUNTED_STATES}
     header = html.Div([
         html.H2(f"Campaign {cid}: {name}", id="campaign-title"),
         html.P([f"{len(trials)} trials · ", html.Span(f"{counts['proposed']} awaiting review", id="n-awaiting"),
                 " · " + " · ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items() if v and k != "proposed"),
-                f" · best so far: {fmt_ohm(best.interface_resistance_ohm_cm2)} (#{best.index})" if best
+                f" · best so far: {fmt_ohm(best.interface_resistance_ohm_cm2)} ({best.name})" if best
                 else " · no result yet"], id="campaign-counts"),
     ])
     return header, options, [t.id for t in proposals], data_version(trials)
@@ -92,7 +92,7 @@ def register_campaign(app: dash.Dash, data: ReviewData) -> None:
         try:
             header, options, ids, new_version = campaign_state(data, int(cid))
         except Exception as exc:
-            log.exception("reading the store")
+            log_failure("reading the store", exc)
             return error_box(exc), [], None, no_update
         # keep the reviewer's choice: write the selection only when the selected proposal is gone (a tick that
         # started before a click must not undo the click), and the options only when they changed

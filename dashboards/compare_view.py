@@ -7,8 +7,9 @@ from dash import Input, Output, State, dcc, html
 
 from dashboards.data import ReviewData, trial_recipe
 from dashboards.layout import CAMPAIGN_ID, STYLE, datatable, guarded
-from dashboards.review import compare_recipes, sig
+from dashboards.review import compare_recipes
 from twin import simulate
+from twin.display import rounded
 
 TAB = "tab-compare"
 COMPARE_A = "compare-a"
@@ -16,10 +17,12 @@ COMPARE_A = "compare-a"
 COMPARE_B = "compare-b"
 COMPARE_TABLE = "compare-table"
 EMPTY_COLUMNS = ("field", "A", "B", "diff")
-OUTCOMES = (("interface_resistance_ohm_cm2", "R_int [Ω·cm²]"), ("total_resistance_ohm_cm2", "total R [Ω·cm²]"),
-            ("process_time_s", "process time [s]"), ("short_probability", "short probability"),
-            ("shorted", "shorted"))
-"""The outcomes shown below the recipes: result key and row label."""
+OUTCOMES = (("interface_resistance_ohm_cm2", "R_int [Ω·cm²]", 1.0, "Ω·cm²"),
+            ("total_resistance_ohm_cm2", "total R [Ω·cm²]", 1.0, "Ω·cm²"),
+            ("process_time_s", "process time [h]", 1 / 3600, "h"),
+            ("short_probability", "short probability", 1.0, ""), ("shorted", "shorted", 1.0, ""))
+"""The outcomes shown below the recipes: result key, row label, scale to the shown unit, unit (whose precision
+the numbers are rounded to, :func:`twin.display.rounded`)."""
 
 
 def _columns(names) -> list[dict[str, str]]:
@@ -49,7 +52,7 @@ def register_compare(app: dash.Dash, data: ReviewData) -> None:
         if a is None or b is None:
             return [], _columns(EMPTY_COLUMNS)
         ta, tb = data.trial(int(a)), data.trial(int(b))
-        la, lb = f"#{ta.index}", f"#{tb.index}" if tb.id != ta.id else f"#{tb.index} (same)"
+        la, lb = ta.name, tb.name if tb.id != ta.id else f"{tb.name} (same)"
         ra, rb = trial_recipe(ta), trial_recipe(tb)
         if ra is None or rb is None:
             return [], _columns(["field"])
@@ -61,12 +64,14 @@ def register_compare(app: dash.Dash, data: ReviewData) -> None:
                 outcome[label] = (t.result, "")
             else:
                 outcome[label] = (simulate(r, data.chamber(int(cid)), deterministic=True).to_dict(), " (twin)")
-        for key, label in OUTCOMES:
+        for key, label, scale, unit in OUTCOMES:
             (da, sa), (db, sb) = outcome[la], outcome[lb]
             va, vb = da.get(key), db.get(key)
             num = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (va, vb))
-            rows.append({"field": label + (sa or sb), la: sig(va), lb: sig(vb),
-                         "diff": sig(float(vb) - float(va)) if num and va != vb else ""})
+            if num:
+                va, vb = float(va) * scale, float(vb) * scale
+            rows.append({"field": label + (sa or sb), la: rounded(va, unit), lb: rounded(vb, unit),
+                         "diff": rounded(vb - va, unit) if num and va != vb else ""})
         return rows, _columns(["field", la, lb, "diff"])
 
 

@@ -25,6 +25,7 @@ from campaigns.store import CampaignStore, Trial
 from dashboards.errors import DashboardError
 from dashboards.measure import MEASURE_FIELD, parse_measurement, shown_value
 from twin import Chamber, Recipe
+from twin.display import field_unit, fmt, rounded
 from twin.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -71,10 +72,10 @@ def trial_recipe(trial: Trial) -> Recipe | None:
 
 
 def trial_label(trial: Trial) -> str:
-    """``"#12 (done, 11.2 Ω·cm²)"``: how a trial is named in lists."""
+    """``"trial 12 (done, 11.2 Ω·cm²)"``: how a trial is named in lists (its store id, as every surface shows it)."""
     r = trial.interface_resistance_ohm_cm2
-    tail = f", {r:.3g} Ω·cm²" if math.isfinite(r) else ""
-    return f"#{trial.index} ({trial.state}{tail})"
+    tail = f", {fmt(r, 'Ω·cm²')}" if math.isfinite(r) else ""
+    return f"{trial.name} ({trial.state}{tail})"
 
 
 def best_trial(trials: list[Trial], objective: Objective | None = None) -> Trial | None:
@@ -91,30 +92,54 @@ def best_trial(trials: list[Trial], objective: Objective | None = None) -> Trial
     return best
 
 
-def history_rows(trials: list[Trial]) -> tuple[list[dict[str, Any]], list[str]]:
-    """One JSON-safe row per trial for the history table, and the column order."""
+def history_rows(trials: list[Trial], objective: Objective | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """One JSON-safe row per trial for the history table, and the column ids in order (see :func:`history_columns`).
+
+    The strategy's prediction at proposal (stored in the optimiser's units: log10 of the objective when the
+    objective is logged) is converted to the objective's units, as ``predicted`` and its ±1 σ range, so it can be
+    read beside the measured value. Numbers are rounded to the precision of their units.
+    """
+    objective = objective or Objective()
+    unit = field_unit(objective.minimize)
     fields = list(Recipe.fields())
-    cols = ["index", "state", "R_int", "total_R", "shorted", "predicted_mean", "predicted_std", "EI", "P_fail", *fields,
-            "n_arc", "n_rf_trip", "n_flake", "reviewer", "comment", "measured_by", "trial_id"]
+    cols = ["trial_id", "state", "R_int", "total_R", "shorted", "predicted", "predicted_lo", "predicted_hi", "EI",
+            "P_fail", *fields, "n_arc", "n_rf_trip", "n_flake", "reviewer", "comment", "measured_by"]
     rows = []
     for t in trials:
         res = t.result or {}
         counts = res.get("event_counts") or {}
+        v, lo, hi = to_objective(t.predicted_mean, t.predicted_std, objective.log)
         row: dict[str, Any] = {
-            "index": t.index, "state": t.state, "trial_id": t.id,
-            "R_int": _round(res.get("interface_resistance_ohm_cm2")),
-            "total_R": _round(res.get("total_resistance_ohm_cm2")),
+            "trial_id": t.id, "state": t.state,
+            "R_int": rounded(res.get("interface_resistance_ohm_cm2"), "Ω·cm²"),
+            "total_R": rounded(res.get("total_resistance_ohm_cm2"), "Ω·cm²"),
             "shorted": "" if "shorted" not in res else ("yes" if res["shorted"] else "no"),
-            "predicted_mean": _round(t.predicted_mean), "predicted_std": _round(t.predicted_std),
-            "EI": _round(t.expected_improvement), "P_fail": _round(t.predicted_failure),
+            "predicted": rounded(v, unit), "predicted_lo": rounded(lo, unit), "predicted_hi": rounded(hi, unit),
+            "EI": _round(t.expected_improvement, 3),
+            "P_fail": None if t.predicted_failure is None else rounded(100.0 * t.predicted_failure, "%"),
             "n_arc": counts.get("arc"), "n_rf_trip": counts.get("rf_trip"), "n_flake": counts.get("flake"),
             "reviewer": t.reviewer or "", "comment": t.comment or "", "measured_by": res.get("measured_by") or "",
         }
         for f in fields:
-            v = t.recipe.get(f)
-            row[f] = _round(v) if isinstance(v, float) else v
+            row[f] = rounded(t.recipe.get(f), field_unit(f))
         rows.append(row)
     return rows, cols
+
+
+def history_columns(cols: list[str], objective: Objective | None = None) -> list[dict[str, str]]:
+    """DataTable columns ``{name, id}`` for :func:`history_rows`: names carry units, so a predicted value in
+    Ω·cm² never stands unlabelled beside a log10 one."""
+    objective = objective or Objective()
+    unit = field_unit(objective.minimize) or "objective units"
+    names = {"trial_id": "trial", "R_int": "R_int [Ω·cm²]", "total_R": "total R [Ω·cm²]",
+             "predicted": f"predicted [{unit}]", "predicted_lo": f"predicted −1σ [{unit}]",
+             "predicted_hi": f"predicted +1σ [{unit}]",
+             "EI": "EI [log10 units]" if objective.log else f"EI [{unit}]", "P_fail": "P(fail) [%]"}
+    for c in cols:
+        u = field_unit(c)
+        if c not in names and u not in ("", "1"):
+            names[c] = f"{c} [{u}]"
+    return [{"name": names.get(c, c), "id": c} for c in cols]
 
 
 def _round(v: Any, digits: int = 4) -> Any:
@@ -361,5 +386,5 @@ def safe_float(v: Any) -> float:
 
 
 __all__ = ["AWAITING_REVIEW", "CampaignSummary", "ReviewData", "StoreError", "Surrogate", "best_trial",
-           "history_rows", "open_store", "safe_float", "to_objective", "trial_label",
+           "history_columns", "history_rows", "open_store", "safe_float", "to_objective", "trial_label",
            "trial_recipe"]

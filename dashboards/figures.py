@@ -1,13 +1,14 @@
 """Plotly figures of a campaign. Pure: a trials DataFrame in (:meth:`campaigns.CampaignStore.to_dataframe`, one row
 per trial), a ``plotly.graph_objects.Figure`` out. The static report and the review app both use them.
 
-Columns used: ``index``, ``state``, ``objective``, ``feasible``, ``failure``, the recipe fields and, where present,
-``predicted_mean``/``predicted_std`` (optimiser units).
+Columns used: ``trial_id`` (the trial's number; ``index`` where a frame has no ``trial_id``), ``state``,
+``objective``, ``feasible``, ``failure``, the recipe fields and, where present, ``predicted_mean``/
+``predicted_std`` (optimiser units).
 
 Examples
 --------
 >>> import pandas as pd
->>> df = pd.DataFrame({"index": [0, 1, 2], "state": ["done", "failed", "done"], "objective": [12.0, None, 9.0],
+>>> df = pd.DataFrame({"trial_id": [1, 2, 3], "state": ["done", "failed", "done"], "objective": [12.0, None, 9.0],
 ...                    "feasible": [True, False, True], "rf_power_w": [100.0, 200.0, 50.0]})
 >>> fig = convergence_figure(df)
 >>> [round(float(y), 1) for y in fig.data[1].y]
@@ -25,6 +26,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from twin.display import field_unit, fmt
+
 PAPER_R_INT_OHM_CM2 = 8.6
 """Haruta et al., Nano Lett. 15, 1498 (2015): interface resistance of the clean, vacuum-made interface [Ω·cm²]."""
 
@@ -38,6 +41,11 @@ def _ok(df: Any) -> Any:
         return df.iloc[0:0]
     feasible = df["feasible"].fillna(False).astype(bool) if "feasible" in df else True
     return df[feasible & df["objective"].notna()]
+
+
+def trial_numbers(df: Any) -> Any:
+    """The trial numbers of the rows: ``trial_id`` (what every surface shows), else ``index``."""
+    return df["trial_id"] if "trial_id" in df else df["index"]
 
 
 def best_so_far(df: Any) -> np.ndarray:
@@ -54,17 +62,18 @@ def best_so_far(df: Any) -> np.ndarray:
 def convergence_figure(df: Any, *, objective_label: str = "interface resistance [Ω·cm²]",
                        reference: float | None = PAPER_R_INT_OHM_CM2, log_y: bool = True) -> go.Figure:
     """Each trial's objective and the best so far against the trial number; failed runs marked at the top."""
-    df = df.sort_values("index") if not df.empty else df
+    df = df.sort_values("trial_id" if "trial_id" in df else "index") if not df.empty else df
     fig = go.Figure()
     ok = _ok(df)
-    fig.add_trace(go.Scatter(x=ok["index"] if not ok.empty else [], y=ok["objective"] if not ok.empty else [],
+    fig.add_trace(go.Scatter(x=trial_numbers(ok) if not ok.empty else [], y=ok["objective"] if not ok.empty else [],
                              mode="markers", name="run", marker={"color": STATE_COLOURS["done"], "size": 8}))
-    fig.add_trace(go.Scatter(x=df["index"] if not df.empty else [], y=best_so_far(df) if not df.empty else [],
+    fig.add_trace(go.Scatter(x=trial_numbers(df) if not df.empty else [], y=best_so_far(df) if not df.empty else [],
                              mode="lines", name="best so far", line={"shape": "hv", "color": "#111111"}))
     failed = df[df["state"].isin(["failed", "rejected"]) | (df.get("feasible") == False)] if not df.empty else df  # noqa: E712
     if not failed.empty:
         top = float(ok["objective"].max()) if not ok.empty else 1.0
-        fig.add_trace(go.Scatter(x=failed["index"], y=[top] * len(failed), mode="markers", name="failed / rejected",
+        fig.add_trace(go.Scatter(x=trial_numbers(failed), y=[top] * len(failed), mode="markers",
+                                 name="failed / rejected",
                                  marker={"symbol": "x", "color": STATE_COLOURS["failed"], "size": 10},
                                  text=failed.get("failure"), hovertemplate="trial %{x}: %{text}<extra></extra>"))
     if reference is not None:
@@ -95,9 +104,9 @@ def parameter_figure(df: Any, fields: Sequence[str], *, objective_label: str = "
     for k, f in enumerate(fields):
         r, c = k // cols + 1, k % cols + 1
         fig.add_trace(go.Scatter(x=ok[f], y=ok["objective"], mode="markers", showlegend=k == 0, name="run",
-                                 marker={"color": ok["index"], "colorscale": "Viridis", "size": 7,
+                                 marker={"color": trial_numbers(ok), "colorscale": "Viridis", "size": 7,
                                          "showscale": k == 0, "colorbar": {"title": "trial"}},
-                                 text=ok["index"], hovertemplate=f"{f} = %{{x}}<br>objective %{{y:.3g}}"
+                                 text=trial_numbers(ok), hovertemplate=f"{f} = %{{x}}<br>objective %{{y:.3g}}"
                                  "<br>trial %{text}<extra></extra>"), row=r, col=c)
         if best is not None:
             fig.add_trace(go.Scatter(x=[best[f]], y=[best["objective"]], mode="markers", name="best",
@@ -119,9 +128,9 @@ def best_recipe_table(df: Any, fields: Sequence[str] | None = None) -> go.Figure
         return go.Figure(go.Table(header={"values": ["best recipe"]}, cells={"values": [["no successful run yet"]]}))
     best = ok.loc[ok["objective"].idxmin()]
     names = list(fields) if fields is not None else [c for c in df.columns if c in _RECIPE_FIELDS]
-    values = [_fmt(best[n]) for n in names]
+    values = [fmt(best[n], field_unit(n)) for n in names]  # each at its unit's precision, with the unit
     names = ["trial", "objective", *names]
-    values = [str(int(best["index"])), _fmt(best["objective"]), *values]
+    values = [str(int(best["trial_id"] if "trial_id" in best else best["index"])), _fmt(best["objective"]), *values]
     fig = go.Figure(go.Table(header={"values": ["field", "value"]}, cells={"values": [names, values]}))
     fig.update_layout(title="Best recipe", template="plotly_white", height=60 + 24 * len(names))
     return fig
@@ -141,11 +150,11 @@ def prediction_figure(df: Any, *, log_objective: bool = True) -> go.Figure:
     """The optimiser's prediction at proposal time (±1σ) against what the run gave, for runs with a prediction."""
     ok = _ok(df)
     if "predicted_mean" not in ok or "objective" not in ok:
-        ok = pd.DataFrame({"predicted_mean": [], "predicted_std": [], "objective": [], "index": []})
+        ok = pd.DataFrame({"predicted_mean": [], "predicted_std": [], "objective": [], "trial_id": []})
     ok = ok[ok["predicted_mean"].notna()]
     obs = np.log10(ok["objective"].astype(float)) if log_objective else ok["objective"].astype(float)
     fig = go.Figure(go.Scatter(x=ok["predicted_mean"], y=obs, mode="markers", name="runs",
-                               error_x={"type": "data", "array": ok.get("predicted_std")}, text=ok["index"]))
+                               error_x={"type": "data", "array": ok.get("predicted_std")}, text=trial_numbers(ok)))
     if not ok.empty:
         lo = float(min(ok["predicted_mean"].min(), obs.min()))
         hi = float(max(ok["predicted_mean"].max(), obs.max()))

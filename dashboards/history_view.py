@@ -10,7 +10,7 @@ import dash
 from dash import Input, Output, State, dcc
 
 from dashboards.compare_view import COMPARE_A, COMPARE_B
-from dashboards.data import AWAITING_REVIEW, ReviewData, best_trial, history_rows, trial_label
+from dashboards.data import AWAITING_REVIEW, ReviewData, best_trial, history_columns, history_rows, trial_label
 from dashboards.layout import CAMPAIGN_ID, DATA_VERSION, datatable, guarded
 from dashboards.run_view import RUN_SELECT
 
@@ -44,11 +44,11 @@ def register_history(app: dash.Dash, data: ReviewData) -> None:
     @guarded
     def history(_version_, cid, run_value, cmp_a, cmp_b):
         trials = data.trials(int(cid))
-        rows, cols = history_rows(trials)
+        objective = data.objective(int(cid))
+        rows, cols = history_rows(trials, objective)
         options = [{"label": trial_label(t), "value": t.id} for t in trials]
         run_options = [o for o, t in zip(options, trials, strict=True) if t.result or t.state == "running"]
         done = [t for t in trials if t.result]
-        objective = data.objective(int(cid))
         # default selections: the best run (else the latest one) against the newest proposal (else the latest)
         best = best_trial(trials, objective)
         anchor = best or (done[-1] if done else None)
@@ -59,7 +59,7 @@ def register_history(app: dash.Dash, data: ReviewData) -> None:
             cmp_a = anchor.id
         if cmp_b is None and latest is not None:
             cmp_b = latest.id
-        return (rows, [{"name": c, "id": c} for c in cols], run_options, options, options, run_value, cmp_a, cmp_b)
+        return (rows, history_columns(cols, objective), run_options, options, options, run_value, cmp_a, cmp_b)
 
 
 __all__ = ["HISTORY_TABLE", "history_tab", "register_history"]

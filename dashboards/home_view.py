@@ -8,7 +8,7 @@ import dash
 from dash import Input, Output, dcc, html
 
 from dashboards.data import ReviewData
-from dashboards.layout import CAMPAIGN_PREFIX, REFRESH, error_box
+from dashboards.layout import CAMPAIGN_PREFIX, REFRESH, error_box, log_failure
 from dashboards.review import fmt_ohm
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def register_home(app: dash.Dash, data: ReviewData) -> None:
         try:
             rows = data.campaign_summaries()
         except Exception as exc:  # the store went away while the page was open: say so in the page
-            log.exception("reading the store")
+            log_failure("reading the store", exc)
             return error_box(exc)
         if not rows:
             return html.P("This store holds no campaigns yet.")

@@ -14,6 +14,8 @@ import warnings
 from dash import dash_table, dcc, html
 from dash.exceptions import PreventUpdate
 
+from campaigns.errors import StoreError, StoreUnavailableError
+
 log = logging.getLogger(__name__)
 
 URL = "url"
@@ -74,6 +76,15 @@ def error_box(message: object, kind: str = "") -> html.Div:
     return html.Div(str(message), className=f"error {kind}".strip(), style=STYLE["error"])
 
 
+def log_failure(what: str, exc: Exception) -> None:
+    """A store that is damaged, locked or failing is logged as its one-line message; anything else with its
+    traceback (a bug to report)."""
+    if isinstance(exc, StoreError | StoreUnavailableError):
+        log.warning("%s: %s", what, exc)
+    else:
+        log.exception("%s: %s", what, exc)
+
+
 def guarded(func):
     """Keep a view as it is if reading the store fails (logged); the header, refreshed on every tick, shows the
     error in the page."""
@@ -83,7 +94,7 @@ def guarded(func):
         try:
             return func(*args)
         except Exception as exc:
-            log.exception("%s: %s", func.__name__, exc)
+            log_failure(func.__name__, exc)
             raise PreventUpdate from None
 
     return wrapper

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from campaigns.records import trial_name
 from campaigns.store import Trial, TrialEvent
 from dashboards.errors import DashboardError
 
@@ -72,10 +73,10 @@ def success_message(trial: Trial) -> str:
 
     >>> t = _example_trial("done", {"interface_resistance_ohm_cm2": 9.5, "measured_by": "Ann"})
     >>> success_message(t)
-    'Trial #7: interface resistance 9.5 Ω·cm² recorded by Ann; the trial is done.'
+    'Trial 70: interface resistance 9.5 Ω·cm² recorded by Ann; the trial is done.'
     """
     by = (trial.result or {}).get("measured_by") or "?"
-    return (f"Trial #{trial.index}: interface resistance {trial.interface_resistance_ohm_cm2:g} Ω·cm² recorded by "
+    return (f"Trial {trial.id}: interface resistance {trial.interface_resistance_ohm_cm2:g} Ω·cm² recorded by "
             f"{by}; the trial is {trial.state.replace('_', ' ')}.")
 
 
@@ -85,30 +86,30 @@ def conflict_message(trial: Trial, value: float) -> str:
 
     >>> t = _example_trial("done", {"interface_resistance_ohm_cm2": 9.5, "measured_by": "Ann"})
     >>> conflict_message(t, 12.0)
-    'Trial #7 was already measured by Ann: 9.5 Ω·cm² stays recorded; your value 12 Ω·cm² was not recorded.'
+    'Trial 70 was already measured by Ann: 9.5 Ω·cm² stays recorded; your value 12 Ω·cm² was not recorded.'
     >>> conflict_message(_example_trial("running", None), 12.0)
-    'Trial #7 is running, not awaiting measurement; your value 12 Ω·cm² was not recorded.'
+    'Trial 70 is running, not awaiting measurement; your value 12 Ω·cm² was not recorded.'
     """
     res = trial.result or {}
     mine = f"your value {value:g} Ω·cm² was not recorded."
     if trial.state == "done" and res.get("measured_by"):
-        return (f"Trial #{trial.index} was already measured by {res['measured_by']}: "
+        return (f"Trial {trial.id} was already measured by {res['measured_by']}: "
                 f"{trial.interface_resistance_ohm_cm2:g} Ω·cm² stays recorded; {mine}")
-    return f"Trial #{trial.index} is {trial.state.replace('_', ' ')}, not awaiting measurement; {mine}"
+    return f"Trial {trial.id} is {trial.state.replace('_', ' ')}, not awaiting measurement; {mine}"
 
 
 def awaiting_options(trials: list[Trial]) -> list[dict[str, Any]]:
     """Radio options ``{label, value}`` of the trials that await a measurement, in trial order.
 
     >>> awaiting_options([_example_trial("awaiting_measurement", {}), _example_trial("done", {})])
-    [{'label': '#7 (trial id 70, run finished 2025-01-02 03:04 UTC)', 'value': 70}]
+    [{'label': 'trial 70 (run finished 2025-01-02 03:04 UTC)', 'value': 70}]
     """
     out = []
     for t in trials:
         if t.state != AWAITING_MEASUREMENT:
             continue
-        when = f", run finished {t.finished_at[:16].replace('T', ' ')} UTC" if t.finished_at else ""
-        out.append({"label": f"#{t.index} (trial id {t.id}{when})", "value": t.id})
+        when = f"run finished {t.finished_at[:16].replace('T', ' ')} UTC" if t.finished_at else ""
+        out.append({"label": f"{t.name} ({when})" if when else t.name, "value": t.id})
     return out
 
 
@@ -122,15 +123,14 @@ def measurement_rows(events: list[TrialEvent], trials: list[Trial]) -> list[dict
     >>> ev = TrialEvent(1, 1, 70, "2025-01-02T05:06:07.000001+00:00", "Ann", "measure", "awaiting_measurement",
     ...                 "done", {"interface_resistance_ohm_cm2": 9.5})
     >>> measurement_rows([ev], [_example_trial("done", {})])
-    [{'trial': '#7', 'R_int [Ω·cm²]': 9.5, 'measured by': 'Ann', 'entered at (UTC)': '2025-01-02 05:06:07'}]
+    [{'trial': 'trial 70', 'R_int [Ω·cm²]': 9.5, 'measured by': 'Ann', 'entered at (UTC)': '2025-01-02 05:06:07'}]
     """
-    index = {t.id: t.index for t in trials}
     rows = []
     for e in reversed(events):
         if e.kind != "measure":
             continue
         r = (e.detail or {}).get(MEASURE_FIELD)
-        rows.append({"trial": f"#{index.get(e.trial_id, '?')}",
+        rows.append({"trial": trial_name(e.trial_id) if e.trial_id is not None else "?",
                      MEASURED_COLUMNS[1]: float(r) if isinstance(r, int | float) and math.isfinite(r) else None,
                      "measured by": e.actor, MEASURED_COLUMNS[3]: (e.time or "")[:19].replace("T", " ")})
     return rows

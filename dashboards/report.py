@@ -12,8 +12,10 @@ from typing import Any
 
 from campaigns.config import CampaignConfig
 from campaigns.errors import CampaignError
+from campaigns.records import trial_name
 from campaigns.store import CampaignStore
 from dashboards import figures
+from twin.display import field_unit, fmt
 
 
 def report_html(df: Any, config: CampaignConfig, *, store_name: str = "", extra_figures: list | None = None,
@@ -21,7 +23,7 @@ def report_html(df: Any, config: CampaignConfig, *, store_name: str = "", extra_
     """The report as HTML text, from the trials DataFrame and the campaign's configuration (pure).
 
     ``extra_figures`` (plotly figures) are appended after the report's own, e.g. the review app's.
-    ``recommended`` is ``(trial index, predicted objective)`` of the run the strategy's model rates best
+    ``recommended`` is ``(trial id, predicted objective)`` of the run the strategy's model rates best
     (:func:`campaigns.runner.recommended_trial`).
     """
     obj = config.objective
@@ -49,17 +51,14 @@ def report_html(df: Any, config: CampaignConfig, *, store_name: str = "", extra_
     ]
     if best is not None:
         r = best.get("interface_resistance_ohm_cm2")
-        summary.append(f"best: trial {int(best['index'])}, objective {best['objective']:.4g}"
-                       + (f"; interface resistance {r:.2f} Ω·cm² beside Haruta et al. (2015): "
+        summary.append(f"best: {trial_name(best['trial_id'])}, objective {fmt(best['objective'])}"
+                       + (f"; interface resistance {fmt(r, 'Ω·cm²')} beside Haruta et al. (2015): "
                           f"{figures.PAPER_R_INT_OHM_CM2} Ω·cm²" if r is not None else ""))
     if recommended is not None:
         k, predicted = recommended
-        summary.append(f"recommended by the model: trial {int(k)}, predicted objective {predicted:.4g} (the run "
+        summary.append(f"recommended by the model: {trial_name(k)}, predicted objective {fmt(predicted)} (the run "
                        "the surrogate rates best; with noisy measurements the best measured run may be a lucky one)")
-    cols = [c for c in ("index", "state", *config.space.names, "objective", "failure", "reviewer", "finished_at")
-            if c in df.columns]
-    table = df[cols].to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0,
-                             classes="trials") if not df.empty else "<p>no trials</p>"
+    table = _trials_table(df, config) if not df.empty else "<p>no trials</p>"
     title = f"Campaign {html.escape(config.name)}"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -76,6 +75,22 @@ table.trials td,table.trials th{{padding:2px 6px;border-bottom:1px solid #ddd;te
 """
 
 
+def _trials_table(df: Any, config: CampaignConfig) -> str:
+    """Every trial as an HTML table: its trial id, state, searched fields and outcome, each number at the
+    precision of its unit, units in the column names."""
+    cols = [c for c in ("trial_id", "state", *config.space.names, "interface_resistance_ohm_cm2", "objective",
+                        "failure", "reviewer", "finished_at") if c in df.columns]
+    shown = df[cols].copy()
+    for c in cols:
+        if c in ("trial_id", "state", "failure", "reviewer", "finished_at"):
+            continue
+        unit = field_unit(c) if c != "objective" else field_unit(config.objective.minimize)
+        shown[c] = [fmt(v, unit, with_unit=False) if v is not None and v == v else "" for v in shown[c]]
+    names = {c: (f"{c} [{field_unit(c)}]" if field_unit(c) not in ("", "1") else c) for c in cols}
+    names["trial_id"] = "trial"
+    return shown.rename(columns=names).to_html(index=False, na_rep="", border=0, classes="trials")
+
+
 def write_report(store: CampaignStore, campaign_id: int, path: str | Path) -> Path:
     """Write the report of ``campaign_id`` in ``store`` to ``path`` (an HTML file; its folder must exist)."""
     path = Path(path)
@@ -90,7 +105,7 @@ def write_report(store: CampaignStore, campaign_id: int, path: str | Path) -> Pa
 
     text = report_html(store.to_dataframe(campaign_id), config, store_name=f"store: {store.path}",
                        extra_figures=extra_figures(store, campaign_id),
-                       recommended=(rec[0].index, rec[1]) if rec is not None else None)
+                       recommended=(rec[0].id, rec[1]) if rec is not None else None)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)

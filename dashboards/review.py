@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin import Chamber, Recipe
+from twin.display import field_unit, rounded
 from twin.limits import check_columns
 
 NUMERIC_FIELDS = tuple(f for f in Recipe.fields() if f != "transfer")
@@ -146,20 +147,24 @@ def nearest_past(recipe: Recipe, past: Sequence[Recipe], k: int = 3,
 def compare_recipes(a: Recipe, b: Recipe, label_a: str = "A", label_b: str = "B") -> list[dict[str, object]]:
     """Rows ``{field, label_a, label_b, diff}`` for a side-by-side table; ``diff`` is b − a (blank if equal).
 
+    Numbers are rounded to the precision of the field's unit (:func:`twin.display.rounded`): a proposal's
+    ``87.34567891234 W`` shows as 87.
+
     Examples
     --------
-    >>> rows = compare_recipes(Recipe(), Recipe(rf_power_w=60.0), "best", "proposal")
+    >>> rows = compare_recipes(Recipe(), Recipe(rf_power_w=60.123456789012), "best", "proposal")
     >>> [r for r in rows if r["field"] == "rf_power_w"][0]
     {'field': 'rf_power_w', 'best': 110.0, 'proposal': 60.0, 'diff': -50.0}
     """
     rows: list[dict[str, object]] = []
     for f in Recipe.fields():
         va, vb = getattr(a, f), getattr(b, f)
+        unit = field_unit(f)
         if isinstance(va, str) or isinstance(vb, str):
             diff: object = "" if va == vb else "changed"
         else:
-            diff = "" if va == vb else round(float(vb) - float(va), 6)
-        rows.append({"field": f, label_a: va, label_b: vb, "diff": diff})
+            diff = "" if va == vb else rounded(float(vb) - float(va), unit)
+        rows.append({"field": f, label_a: rounded(va, unit), label_b: rounded(vb, unit), "diff": diff})
     return rows
 
 

@@ -43,9 +43,9 @@ def extra_figures(store: CampaignStore, campaign_id: int, chamber: Chamber | Non
             tel = simulate(recipe, chamber_before(data.chamber(campaign_id), trials, best),
                            seed=best.result.get("seed"), deterministic=bool(best.result.get("deterministic")),
                            telemetry=True).telemetry
-        figs.append(fr.event_gantt(best.result.get("events") or [], f"Event timeline of the best run #{best.index}"))
+        figs.append(fr.event_gantt(best.result.get("events") or [], f"Event timeline of the best run, {best.name}"))
         if tel is not None:
-            figs.append(fr.telemetry_figure(tel, f"Telemetry of the best run #{best.index}"))
+            figs.append(fr.telemetry_figure(tel, f"Telemetry of the best run, {best.name}"))
     if surrogate:
         sur = data.surrogate(campaign_id, trials)
         bounds = data.bounds(campaign_id)
@@ -57,5 +57,5 @@ def extra_figures(store: CampaignStore, campaign_id: int, chamber: Chamber | Non
         recipe = trial_recipe(t)
         if t.state == AWAITING_REVIEW and recipe is not None:
             figs.append(fr.margins_figure(limit_margins(recipe, data.chamber(campaign_id)),
-                                          f"Proposal #{t.index}: margins to the tool's limits"))
+                                          f"Proposal {t.name}: margins to the tool's limits"))
     return figs

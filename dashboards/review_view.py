@@ -12,9 +12,9 @@ import math
 import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
-from campaigns.errors import TrialStateError
+from campaigns.errors import StoreUnavailableError, TrialStateError
 from dashboards.data import ReviewData, best_trial, to_objective, trial_recipe
-from dashboards.layout import CAMPAIGN_ID, STYLE, error_box, table
+from dashboards.layout import CAMPAIGN_ID, STYLE, error_box, log_failure, table
 from dashboards.review import (
     compare_recipes,
     fmt_ohm,
@@ -24,6 +24,7 @@ from dashboards.review import (
     nearest_past,
 )
 from twin import simulate
+from twin.display import field_unit, rounded
 from twin.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def register_review(app: dash.Dash, data: ReviewData) -> None:
         try:
             return proposal_view(data, int(cid), int(trial_id))
         except Exception as exc:
-            log.exception("proposal view")
+            log_failure("proposal view", exc)
             return error_box(exc)
 
     @app.callback(Output(DECISION_MSG, "children"), Input(APPROVE_BTN, "n_clicks"), Input(REJECT_BTN, "n_clicks"),
@@ -97,11 +98,11 @@ def register_review(app: dash.Dash, data: ReviewData) -> None:
             t = data.decide(int(trial_id), decision, reviewer, comment)
         except TrialStateError:
             now = data.trial(int(trial_id))
-            return error_box(f"Trial #{now.index} was already {now.state} by {now.reviewer or 'someone else'}; "
+            return error_box(f"Trial {now.id} was already {now.state} by {now.reviewer or 'someone else'}; "
                              "your decision was not recorded.", "decision-conflict")
-        except InputError as exc:
+        except (InputError, StoreUnavailableError) as exc:  # bad input; a read-only, locked or full store
             return error_box(exc)
-        return html.Div(f"Trial #{t.index} {t.state} by {t.reviewer}.", className="decision-ok", style=STYLE["ok"])
+        return html.Div(f"Trial {t.id} {t.state} by {t.reviewer}.", className="decision-ok", style=STYLE["ok"])
 
 
 def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
@@ -110,7 +111,7 @@ def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
     trials = data.trials(cid)
     recipe = trial_recipe(trial)
     if recipe is None:
-        return html.Div([html.P(f"Trial #{trial.index}: its recipe does not validate: {trial.recipe}",
+        return html.Div([html.P(f"Trial {trial.id}: its recipe does not validate: {trial.recipe}",
                                 style=STYLE["error"])])
     chamber = data.chamber(cid)
     objective = data.objective(cid)
@@ -118,11 +119,11 @@ def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
     best_recipe = trial_recipe(best) if best else None
 
     if best_recipe is not None:
-        rows = compare_recipes(best_recipe, recipe, f"best #{best.index}", f"proposal #{trial.index}")
-        cmp_cols = ["field", f"best #{best.index}", f"proposal #{trial.index}", "diff"]
+        rows = compare_recipes(best_recipe, recipe, f"best, {best.name}", f"proposal, {trial.name}")
+        cmp_cols = ["field", f"best, {best.name}", f"proposal, {trial.name}", "diff"]
     else:
-        rows = [{"field": f, f"proposal #{trial.index}": v} for f, v in recipe.to_dict().items()]
-        cmp_cols = ["field", f"proposal #{trial.index}"]
+        rows = [{"field": f, f"proposal, {trial.name}": rounded(v, field_unit(f))} for f, v in recipe.to_dict().items()]
+        cmp_cols = ["field", f"proposal, {trial.name}"]
 
     twin = simulate(recipe, chamber, deterministic=True)
     twin_outcome = objective.evaluate(twin.to_dict(), recipe.to_dict())
@@ -139,7 +140,7 @@ def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
 
     past = [(t, r) for t in trials if t.id != trial.id and t.result and (r := trial_recipe(t)) is not None]
     near = nearest_past(recipe, [r for _, r in past], k=5, bounds=data.bounds(cid))
-    near_rows = [{"trial": f"#{past[n.index][0].index}", "distance": round(n.distance, 3),
+    near_rows = [{"trial": past[n.index][0].name, "distance": round(n.distance, 3),
                   "R_int [Ω·cm²]": _r(past[n.index][0].interface_resistance_ohm_cm2),
                   "state": past[n.index][0].state} for n in near]
 
@@ -164,11 +165,11 @@ def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
             diagnostics or "– (this strategy does not calibrate the twin)", id="pred-model",
             style={"color": "#a00"} if diagnostics and diagnostics.startswith("STRUCTURAL") else {})]),
         html.Tr([html.Th("best so far"), html.Td(
-            f"{fmt_ohm(best.interface_resistance_ohm_cm2)} (#{best.index})" if best else "none yet")]),
+            f"{fmt_ohm(best.interface_resistance_ohm_cm2)} ({best.name})" if best else "none yet")]),
         html.Tr([html.Th("tool limits"), html.Td(limit_note)]),
     ])])
     return html.Div(id="proposal-view", children=[
-        html.H3(f"Proposal #{trial.index} (trial id {trial.id})", id="proposal-title"),
+        html.H3(f"Proposal: {trial.name}", id="proposal-title"),
         pred,
         html.Div(style=STYLE["row"], children=[
             html.Div([html.H4("Recipe beside the best so far"), table(rows, cmp_cols, "proposal-compare")],

@@ -7,10 +7,11 @@ from urllib.parse import unquote
 import dash
 from dash import Input, Output
 
+from campaigns.errors import StoreUnavailableError
 from dashboards.campaign_view import campaign_page, campaign_state
 from dashboards.data import ReviewData
 from dashboards.home_view import home_page
-from dashboards.layout import CAMPAIGN_PREFIX, PAGE, URL, error_page
+from dashboards.layout import CAMPAIGN_PREFIX, PAGE, URL, error_page, log_failure
 from twin.errors import InputError
 
 
@@ -37,9 +38,10 @@ def register_router(app: dash.Dash, data: ReviewData, store_name: str) -> None:
             return error_page(f"No page at {pathname!r}: open / for the campaigns or /campaign/<id>.")
         try:
             cid = data.resolve(key)
-        except InputError as exc:
+            header, options, ids, version = campaign_state(data, cid)
+        except (InputError, StoreUnavailableError) as exc:  # no such campaign; a damaged, locked or failing store
+            log_failure(f"campaign page {key}", exc)
             return error_page(str(exc))
-        header, options, ids, version = campaign_state(data, cid)
         # the first state is drawn with the page itself: one round trip fewer before the proposal view
         return campaign_page(str(cid), header, options, ids[0] if ids else None, version)
 

@@ -64,14 +64,14 @@ def run_figures(data: ReviewData, cid: int, trial_id: int):
         res = simulate(recipe, chamber, seed=seed, deterministic=deterministic, telemetry=True)
         tel = res.telemetry
         same = [e.to_dict() for e in res.events] == [dict(e) for e in events] if events else False
-        note = (f"No telemetry stored for #{t.index}: traces re-simulated on the twin from its recipe, seed {seed} and "
+        note = (f"No telemetry stored for {t.name}: traces re-simulated on the twin from its recipe, seed {seed} and "
                 "the chamber state recorded before it" + (" (the re-simulated events match the recorded ones)."
                                                           if same else "; events as recorded."))
         if not events:
             events = [e.to_dict() for e in res.events]
     if tel is None:
         tel = _empty_telemetry()
-    title = f"#{t.index}"
+    title = t.name
     return (fr.event_gantt(events, f"Event timeline of {title}"), fr.telemetry_figure(tel, f"Telemetry of {title}"),
             html.P(note, id="run-note-text"))
 

@@ -10,7 +10,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from dashboards import figures_review as fr
 from dashboards.data import AWAITING_REVIEW, ReviewData, to_objective, trial_recipe
-from dashboards.layout import CAMPAIGN_ID, DATA_VERSION, TABS, error_box, table
+from dashboards.layout import CAMPAIGN_ID, DATA_VERSION, TABS, error_box, log_failure, table
 from dashboards.review import sig
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def register_surrogate(app: dash.Dash, data: ReviewData) -> None:
         try:
             return surrogate_view(data, int(cid))
         except Exception as exc:
-            log.exception("surrogate view")
+            log_failure("surrogate view", exc)
             return fr.partial_dependence_figure({}), error_box(exc)
 
 
@@ -63,7 +63,7 @@ def surrogate_view(data: ReviewData, cid: int):
         for (t, _), m, s in zip(proposals, mean, std, strict=True):
             v, lo, hi = sur.to_objective(m, s)
             v0, lo0, hi0 = to_objective(t.predicted_mean, t.predicted_std, sur.log)
-            rows.append({"proposal": f"#{t.index}", "now": sig(v, 4), "now −1σ": sig(lo, 4), "now +1σ": sig(hi, 4),
+            rows.append({"proposal": t.name, "now": sig(v, 4), "now −1σ": sig(lo, 4), "now +1σ": sig(hi, 4),
                          "at proposal": sig(v0, 4)})
     note = html.Div([
         html.P(f"The campaign's strategy rebuilt from the store, told {sur.n_observed} outcomes. Partial dependence: "

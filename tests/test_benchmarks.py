@@ -95,3 +95,9 @@ def test_dashboard_interactive_prints_the_time_to_interactive():
     out = _run("dashboard_interactive.py", "--trials", "10", "--baseline", "3", "--repeats", "1",
                "--chromium", CHROMIUM)
     assert re.search(rf"10-trial page interactive \(load \+ first click handled\): {NUMBER} s", out), out
+
+
+def test_store_health_prints_the_open_cost_and_the_wal_sizes():
+    out = _run("store_health.py", "--trials", "12", "--transactions", "300", "--repeats", "2")
+    assert re.search(rf"quick_check\s+{NUMBER} ms\s+{NUMBER}× bare, {NUMBER}× unchecked", out), out
+    assert re.search(rf"largest WAL over 300 transactions: store {NUMBER} KiB, SQLite defaults {NUMBER} KiB", out), out

@@ -103,7 +103,8 @@ def dataclass_to_table(obj: Any) -> dict[str, Any]:
     return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
 
 
-def _toml_value(v: Any) -> str:
+def toml_value(v: Any) -> str:
+    """A scalar as TOML text: ``true``, ``3.5``, ``\"text\"``."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int | float):
@@ -121,5 +122,5 @@ def dump_toml(tables: dict[str, dict[str, Any]], header: str = "") -> str:
             lines.append("")
         lines.append(f"[{name}]")
         for k, v in table.items():
-            lines.append(f"{k} = {_toml_value(v)}")
+            lines.append(f"{k} = {toml_value(v)}")
     return "\n".join(lines) + "\n"

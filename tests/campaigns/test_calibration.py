@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import cli.calibrate as calibrate_cli
-import cli.campaign as campaign_cli
+import sputter_twin.cli.calibrate as calibrate_cli
+import sputter_twin.cli.campaign as campaign_cli
 from campaigns import CampaignConfig, CampaignStore
 from campaigns.calibration import (
     DEFAULT_PARAMETERS,
@@ -26,7 +26,7 @@ from campaigns.calibration import (
     predict,
 )
 from campaigns.runner import Runner, open_campaign
-from cli import main as cli_main
+from sputter_twin.cli import main as cli_main
 from twin import Chamber, InputError, Recipe, SimulatedTool
 
 BASE = Chamber()
@@ -246,7 +246,7 @@ target_thickness_nm = 100.0
 
 @pytest.fixture
 def _wired(monkeypatch):
-    """Wire the sub-command as the lead will (``register_under`` called from ``cli/campaign.py``)."""
+    """Wire the sub-command as the lead will (``register_under`` called from ``sputter_twin/cli/campaign.py``)."""
     if "register_under" in open(campaign_cli.__file__, encoding="utf-8").read():  # wired by the lead
         return
     original = campaign_cli.register
@@ -291,6 +291,23 @@ def test_calibrate_writes_a_chamber_with_provenance(store_path, tmp_path, capsys
     text = out_file.read_text()
     assert text.startswith("name = ") or "# Calibrated chamber 'default'" in text
     assert "campaign 'cal'" in text
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_calibrated_chamber_is_written_with_normal_permissions(store_path, tmp_path, capsys, _wired, umask):
+    """Readable by the lab as any file the user writes (0644 under umask 022), not private 0600."""
+    import os
+    import stat
+
+    out_file = tmp_path / "calibrated.toml"
+    old = os.umask(umask)
+    try:
+        code, _, err = _main(["campaign", "calibrate", "--store", str(store_path), "--out", str(out_file),
+                              "--parameters", "interface.clean_resistance_ohm_cm2"], capsys)
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    assert stat.S_IMODE(out_file.stat().st_mode) == 0o666 & ~umask
 
 
 def test_calibrate_json(store_path, tmp_path, capsys, _wired):

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from campaigns.store import CampaignStore
-from cli.main import main
+from sputter_twin.cli.main import main
 from tests.campaigns.helpers import small_campaign
 from tests.conftest import EXAMPLES
 
@@ -70,11 +70,11 @@ def test_review_flow_propose_approve_reject_measure(tmp_path, capsys):
     cfile = small_campaign(tmp_path, budget=4, batch=2, approval=True)
     store = tmp_path / "r.sqlite"
     rc, out, _ = _run(capsys, "campaign", "propose", cfile, "--store", store)
-    assert rc == 0 and "proposed trial(s) 1, 2" in out
+    assert rc == 0 and "proposed trial 1, trial 2" in out
     rc, _, err = _run(capsys, "campaign", "propose", "--store", store)
     assert rc == 2 and "pending" in err
-    rc, out, _ = _run(capsys, "campaign", "approve", "1", "--store", store, "--reviewer", "alice")
-    assert rc == 0 and "approved by alice" in out
+    rc, out, _ = _run(capsys, "campaign", "approve", "trial 1", "--store", store, "--reviewer", "alice")
+    assert rc == 0 and "trial 1 approved by alice" in out  # the trial as every surface names it is accepted
     rc, _, err = _run(capsys, "campaign", "approve", "1", "--store", store, "--reviewer", "bob")
     assert rc == 2 and "cannot approve a trial that is approved" in err and len(err.splitlines()) == 1
     rc, out, _ = _run(capsys, "campaign", "reject", "2", "--store", store, "--reviewer", "bob", "--comment", "no")
@@ -83,6 +83,54 @@ def test_review_flow_propose_approve_reject_measure(tmp_path, capsys):
     assert rc == 0 and "1 in this invocation" in out and "await approval" in out
     rc, _, err = _run(capsys, "campaign", "measure", "1", "--interface-resistance", "9", "--store", store)
     assert rc == 2 and "awaiting_measurement" in err
+
+
+def test_a_trial_number_in_another_form_is_refused_in_one_line(tmp_path, capsys):
+    cfile = small_campaign(tmp_path, budget=4, batch=2, approval=True)
+    store = tmp_path / "r.sqlite"
+    assert _run(capsys, "campaign", "propose", cfile, "--store", store)[0] == 0
+    for bad in ("#1", "one", "trial -1"):  # "#1" was how older versions showed a campaign position
+        with pytest.raises(SystemExit) as exit_:
+            main(["campaign", "approve", bad, "--store", str(store), "--reviewer", "alice"])
+        out, err = capsys.readouterr()
+        assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1 and "not a trial number" in err and not out
+    with CampaignStore(store, create=False) as s:
+        assert [t.state for t in s.trials(1)] == ["proposed", "proposed"]
+
+
+def _numbers_beyond_precision(text: str) -> list[str]:
+    """Numbers printed with more than 4 decimals (a 15-digit float, say)."""
+    import re
+
+    return re.findall(r"\d+\.\d{5,}", text)
+
+
+def test_status_and_propose_show_predictions_units_and_the_budget_in_force(tmp_path, capsys):
+    cfile = small_campaign(tmp_path, budget=30, batch=2)  # the file says 30; gp models from the 5th trial on
+    store = tmp_path / "s.sqlite"
+    rc, out, err = _run(capsys, "campaign", "run", cfile, "--store", store, "--budget", "6", "--no-progress")
+    assert rc == 0, err
+    rc, proposed_out, err = _run(capsys, "campaign", "propose", "--store", store)
+    assert rc == 0, err
+    assert "proposed trial 7, trial 8" in proposed_out and "predicted ±1σ" in proposed_out
+    assert not _numbers_beyond_precision(proposed_out)
+    rc, out, _ = _run(capsys, "campaign", "status", "--store", store)
+    assert rc == 0
+    assert "budget 6)" in out.splitlines()[0] and "budget 30" not in out
+    head, units = out.splitlines()[1:3]
+    for name in ("trial", "state", "rf_power_w", "seed_thickness_nm", "pressure_pa", "pumpdown_min", "R_int",
+                 "predicted", "predicted ±1σ", "P(fail)"):
+        assert name in head.split("  ") or f" {name} " in f" {head} ", name  # whole names, never cut
+    for unit in ("W", "nm", "Pa", "min", "Ω·cm²", "%"):
+        assert f" {unit}" in units
+    assert not _numbers_beyond_precision(out)
+    with CampaignStore(store, create=False) as s:
+        proposed = [t for t in s.trials(1) if t.predicted_mean is not None]
+    assert proposed, "gp proposals carry a prediction"
+    t = proposed[-1]
+    row = next(line for line in out.splitlines() if line.split()[:1] == [str(t.id)])
+    assert f"{10 ** t.predicted_mean:.3g}".rstrip("0").rstrip(".") in row  # the prediction in Ω·cm², not log10
+    assert f"{100 * t.predicted_failure:.1f}" in row  # P(fail) in %
 
 
 def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from campaigns.store import CampaignStore
-from cli.main import main
+from sputter_twin.cli.main import main
 from twin import Chamber, Recipe, simulate
 
 CAMPAIGN = """

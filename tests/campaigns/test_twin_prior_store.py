@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from campaigns.runner import model_summary
 from campaigns.store import CampaignStore
-from cli.main import main
+from sputter_twin.cli.main import main
 from tests.campaigns.helpers import small_campaign
 
 SETTINGS = "n_search = 300\nn_candidates = 200\nn_samples = 128\nn_members = 6"

@@ -43,7 +43,7 @@ def test_review_view_shows_what_the_store_predicted(page, served, screenshot_dir
     url, path = served
     first = _proposals(path)[0]
     _open_campaign(page, url)
-    assert page.inner_text("#proposal-title").startswith(f"Proposal #{first.index}")
+    assert page.inner_text("#proposal-title").startswith(f"Proposal: trial {first.id}")
     v, lo, hi = to_objective(first.predicted_mean, first.predicted_std, True)
     shown = page.inner_text("#pred-at-proposal")
     assert f"{v:.4g} Ω·cm²" in shown and f"{lo:.4g}" in shown and f"{hi:.4g}" in shown
@@ -76,7 +76,7 @@ def test_approve_in_the_page_changes_the_store(page, served, screenshot_dir):
     _open_campaign(page, url)
     page.click(f"#proposal-select input[value='{target.id}']")
     page.wait_for_function("document.querySelector('#proposal-title').innerText"
-                           f".startsWith('Proposal #{target.index}')")
+                           f".startsWith('Proposal: trial {target.id}')")
     page.click("#approve-btn")  # no reviewer name yet: refused, nothing recorded
     page.wait_for_selector("#decision-msg .error")
     assert "reviewer" in page.inner_text("#decision-msg")
@@ -86,7 +86,7 @@ def test_approve_in_the_page_changes_the_store(page, served, screenshot_dir):
     page.fill("#comment", "looks safe")
     page.click("#approve-btn")
     page.wait_for_selector("#decision-msg .decision-ok")
-    assert f"#{target.index} approved by Ada" in page.inner_text("#decision-msg")
+    assert f"Trial {target.id} approved by Ada" in page.inner_text("#decision-msg")
     with CampaignStore(path, create=False) as s:
         t = s.trial(target.id)
         assert (t.state, t.reviewer, t.comment) == ("approved", "Ada", "looks safe")
@@ -125,7 +125,7 @@ def test_two_reviewers_clicking_at_once_approve_once(browser, served):
         ctx = browser.new_context()
         pg = ctx.new_page()
         _open_campaign(pg, url)
-        assert pg.inner_text("#proposal-title").startswith(f"Proposal #{target.index}")
+        assert pg.inner_text("#proposal-title").startswith(f"Proposal: trial {target.id}")
         pg.fill("#reviewer", name)
         pages.append(pg)
     # click both buttons before either answer comes back (click() in the page returns once the request is sent)
@@ -301,9 +301,9 @@ def test_approved_in_the_page_then_run_by_the_runner(page, served, screenshot_di
     page.click("#tab-run")
     page.wait_for_selector("#gantt-graph .gtitle")  # the default run is drawn first
     page.locator("#run-select").click()
-    page.get_by_text(f"#{done.index} ({done.state}", exact=False).last.click()
+    page.get_by_text(f"trial {done.id} ({done.state}", exact=False).last.click()
     page.wait_for_function("document.querySelector('#gantt-graph .gtitle') && document.querySelector("
-                           f"'#gantt-graph .gtitle').textContent.includes('#{done.index}')")
+                           f"'#gantt-graph .gtitle').textContent.includes('trial {done.id}')")
     # the re-simulation from the recorded chamber state and seed reproduces the run's recorded events
     assert "match the recorded ones" in page.inner_text("#run-note")
     page.screenshot(path=screenshot_dir / "run-after-approval.png", full_page=True)

@@ -13,7 +13,7 @@ from dashboards import figures
 
 def _frame() -> pd.DataFrame:
     return pd.DataFrame({
-        "index": [0, 1, 2, 3, 4],
+        "trial_id": [1, 2, 3, 4, 5],  # as the store's export numbers trials
         "state": ["done", "failed", "done", "rejected", "proposed"],
         "objective": [12.0, None, 9.0, None, None],
         "feasible": [True, False, True, False, None],
@@ -41,7 +41,7 @@ def test_convergence_figure_marks_failures_and_the_paper():
     names = [t.name for t in fig.data]
     assert names == ["run", "best so far", "failed / rejected"]
     assert list(fig.data[0].y) == [12.0, 9.0]
-    assert list(fig.data[2].x) == [1, 3]
+    assert list(fig.data[2].x) == [2, 4]
     assert any("8.6" in (a.text or "") for a in fig.layout.annotations)
     assert fig.layout.yaxis.type == "log"
 
@@ -56,8 +56,8 @@ def test_parameter_figure_has_one_panel_per_field_and_highlights_the_best():
 def test_best_recipe_table_and_empty_campaign():
     fig = figures.best_recipe_table(_frame())
     names, values = fig.data[0].cells.values
-    assert dict(zip(names, values, strict=True))["rf_power_w"] == "50"
-    assert dict(zip(names, values, strict=True))["trial"] == "2"
+    assert dict(zip(names, values, strict=True))["rf_power_w"] == "50 W"  # at its precision, with its unit
+    assert dict(zip(names, values, strict=True))["trial"] == "3"  # the trial id, not the row's position
     empty = _frame().iloc[0:0]
     assert "no successful run" in str(figures.best_recipe_table(empty).data[0].cells.values)
     for build in (figures.convergence_figure, figures.state_counts_figure, figures.prediction_figure):

@@ -9,7 +9,6 @@ import pytest
 
 from campaigns.errors import TrialStateError
 from campaigns.store import CampaignStore
-from cli.main import main
 from dashboards.data import ReviewData, history_rows, open_store
 from dashboards.errors import DashboardError
 from dashboards.measure import (
@@ -21,6 +20,7 @@ from dashboards.measure import (
     parse_measurement,
 )
 from dashboards.sample_store import add_awaiting_measurement
+from sputter_twin.cli.main import main
 
 
 def _dump(path) -> list[str]:
@@ -115,7 +115,7 @@ def test_page_and_cli_write_the_same_measurement(awaiting, capsys):
     assert "measured_by" in cols and (row["state"], row["R_int"], row["measured_by"]) == ("done", 9.5, "Ann")
     shown = measurement_rows(data.store.events(campaign_id=1), data.trials(1))
     assert [(r["trial"], r["R_int [Ω·cm²]"], r["measured by"]) for r in shown] == [
-        (f"#{b.index}", 9.5, "Ann"), (f"#{a.index}", 9.5, "Ann")]
+        (f"trial {b.id}", 9.5, "Ann"), (f"trial {a.id}", 9.5, "Ann")]
     assert awaiting_options(data.trials(1)) == []
     data.store.close()
 
@@ -129,7 +129,7 @@ def test_a_second_measurement_is_refused_and_the_first_stays(awaiting):
         data.measure(tid, "12", "Ben")
     now = data.trial(tid)
     assert (now.interface_resistance_ohm_cm2, now.result["measured_by"]) == (9.5, "Ann")
-    assert conflict_message(now, 12.0) == (f"Trial #{now.index} was already measured by Ann: 9.5 Ω·cm² stays "
+    assert conflict_message(now, 12.0) == (f"Trial {now.id} was already measured by Ann: 9.5 Ω·cm² stays "
                                            "recorded; your value 12 Ω·cm² was not recorded.")
     assert len([e for e in data.store.events(trial_id=tid) if e.kind == "measure"]) == 1
     # a trial that never awaited a measurement (a proposal) is refused the same way

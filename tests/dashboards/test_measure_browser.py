@@ -60,7 +60,7 @@ def _open_measure_tab(page, url, tid):
 
 
 def _convergence_points(page) -> dict[int, float]:
-    """Trial index → objective of the convergence figure's 'run' trace, as plotly drew it."""
+    """Trial id → objective of the convergence figure's 'run' trace, as plotly drew it."""
     pts = page.evaluate("""() => {
         const t = document.querySelector('#convergence-graph .js-plotly-plot')._fullData
             .find(d => d.name === 'run');
@@ -79,7 +79,7 @@ def test_measurement_entered_in_the_page_is_recorded_and_shown(page, measure_ser
     # the convergence chart has no point for the trial yet
     page.click("#tab-charts")
     page.wait_for_selector("#convergence-graph .scatterlayer .trace")
-    assert before.index not in _convergence_points(page)
+    assert before.id not in _convergence_points(page)
 
     page.click("#tab-measure")
     page.wait_for_selector(f"#measure-select input[value='{tid}']")
@@ -90,7 +90,7 @@ def test_measurement_entered_in_the_page_is_recorded_and_shown(page, measure_ser
     page.screenshot(path=screenshot_dir / "measure-form.png", full_page=True)
     page.click("#measure-btn")
     page.wait_for_selector("#measure-msg .measure-ok")
-    assert page.inner_text("#measure-msg") == (f"Trial #{before.index}: interface resistance 9.5 Ω·cm² recorded by "
+    assert page.inner_text("#measure-msg") == (f"Trial {before.id}: interface resistance 9.5 Ω·cm² recorded by "
                                                "Ann; the trial is done.")
     assert page.input_value("#measure-r-int") == ""  # cleared, so the value is not entered twice by mistake
 
@@ -109,7 +109,7 @@ def test_measurement_entered_in_the_page_is_recorded_and_shown(page, measure_ser
     assert page.locator("#measure-select input:checked").count() == 0  # the next trial is chosen by hand
     page.wait_for_selector("#measured-table td")
     row = page.inner_text("#measured-table tbody tr:nth-child(2)")  # row 1 is the header
-    assert f"#{before.index}" in row and "9.5" in row and "Ann" in row
+    assert f"trial {before.id}" in row and "9.5" in row and "Ann" in row
     page.wait_for_function("document.querySelector('#campaign-counts').innerText.includes('1 awaiting measurement')")
     page.screenshot(path=screenshot_dir / "measured.png", full_page=True)
 
@@ -128,8 +128,8 @@ def test_measurement_entered_in_the_page_is_recorded_and_shown(page, measure_ser
     page.click("#tab-charts")
     page.wait_for_function("(() => { const g = document.querySelector('#convergence-graph .js-plotly-plot');"
                            " const t = g && g._fullData && g._fullData.find(d => d.name === 'run');"
-                           f" return t && Array.from(t.x).includes({before.index}); }})()")
-    assert _convergence_points(page)[before.index] == pytest.approx(9.5)
+                           f" return t && Array.from(t.x).includes({before.id}); }})()")
+    assert _convergence_points(page)[before.id] == pytest.approx(9.5)
     page.screenshot(path=screenshot_dir / "measured-convergence.png", full_page=True)
 
 
@@ -184,7 +184,7 @@ def test_two_browsers_measuring_one_trial_keep_the_first(browser, measure_served
     assert t.interface_resistance_ohm_cm2 == {"Ann": 9.5, "Ben": 12.0}[winner]
     assert f"recorded by {winner}" in oks[0]
     loser_value = {"Ann": "9.5", "Ben": "12"}[{"Ann": "Ben", "Ben": "Ann"}[winner]]
-    assert conflicts[0] == (f"Trial #{t.index} was already measured by {winner}: {t.interface_resistance_ohm_cm2:g} "
+    assert conflicts[0] == (f"Trial {t.id} was already measured by {winner}: {t.interface_resistance_ohm_cm2:g} "
                             f"Ω·cm² stays recorded; your value {loser_value} Ω·cm² was not recorded.")
     loser = pages[msgs.index(conflicts[0])]
     loser.screenshot(path=screenshot_dir / "measure-conflict.png", full_page=True)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from campaigns.errors import TrialStateError
 from campaigns.store import CampaignStore
-from dashboards.data import ReviewData, history_rows, open_store
+from dashboards.data import ReviewData, history_columns, history_rows, open_store
 from dashboards.errors import DashboardError
 
 
@@ -109,13 +109,29 @@ def test_history_rows_are_json_safe(data):
     import json
 
     rows, cols = history_rows(data.trials(1))
-    assert len(rows) == 64 and cols[0] == "index"
+    assert len(rows) == 64 and cols[0] == "trial_id"
     json.dumps(rows, allow_nan=False)
     done = [r for r in rows if r["state"] == "done"]
     assert all(r["R_int"] is not None and r["R_int"] > 0 for r in done)
     assert all(r["R_int"] is None for r in rows if r["state"] == "proposed")
-    assert "P_fail" in cols and all(r["P_fail"] is None or 0 <= r["P_fail"] <= 1 for r in rows)
+    assert "P_fail" in cols and all(r["P_fail"] is None or 0 <= r["P_fail"] <= 100 for r in rows)  # in %
     assert any(r["P_fail"] is not None for r in rows if r["state"] == "proposed")  # gp's failure model
+
+
+def test_history_shows_predictions_in_ohm_cm2_beside_r_int_with_labelled_units(data):
+    trials = data.trials(1)
+    rows, cols = history_rows(trials, data.objective(1))
+    names = {c["id"]: c["name"] for c in history_columns(cols, data.objective(1))}
+    assert names["R_int"] == "R_int [Ω·cm²]" and names["predicted"] == "predicted [Ω·cm²]"
+    assert names["P_fail"] == "P(fail) [%]" and names["EI"] == "EI [log10 units]"  # the optimiser's units, said so
+    assert names["rf_power_w"] == "rf_power_w [W]" and names["trial_id"] == "trial"
+    assert "predicted_mean" not in cols  # the log10 value is not shown raw
+    t = next(t for t in trials if t.predicted_mean is not None)  # the sample store: proposals carry predictions
+    row = next(r for r in rows if r["trial_id"] == t.id)
+    assert row["predicted"] == pytest.approx(10 ** t.predicted_mean, rel=5e-3)  # Ω·cm², 3 significant figures
+    assert row["predicted_lo"] < row["predicted"] < row["predicted_hi"]
+    for r in rows:  # recipe numbers at their precision: whole watts, 0.1 nm
+        assert r["rf_power_w"] == round(r["rf_power_w"]) and r["seed_thickness_nm"] == round(r["seed_thickness_nm"], 1)
 
 
 def test_extra_report_figures_render_offline(data, tmp_path):

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli.main import main
 from dashboards.errors import DashboardError
 from dashboards.serve import TOKEN_COOKIE, TOKEN_HEADER, check_bind, is_loopback, start
+from sputter_twin.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -141,7 +141,7 @@ def test_port_in_use_is_one_line_exit_2(store_path, capsys):
 def test_cli_serves_the_store(store_path):
     """``sputter-twin dashboard`` in its own process: prints its URL, answers, stops on SIGINT."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "dashboard", "--store", str(store_path),
+    proc = subprocess.Popen([sys.executable, "-m", "sputter_twin", "dashboard", "--store", str(store_path),
                              "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                             env=env)
     try:

@@ -10,8 +10,8 @@ import pytest
 
 from campaigns.config import CampaignConfig
 from campaigns.store import CampaignStore
-from cli.main import main
 from hardware.mapping import Mapping
+from sputter_twin.cli.main import main
 from twin import Chamber, load_tool
 
 from .conftest import MAPPING_A, ROOT

@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from cli.main import main
 from hardware.emulator_faults import FAULT_FORMS, FAULTS, ScheduledFault
 from hardware.errors import RunAbortedError
 from hardware.opcua import OpcUaTool
+from sputter_twin.cli.main import main
 
 from .conftest import MAPPING_A, MAPPING_B, ROOT
 
@@ -22,7 +22,7 @@ def start_emulator(*args: str) -> tuple[subprocess.Popen, str]:
     """``sputter-twin tool emulate ARGS`` (``--port 0`` unless given) in a subprocess; returns it and its endpoint."""
     if "--port" not in args:
         args = ("--port", "0", *args)
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "tool", "emulate", *args],
+    proc = subprocess.Popen([sys.executable, "-m", "sputter_twin", "tool", "emulate", *args],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     if "opc.tcp://" not in line:

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from campaigns.store import CampaignStore
-from cli.main import main
 from hardware.emulator import EmulatorError, ScheduledFault
 from hardware.errors import RunAbortedError
 from hardware.mapping import Mapping, MappingError
 from hardware.opcua import OpcUaTool
+from sputter_twin.cli.main import main
 from twin.errors import InputError
 
 from .conftest import MAPPING_A, ROOT
@@ -87,7 +87,7 @@ def _approved_trial(camp: Path, store: Path) -> int:
 
 def _sputter_twin() -> list[str]:
     script = Path(sys.executable).with_name("sputter-twin")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "sputter_twin"]
 
 
 def _wait_for_phase(emu, mapping: Mapping, phase: str, proc: subprocess.Popen) -> None:

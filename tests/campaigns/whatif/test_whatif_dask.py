@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from campaigns.whatif import ClusterError, Plan, Scenario, parts_dir, read_partial, run_chunk, run_plan
 from campaigns.whatif.engine import run_chunk_parquet
 from campaigns.whatif.runner import METADATA_KEY, _drain, parse_scheduler_address
-from cli.main import main
+from sputter_twin.cli.main import main
 from tests.campaigns.whatif.worker_faults import FAULT_ENV, KillOnce
 from tests.conftest import EXAMPLES, ROOT
 from twin.errors import InputError
@@ -75,7 +75,7 @@ def test_same_seed_same_results_whatever_workers_or_chunk_size(two_workers, plan
 
 
 def _run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli.main", "whatif", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "sputter_twin", "whatif", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -231,7 +231,7 @@ def _faulty_env(fault: str) -> dict[str, str]:
 
 def test_worker_dying_at_startup_is_exit_1_with_one_line_and_nothing_written(tmp_path):
     out = tmp_path / "x.parquet"
-    proc = subprocess.run([sys.executable, "-m", "cli.main", "whatif", str(SMALL), "--out", str(out), "--workers",
+    proc = subprocess.run([sys.executable, "-m", "sputter_twin", "whatif", str(SMALL), "--out", str(out), "--workers",
                            "2", "--no-progress"], cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env=_faulty_env("startup"))
     assert proc.returncode == 1, proc.stderr
@@ -243,7 +243,7 @@ def test_worker_dying_at_startup_is_exit_1_with_one_line_and_nothing_written(tmp
 
 def test_worker_killed_midrun_is_rerun_counted_and_warned_in_one_line(expected, tmp_path):
     out, marker = tmp_path / "runs.parquet", tmp_path / "killed"
-    proc = subprocess.run([sys.executable, "-m", "cli.main", "whatif", str(SMALL), "--out", str(out), "--workers",
+    proc = subprocess.run([sys.executable, "-m", "sputter_twin", "whatif", str(SMALL), "--out", str(out), "--workers",
                            "2", "--chunk-size", "4", "--no-progress"], cwd=ROOT, capture_output=True, text=True,
                           timeout=180, env=_faulty_env(f"midrun:{marker}"))
     assert proc.returncode == 0, proc.stderr

@@ -23,7 +23,7 @@ import campaigns.whatif
 import campaigns.whatif.runner
 from campaigns.whatif import Plan, RunInfo, Scenario, ScenarioError, run_chunk
 from campaigns.whatif.validate import TAIL_QUANTILE, apply, check_plan, violations
-from cli.main import main
+from sputter_twin.cli.main import main
 from tests.conftest import EXAMPLES, ROOT
 from twin import Chamber, Recipe
 from twin.errors import InputError
@@ -175,7 +175,7 @@ def test_breaking_draws_through_the_installed_command(kind, tmp_path):
     scenario = _write(tmp_path / "bad.toml", BREAKING[kind][0])
     out = tmp_path / "runs.parquet"
     exe = Path(sys.executable).with_name("sputter-twin")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "cli.main"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "sputter_twin"]
     proc = subprocess.run([*cmd, "whatif", str(scenario), "--out", str(out)], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 2 and proc.stdout == ""

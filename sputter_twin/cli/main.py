@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import sqlite3
 import sys
 
 from twin.errors import InputError, SputterTwinError, ToolError
 
-COMMAND_MODULES = ("cli.simulate", "cli.chamber", "cli.campaign", "cli.whatif", "cli.tool", "cli.dashboard")
+COMMAND_MODULES = tuple(f"sputter_twin.cli.{name}" for name in ("simulate", "chamber", "campaign", "whatif", "tool",
+                                                                  "dashboard"))
 """Command modules, registered in this order; a module that is not installed is skipped."""
 
 
@@ -51,8 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     except ToolError as exc:
         print(f"sputter-twin: run-time failure: {exc}", file=sys.stderr)
         return 1
-    except SputterTwinError as exc:
-        print(f"sputter-twin: {exc}", file=sys.stderr)
+    except SputterTwinError as exc:  # a store that is full, locked or failing: the change was rolled back
+        print(f"sputter-twin: run-time failure: {exc}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:  # the store translates SQLite's errors; anything else still gets one line
+        print(f"sputter-twin: run-time failure: SQLite: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("sputter-twin: interrupted", file=sys.stderr)
@@ -62,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # writing an export or a report: a full disk, a folder without write permission
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"sputter-twin: run-time failure: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

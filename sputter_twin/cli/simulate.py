@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sputter_twin.cli.slips import warn
 from twin import Chamber, Recipe, simulate
 from twin.errors import InputError
+from twin.plausibility import unit_slips
 
 
 def register(sub) -> None:
@@ -65,6 +67,7 @@ def run(args) -> int:
         chamber.check(recipe)
     except InputError as exc:
         raise exc.with_source(str(args.recipe)) from None
+    warn(str(args.recipe), unit_slips(recipe))
     res = simulate(recipe, chamber, seed=args.seed, deterministic=args.deterministic,
                    telemetry=args.telemetry is not None)
     if args.telemetry is not None:

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hardware.emulator_faults import FAULT_FORMS  # light (no asyncua): the help lists every fault the emulator knows
-from twin import Chamber
+from sputter_twin.cli.slips import warn
+from twin import Chamber, Recipe
 from twin.errors import InputError
+from twin.plausibility import unit_slips
 
 if TYPE_CHECKING:  # the hardware stack (asyncua) loads only when a tool command runs: every command starts faster
     from hardware.emulator import Emulator
@@ -42,6 +44,8 @@ def register(sub) -> None:
     c.add_argument("--endpoint", required=True, help="opc.tcp://HOST:PORT/PATH of the tool")
     c.add_argument("--timeout", type=float, default=4.0, help="seconds per request (default 4)")
     c.add_argument("--json", action="store_true", help="print the findings as one JSON object")
+    c.add_argument("--recipe", type=Path, action="append", default=[], metavar="RECIPE.toml",
+                   help="also check a recipe against the mapping's limits, with unit-slip warnings (repeatable)")
     c.set_defaults(func=check)
 
 
@@ -117,6 +121,13 @@ def check(args) -> int:
     if not args.timeout > 0:
         raise InputError("--timeout", args.timeout, "must be positive", "> 0 s")
     mapping = Mapping.from_toml(args.mapping)
+    for path in args.recipe:  # the tool's dry check of each recipe, before anything is contacted
+        recipe = Recipe.from_toml(path)
+        try:
+            mapping.check_recipe(recipe)
+        except InputError as exc:
+            raise exc.with_source(str(path)) from None
+        warn(str(path), unit_slips(recipe))
     findings = check_tool(mapping, args.endpoint, args.timeout)
     problems = [f for f in findings if f.is_problem]
     if args.json:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli.main import main
+from sputter_twin.cli.main import main
 from tests.conftest import EXAMPLES
 
 HARUTA = EXAMPLES / "recipes" / "haruta2015.toml"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import getpass
-import math
+import textwrap
 from pathlib import Path
 
 from campaigns.config import CampaignConfig
@@ -18,11 +19,11 @@ from campaigns.runner import (
     recommended_trial,
 )
 from campaigns.store import CampaignStore
+from sputter_twin.cli.slips import campaign_slips, warn
+from sputter_twin.cli.tables import recipe_line, trials_table
 from twin import Chamber, load_tool
+from twin.display import fmt
 from twin.errors import InputError
-
-KEY_FIELDS = ("rf_power_w", "seed_power_w", "seed_thickness_nm", "pressure_pa", "n2_fraction",
-              "target_substrate_distance_mm", "pumpdown_min", "anneal_min")
 
 
 def register(sub) -> None:
@@ -64,14 +65,16 @@ def register(sub) -> None:
 
     for name, helptext in (("approve", "approve proposed trials"), ("reject", "reject proposed trials")):
         a = cs.add_parser(name, help=helptext)
-        a.add_argument("trials", type=int, nargs="+", metavar="TRIAL", help="trial ids (see status)")
+        a.add_argument("trials", type=_trial_id, nargs="+", metavar="TRIAL",
+                       help="trial numbers as status, the report and the dashboard show them (5 or 'trial 5')")
         store_args(a, campaign=False)
         a.add_argument("--reviewer", default=None, help="who decides (default: the login name)")
         a.add_argument("--comment", default="", required=name == "reject", help="why")
         a.set_defaults(func=cmd_approve if name == "approve" else cmd_reject)
 
     m = cs.add_parser("measure", help="enter the measured interface resistance of a trial awaiting measurement")
-    m.add_argument("trial", type=int, metavar="TRIAL")
+    m.add_argument("trial", type=_trial_id, metavar="TRIAL",
+                   help="trial number as status, the report and the dashboard show it (5 or 'trial 5')")
     m.add_argument("--interface-resistance", type=float, required=True, metavar="OHM_CM2")
     store_args(m, campaign=False)
     m.add_argument("--actor", default=None, help="who measured (default: the login name)")
@@ -88,9 +91,21 @@ def register(sub) -> None:
     h.add_argument("--html", type=Path, required=True, metavar="FILE")
     h.set_defaults(func=cmd_report)
 
-    from cli.calibrate import register_under  # campaign calibrate (issue 4)
+    from sputter_twin.cli.calibrate import register_under  # campaign calibrate (issue 4)
 
     register_under(cs)
+
+def _trial_id(text: str) -> int:
+    """A trial number as every surface shows it: ``5``, ``trial 5`` or ``trial5`` (the store's trial id).
+
+    ``#5`` is refused: older versions showed a trial's position in its campaign that way, a different number.
+    """
+    t = text.strip().lower().removeprefix("trial").strip()
+    if not t.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a trial number (allowed: a trial id as shown by "
+                                         "`campaign status`, e.g. 5 or 'trial 5')")
+    return int(t)
+
 
 def _user(name: str | None) -> str:
     if name:
@@ -118,15 +133,12 @@ def _campaign_id(store: CampaignStore, name: str | None) -> int:
 def _load_new(campaign_file: Path, chamber_file: Path | None) -> tuple[CampaignConfig, Chamber]:
     chamber = Chamber.from_toml(chamber_file) if chamber_file else Chamber()
     config = CampaignConfig.from_toml(campaign_file, chamber)
+    warn(str(campaign_file), campaign_slips(config.space))
     try:  # an unknown tool type is bad input, found before the store changes
         load_tool(config.tool.get("type", "simulated"))
     except InputError as exc:
         raise exc.with_source(str(campaign_file)) from None
     return config, chamber
-
-
-def _fmt(v: float | None, spec: str = ".3g") -> str:
-    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
 
 def cmd_run(args) -> int:
@@ -138,6 +150,8 @@ def cmd_run(args) -> int:
     reality = Chamber.from_toml(args.chamber) if args.chamber else None
     with CampaignStore(args.store) as store:
         cid = open_campaign(store, config, chamber, seed=args.seed, tool_chamber=reality)
+        if args.budget is not None:  # the budget in force from now on: status and later resumes read it
+            store.set_overrides(cid, {"budget": args.budget}, actor=_user(None))
         summary = Runner(store, cid, budget=args.budget, progress=not args.no_progress,
                          max_runs=args.max_runs).run()
         print(f"campaign {config.name}: {summary.status.replace('_', ' ')}; {summary.used}/{summary.budget} runs "
@@ -153,10 +167,9 @@ def _print_best(best) -> None:
         print("no successful run yet")
         return
     t, o = best
-    print(f"best: trial {t.id} (#{t.index}) objective {o.value:.3f}; interface resistance "
-          f"{t.interface_resistance_ohm_cm2:.2f} Ω·cm² (Haruta et al. 2015: 8.6 Ω·cm²)")
-    print("  " + ", ".join(f"{k} = {t.recipe[k]:.4g}" if isinstance(t.recipe[k], float) else f"{k} = {t.recipe[k]}"
-                           for k in t.recipe))
+    print(f"best: {t.name}, objective {fmt(o.value)}; interface resistance "
+          f"{fmt(t.interface_resistance_ohm_cm2, 'Ω·cm²')} (Haruta et al. 2015: 8.6 Ω·cm²)")
+    print(textwrap.indent(recipe_line(t.recipe), "  "))
 
 
 def _print_recommended(rec, best) -> None:
@@ -164,9 +177,26 @@ def _print_recommended(rec, best) -> None:
         return
     t, predicted = rec
     same = best is not None and best[0].id == t.id
-    print(f"recommended by the model: trial {t.id} (#{t.index}), predicted objective {predicted:.3f}"
+    print(f"recommended by the model: {t.name}, predicted objective {fmt(predicted)}"
           + (" (the best measured run)" if same else "; the model rates it above the best measured run, whose "
              "measurement it reads as partly luck"))
+
+
+def _notes(config: CampaignConfig, trials) -> list[str]:
+    notes = []
+    for t in trials:
+        o = config.objective.outcome(t)
+        note = o.reason if o is not None and o.failed else ""
+        if t.state == "rejected" and t.comment:
+            note = f"rejected: {t.comment}"
+        notes.append(note)
+    return notes
+
+
+def _print_trials(config: CampaignConfig, trials) -> None:
+    print(trials_table(trials, config.space.names, config.objective, _notes(config, trials)))
+    print(f"predicted: the strategy's model of {config.objective.minimize} when it proposed the trial, its ±1σ "
+          "range, and P(fail) its chance that the run fails (- where the strategy has no such model)")
 
 
 def cmd_status(args) -> int:
@@ -179,16 +209,7 @@ def cmd_status(args) -> int:
             counts[t.state] = counts.get(t.state, 0) + 1
         print(f"campaign {config.name} (strategy {config.strategy}, seed {config.seed}, budget {config.budget}): "
               + ", ".join(f"{v} {k}" for k, v in counts.items()))
-        print(f"{'id':>5} {'#':>4} {'state':<21}" + "".join(f"{k[:12]:>13}" for k in KEY_FIELDS)
-              + f"{'R_int':>10}  note")
-        for t in trials:
-            o = config.objective.outcome(t)
-            note = o.reason if o is not None and o.failed else ""
-            if t.state == "rejected" and t.comment:
-                note = f"rejected: {t.comment}"
-            print(f"{t.id:>5} {t.index:>4} {t.state:<21}"
-                  + "".join(f"{_fmt(t.recipe.get(k)):>13}" for k in KEY_FIELDS)
-                  + f"{_fmt(t.interface_resistance_ohm_cm2, '.2f'):>10}  {note}")
+        _print_trials(config, trials)
         best = best_trial(config, trials)
         _print_best(best)
         _print_recommended(recommended_trial(config, chamber, trials), best)
@@ -204,11 +225,15 @@ def cmd_propose(args) -> int:
         with CampaignStore(args.store) as store:
             cid = open_campaign(store, config, chamber)
             ids = propose(store, cid, config, chamber, args.n, actor=_user(None))
+            trials = [store.trial(i) for i in ids]
     else:
         with _open(args.store) as store:
             cid, config, chamber = load_campaign(store, _campaign_id(store, args.campaign))
             ids = propose(store, cid, config, chamber, args.n, actor=_user(None))
-    print(f"proposed trial(s) {', '.join(map(str, ids))}; review with `campaign status`, then approve or reject")
+            trials = [store.trial(i) for i in ids]
+    print(f"proposed {', '.join(t.name for t in trials)}; approve or reject with "
+          "`campaign approve TRIAL` / `campaign reject TRIAL`")
+    _print_trials(config, trials)
     return 0
 
 
@@ -216,7 +241,7 @@ def cmd_approve(args) -> int:
     with _open(args.store) as store:
         for tid in args.trials:
             t = store.approve(tid, _user(args.reviewer), args.comment)
-            print(f"trial {t.id} approved by {t.reviewer}")
+            print(f"{t.name} approved by {t.reviewer}")
     return 0
 
 
@@ -224,14 +249,14 @@ def cmd_reject(args) -> int:
     with _open(args.store) as store:
         for tid in args.trials:
             t = store.reject(tid, _user(args.reviewer), args.comment)
-            print(f"trial {t.id} rejected by {t.reviewer}")
+            print(f"{t.name} rejected by {t.reviewer}")
     return 0
 
 
 def cmd_measure(args) -> int:
     with _open(args.store) as store:
         t = store.record_measurement(args.trial, args.interface_resistance, _user(args.actor))
-        print(f"trial {t.id}: interface resistance {t.interface_resistance_ohm_cm2:g} Ω·cm² recorded; done")
+        print(f"{t.name}: interface resistance {fmt(t.interface_resistance_ohm_cm2, 'Ω·cm²')} recorded; done")
     return 0
 
 

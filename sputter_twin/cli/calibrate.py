@@ -1,6 +1,7 @@
 """``sputter-twin campaign calibrate``: fit the twin's uncertain parameters to a campaign's measured runs.
 
-Wiring: ``cli/campaign.py`` calls :func:`register_under` with its sub-command parsers (``campaign calibrate``).
+Wiring: ``sputter_twin/cli/campaign.py`` calls :func:`register_under` with its sub-command parsers
+(``campaign calibrate``).
 
 Writes the calibrated chamber TOML (with provenance in its header) and prints the fit: parameters before and
 after, their uncertainty, which ones the runs could not identify, and the residuals. Refuses (exit status 2, one
@@ -52,6 +53,11 @@ def _write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        # mkstemp makes the file private (0600); a calibrated chamber is for the lab to read, as any file it
+        # writes: 0644 under the usual umask
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

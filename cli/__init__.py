@@ -1,1 +1,0 @@
-"""The ``sputter-twin`` command line: the top layer, above dashboards, campaigns, hardware and twin."""
