@@ -37,9 +37,12 @@ from hardware.mapping_types import (
     FROZEN_AFTER_MAX_S,
     RECIPE_UNITS,
     RESULT_FIELDS,
+    TWIN_PHASES,
     Alarm,
+    Command,
     Commands,
     Interlock,
+    JobSpec,
     Limit,
     MappingError,
     Readback,
@@ -55,9 +58,9 @@ from twin.config import read_toml
 from twin.errors import InputError, RecipeError
 from twin.recipe import Recipe
 
-__all__ = ["FROZEN_AFTER_MAX_S", "RECIPE_UNITS", "RESULT_FIELDS", "Alarm", "Commands", "Interlock", "Limit", "Mapping",
-           "MappingError", "Readback", "ResultNode", "SafeWrite", "Scalar", "Setpoint", "Status", "ToolInfo",
-           "check_frozen_after_s"]
+__all__ = ["FROZEN_AFTER_MAX_S", "RECIPE_UNITS", "RESULT_FIELDS", "TWIN_PHASES", "Alarm", "Command", "Commands",
+           "Interlock", "JobSpec", "Limit", "Mapping", "MappingError", "Readback", "ResultNode", "SafeWrite", "Scalar",
+           "Setpoint", "Status", "ToolInfo", "check_frozen_after_s"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class Mapping:
     limits: tuple[Limit, ...] = ()
     safe_state: tuple[SafeWrite, ...] = ()
     results: tuple[ResultNode, ...] = ()
+    job: JobSpec | None = None
+    """Set when the tool takes the recipe as a job (stored, read back, started by methods)."""
     source: str = field(default="", compare=False)
 
     # -- loading -----------------------------------------------------------------------------------------
@@ -123,13 +128,14 @@ class Mapping:
                                   f"[{lo:.6g}, {hi:.6g}] {unit}")
 
     def recipe_from_tool(self, raw: dict[str, Any]) -> Recipe:
-        """The recipe a set of raw setpoint values means (``raw``: node text → value); used by the emulator."""
+        """The recipe a set of raw setpoint values means (``raw``: node text or job parameter → value); used by the
+        emulator."""
         values: dict[str, Any] = {}
         flows: dict[str, float] = {}
         for sp in self.setpoints:
-            if sp.node not in raw:
+            if sp.key not in raw:
                 continue
-            v = raw[sp.node]
+            v = raw[sp.key]
             if sp.values:
                 inverse = {tv: rv for rv, tv in sp.values.items()}
                 if v not in inverse:
@@ -159,17 +165,30 @@ class Mapping:
                         "max": hi})
 
         st = self.status
-        add("status", "state", st.node, "String" if isinstance(st.idle, str) else "Int32")
-        if st.phase:
+        add("status", "state", st.node, "String" if isinstance(st.idle[0], str) else "Int32")
+        if st.phase and not st.phase_in_state:
             add("status", "phase", st.phase, "String")
-        add("command", "start", self.commands.start, "Boolean")
-        add("command", "abort", self.commands.abort, "Boolean")
+        if st.alarm_text:
+            add("status", "alarm_text", st.alarm_text, "String")
+        commands = [("start", self.commands.start), ("abort", self.commands.abort)]
+        if self.commands.reset is not None:
+            commands.append(("reset", self.commands.reset))
+        if self.job is not None:
+            commands += [("job_store", self.job.store), ("job_read", self.job.read)]
+        for name, cmd in commands:
+            if cmd.node:
+                add("command", name, cmd.node, "Boolean")
+            else:
+                add("method", name, cmd.method, "Method")
+                add("method_object", name, cmd.object, "Object")
         limits = {lim.field: lim for lim in self.limits}
         for sp in self.setpoints:
             vtype = _scalar_type(next(iter(sp.values.values()))) if sp.values else "Double"
             lim = limits.get(sp.field)
             same = lim is not None and lim.unit == sp.unit and lim.scale == sp.scale
             lo, hi = (lim.min, lim.max) if same else (None, None)
+            if not sp.node:  # a job parameter: read back through the job, not a node
+                continue
             add("setpoint", sp.field, sp.node, vtype, sp.unit, lo, hi)
             if sp.readback and sp.readback != sp.node:
                 add("setpoint_readback", sp.field, sp.readback, vtype, sp.unit)

@@ -1,80 +1,79 @@
-"""The adapter's checks of the tool: before anything is written (state, alarms, interlocks, published limits), and
-while the run goes on (the watchdog's heartbeat, alarms, interlocks, readbacks that follow a setpoint, live
-readbacks that froze). A check that fails raises :class:`~hardware.opcua_context.Stop` with the error class and
-reason the run ends with; :class:`hardware.opcua.OpcUaTool` then aborts into the safe state.
+"""The run procedure's checks of the tool, whatever the transport: before anything is written (state, alarms,
+interlocks, published limits), and while the run goes on (the watchdog, alarms, interlocks, readbacks that follow
+a setpoint, live readbacks that froze). A check that fails raises :class:`~hardware.run_context.Stop` with the
+error class and reason the run ends with; :mod:`hardware.procedure` then aborts into the safe state.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
-from typing import Any
-
-from asyncua import Client, ua
 
 from hardware.errors import RunAbortedError, RunAlarmError, RunFaultError, RunInterlockError
 from hardware.mapping import Mapping
-from hardware.opcua_context import RunContext, Stop, bounded, elapsed, log
+from hardware.run_context import RunContext, Stop, elapsed
+from hardware.transport import Transport
 from twin.recipe import Recipe
 from twin.result import Event
 
-SERVER_TIME = ua.NodeId(ua.ObjectIds.Server_ServerStatus_CurrentTime)
-"""The node the heartbeat reads: every OPC UA server has it."""
 
+async def preflight(mapping: Mapping, transport: Transport, recipe: Recipe, timeout_s: float) -> None:
+    """State, alarms, interlocks, published limits: read only, nothing written.
 
-async def preflight(mapping: Mapping, nodes: dict[str, Any], recipe: Recipe) -> None:
-    """State, alarms, interlocks, published limits: read only, nothing written."""
+    A tool in a running or busy state, in a fault state or in a state the mapping does not know is refused:
+    only idle, done and aborted tools take a new run.
+    """
     m = mapping
-    state = await nodes[m.status.node][0].read_value()
-    if state in (m.status.running,):
-        raise Stop(RunFaultError, "busy", f"the tool is busy (state {state!r})", safe=False)
+    st = m.status
+    state = await transport.read(st.node, timeout_s)
+    kind = st.kind(state)
+    if kind in ("running", "busy"):
+        raise Stop(RunFaultError, "busy", f"the tool is busy (state {state!r}); nothing was written", safe=False)
+    if kind in ("fault", "unknown"):
+        what = "in a fault state" if kind == "fault" else "in a state the mapping does not know"
+        text = await alarm_text(m, transport, timeout_s)
+        raise Stop(RunFaultError, "tool_state", f"the tool is {what} (state {state!r}{text}); nothing was written"
+                   + ("; after fixing the cause, `sputter-twin tool reset`" if m.commands.reset else ""), safe=False)
     for al in m.alarms:
-        if await nodes[al.node][0].read_value():
-            raise Stop(RunInterlockError, "alarm", f"alarm {al.name!r} is active; nothing was written", safe=False)
+        if await transport.read(al.node, timeout_s):
+            text = await alarm_text(m, transport, timeout_s)
+            raise Stop(RunInterlockError, "alarm", f"alarm {al.name!r} is active{text}; nothing was written"
+                       + ("; `sputter-twin tool reset` once its cause is fixed" if al.latched else ""), safe=False)
     for il in m.interlocks:
-        value = await nodes[il.node][0].read_value()
+        value = await transport.read(il.node, timeout_s)
         if not il.is_ok(value):
             raise Stop(RunInterlockError, "interlock", f"interlock {il.name!r} is open (value {value!r}); "
                        "nothing was written", safe=False)
     published: dict[str, tuple[float, float]] = {}
     for lim in m.limits:
-        lo = await nodes[lim.min_node][0].read_value() if lim.min_node else lim.min
-        hi = await nodes[lim.max_node][0].read_value() if lim.max_node else lim.max
+        lo = await transport.read(lim.min_node, timeout_s) if lim.min_node else lim.min
+        hi = await transport.read(lim.max_node, timeout_s) if lim.max_node else lim.max
         if lim.min_node or lim.max_node:
             published[lim.field] = lim.to_recipe_units(float(lo), float(hi))
     m.check_recipe(recipe, published)
 
 
-async def heartbeat(ctx: RunContext, client: Client, endpoint: str, watchdog_s: float) -> None:
-    """Read the server's clock every ``watchdog_s / 5`` and note when it last answered (``ctx.last_ok``) or that
-    the socket is gone (``ctx.lost``); runs until cancelled."""
-    loop = asyncio.get_running_loop()
-    node = client.get_node(SERVER_TIME)
-    while True:
-        try:
-            await bounded(node.read_value(), watchdog_s / 2)
-            ctx.last_ok = loop.time()
-        except asyncio.CancelledError:
-            raise
-        except TimeoutError:  # slow, not gone (TimeoutError is an OSError): the watchdog decides
-            log.warning("watchdog: %s did not answer within %g s", endpoint, watchdog_s / 2)
-        except (ConnectionError, OSError) as exc:  # the socket is gone: no need to wait for the watchdog
-            ctx.lost = ctx.lost or f"{type(exc).__name__}: {exc}"
-        except Exception as exc:
-            log.warning("watchdog: %s did not answer (%s)", endpoint, type(exc).__name__)
-        await asyncio.sleep(watchdog_s / 5)
+async def alarm_text(mapping: Mapping, transport: Transport, timeout_s: float) -> str:
+    """``: TEXT`` of the tool's alarm-text node, or ``""`` (no node, empty, or unreadable)."""
+    if not mapping.status.alarm_text:
+        return ""
+    try:
+        text = await transport.read(mapping.status.alarm_text, timeout_s)
+    except Exception:
+        return ""
+    return f": {text}" if text else ""
 
 
-def check_connection(ctx: RunContext, endpoint: str, watchdog_s: float) -> None:
-    """The watchdog: the socket is gone, or the server has not answered for ``watchdog_s``."""
+def check_connection(ctx: RunContext, transport: Transport, watchdog_s: float) -> None:
+    """The watchdog: the connection is gone, or the tool has not answered for ``watchdog_s``."""
+    last_ok, lost = transport.liveness()
     why = ""
-    if ctx.lost:
-        why = ctx.lost
-    elif ctx.last_ok and asyncio.get_running_loop().time() - ctx.last_ok > watchdog_s:
+    if lost:
+        why = lost
+    elif last_ok and transport.now() - last_ok > watchdog_s:
         why = f"no answer for {watchdog_s:g} s"
     if why:
         ctx.events.append(Event(elapsed(ctx), "connection_lost"))
-        raise Stop(RunAbortedError, "connection_lost", f"connection to {endpoint} lost ({why})")
+        raise Stop(RunAbortedError, "connection_lost", f"connection to {transport.address} lost ({why})")
 
 
 def check_alarms_and_interlocks(ctx: RunContext, mapping: Mapping) -> None:
@@ -82,7 +81,9 @@ def check_alarms_and_interlocks(ctx: RunContext, mapping: Mapping) -> None:
     for al in mapping.alarms:
         if ctx.values.get(al.node):
             ctx.events.append(Event(elapsed(ctx), f"alarm:{al.name}"))
-            raise Stop(RunAlarmError, "alarm", f"alarm {al.name!r} during the run")
+            text = ctx.values.get(mapping.status.alarm_text) if mapping.status.alarm_text else ""
+            raise Stop(RunAlarmError, "alarm", f"alarm {al.name!r} during the run" + (f": {text}" if text else "")
+                       + ("; latched: `sputter-twin tool reset` once its cause is fixed" if al.latched else ""))
     for il in mapping.interlocks:
         if il.node in ctx.values and not il.is_ok(ctx.values[il.node]):
             ctx.events.append(Event(elapsed(ctx), f"interlock:{il.name}"))

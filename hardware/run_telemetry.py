@@ -1,55 +1,41 @@
-"""Telemetry of a run on the OPC UA tool: every data-change notification recorded into the run's context, the
-telemetry DataFrame built from it (with the command log in ``attrs``), and the :class:`twin.RunResult` of what the
-tool measured.
+"""Telemetry of a run, whatever the transport: every data change recorded into the run's context (the state,
+the phase, readback samples), the telemetry DataFrame built from it (with the command log in ``attrs``), and the
+:class:`twin.RunResult` of what the tool measured.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import math
 from typing import Any
 
 import pandas as pd
-from asyncua import ua
 
 from hardware.mapping import Mapping
-from hardware.opcua_context import RunContext
+from hardware.run_context import RunContext
 from twin.recipe import Recipe
 from twin.result import Event, RunResult
 
 
-class Handler:
-    """The subscription's handler: each notification of a watched node goes to :func:`record_value`; a change of
-    the subscription's status marks the connection lost."""
-
-    def __init__(self, mapping: Mapping, run: RunContext, by_id: dict[ua.NodeId, str]) -> None:
-        self.mapping, self.run, self.by_id = mapping, run, by_id
-
-    def datachange_notification(self, node: Any, val: Any, _data: Any) -> None:
-        text = self.by_id.get(node.nodeid)
-        if text is not None:
-            record_value(self.run, self.mapping, text, val)
-
-    def status_change_notification(self, status: Any) -> None:
-        self.run.lost = self.run.lost or f"subscription status {status}"
-
-
 def record_value(ctx: RunContext, mapping: Mapping, text: str, value: Any) -> None:
-    """A new value of node ``text``: the tool's state or phase (a ``phase:NAME`` event), or a readback sample in
-    canonical units (and, for a live readback, when it last changed)."""
-    now = asyncio.get_running_loop().time()
+    """A new value of node ``text``: the tool's state and phase (a ``phase:NAME`` event; the phase may be read
+    from the state node itself), or a readback sample in canonical units (and, for a live readback, when it last
+    changed)."""
+    now = ctx.clock()
     t = now - ctx.t0
     changed = text not in ctx.values or ctx.values[text] != value
     ctx.values[text] = value
     m = mapping
-    if text == m.status.node:
+    st = m.status
+    if text == st.node:
         ctx.state = value
-    elif text == m.status.phase:
-        if value != ctx.phase:
-            ctx.phase = str(value)
-            ctx.events.append(Event(t, f"phase:{value}"))
+        ctx.state_changes += 1
+    if text == st.phase:  # not elif: a tool may report its phase in its one state node
+        phase = st.phase_name(value)
+        if phase != ctx.phase:
+            ctx.phase = phase
+            ctx.events.append(Event(t, f"phase:{phase}"))
     for rb in m.readbacks:
         if rb.node == text:
             if changed and rb.live:
