@@ -43,12 +43,13 @@ async def build_address_space(server: Server, ns: int, mapping: Mapping, initial
     root = await objects.add_object(ua.NodeId(m.tool.name, ns), ua.QualifiedName(m.tool.name, ns))
     folders: dict[tuple[str, ...], Any] = {}
 
-    async def place(text: str) -> tuple[Any, ua.NodeId, ua.QualifiedName]:
-        """The parent of node ``text`` (folders of a browse path created on the way), its NodeId and name."""
+    async def place(text: str, as_object: bool = False) -> tuple[Any, ua.NodeId, ua.QualifiedName]:
+        """The parent of node ``text`` (folders of a browse path created on the way), its NodeId and name; with
+        ``as_object``, the object ``text`` itself (created once) as the parent."""
         if _ua.is_path(text):
             elems = [e.partition(":")[2] for e in _ua.path_elements(text, ns)]
             parent = objects
-            for i in range(len(elems) - 1):
+            for i in range(len(elems) - (0 if as_object else 1)):
                 key = tuple(elems[: i + 1])
                 if key not in folders:
                     folders[key] = await parent.add_object(ua.NodeId(".".join(key), ns),
@@ -56,7 +57,12 @@ async def build_address_space(server: Server, ns: int, mapping: Mapping, initial
                 parent = folders[key]
             return parent, ua.NodeId(".".join(elems), ns), ua.QualifiedName(elems[-1], ns)
         nid = _ua.node_id(text, ns)
-        return root, nid, ua.QualifiedName(str(nid.Identifier), nid.NamespaceIndex)
+        bname = ua.QualifiedName(str(nid.Identifier), nid.NamespaceIndex)
+        if as_object:
+            if (text,) not in folders:
+                folders[(text,)] = await root.add_object(nid, bname)
+            return folders[(text,)], nid, bname
+        return root, nid, bname
 
     roles = m.node_roles()
     types = {row["node"]: _ua.VARIANT[row["type"]] for row in roles if row["type"] in _ua.VARIANT}
@@ -105,18 +111,15 @@ async def _add_methods(m: Mapping, place: Any, call: MethodHandler) -> None:
             methods.append((cmd, len(cmd.args), 0))
     if m.job is not None:
         methods += [(m.job.store, 2, 1), (m.job.read, 1, 1)]
-    objects: dict[str, Any] = {}
     for cmd, n_in, n_out in methods:
-        if cmd.object not in objects:
-            parent, nid, bname = await place(cmd.object)
-            objects[cmd.object] = await parent.add_object(nid, bname)
+        obj, _nid, _bname = await place(cmd.object, as_object=True)
         _parent, nid, bname = await place(cmd.method)
 
         async def serve(_parent_id: Any, *args: Any, _method: str = cmd.method) -> list[ua.Variant]:
             out = await call(_method, [a.Value if isinstance(a, ua.Variant) else a for a in args])
             return [ua.Variant(str(v), ua.VariantType.String) for v in out]
 
-        await objects[cmd.object].add_method(nid, bname, serve, [ua.VariantType.String] * n_in,
+        await obj.add_method(nid, bname, serve, [ua.VariantType.String] * n_in,
                                              [ua.VariantType.String] * n_out)
 
 

@@ -175,12 +175,15 @@ class Mapping:
             commands.append(("reset", self.commands.reset))
         if self.job is not None:
             commands += [("job_store", self.job.store), ("job_read", self.job.read)]
+        objects = set()
         for name, cmd in commands:
             if cmd.node:
                 add("command", name, cmd.node, "Boolean")
             else:
                 add("method", name, cmd.method, "Method")
-                add("method_object", name, cmd.object, "Object")
+                if cmd.object not in objects:
+                    objects.add(cmd.object)
+                    add("method_object", name, cmd.object, "Object")
         limits = {lim.field: lim for lim in self.limits}
         for sp in self.setpoints:
             vtype = _scalar_type(next(iter(sp.values.values()))) if sp.values else "Double"

@@ -129,3 +129,46 @@ def check_frozen(ctx: RunContext, mapping: Mapping, now: float, frozen_after_s: 
                        f"readback {rb.column} frozen: the same value ({raw!r} at {rb.node!r}) for more than "
                        f"{frozen_after_s:g} s in phase {ctx.phase!r}; a live readback always carries "
                        "noise, so the sensor has stopped measuring (frozen readback)")
+
+
+def run_time_checks(mapping: Mapping, watchdog_s: float | None = None, settle_s: float | None = None,
+                    frozen_after_s: float | None = None) -> list[tuple[str, bool, str]]:
+    """Every check a run of ``mapping`` makes, as (check, active, detail); ``tool check`` lists them, so that a
+    check that is off is seen to be off. Times default to the mapping's.
+
+    >>> from hardware.mapping import Mapping
+    >>> checks = run_time_checks(Mapping.from_toml("examples/hardware/pvd_c_jobs.toml"))
+    >>> [(c, on) for c, on, _detail in checks if "readback rf_power_w" in c]
+    [('stuck readback rf_power_w', True), ('frozen readback rf_power_w', True)]
+    """
+    t, st = mapping.tool, mapping.status
+    watchdog_s = t.watchdog_s if watchdog_s is None else watchdog_s
+    settle_s = t.settle_s if settle_s is None else settle_s
+    frozen_after_s = t.frozen_after_s if frozen_after_s is None else frozen_after_s
+    busy = [*st.running, *st.busy]
+    out = [("busy tool refused", True, f"states {', '.join(map(str, busy))}; also fault and unknown states"),
+           ("watchdog", True, f"lost connection declared after {watchdog_s:g} s without an answer")]
+    out.append(("alarms", bool(mapping.alarms), ", ".join(a.name + (" (latched)" if a.latched else "")
+                                                       for a in mapping.alarms) or "none mapped"))
+    out.append(("interlocks", bool(mapping.interlocks), ", ".join(i.name for i in mapping.interlocks)
+                or "none mapped"))
+    if mapping.job is not None:
+        out.append(("job read-back", True, "the stored job is compared with the recipe before it starts"))
+    echoed = [sp.field for sp in mapping.setpoints if sp.node]
+    if echoed:
+        out.append(("setpoint echoes", True, f"{len(echoed)} setpoints verified after writing"))
+    phase = ("the state node" if st.phase_in_state else st.phase) if st.phase else ""
+    out.append(("phase", bool(phase), f"read from {phase}" if phase else "no phase node: no phase-bound check"))
+    for rb in mapping.readbacks:
+        where = ", ".join(rb.phases)
+        if rb.follows:
+            out.append((f"stuck readback {rb.column}", True, f"within {rb.tolerance:.0%} of "
+                        f"{' or '.join(rb.follows)} in {where}; {settle_s:g} s to settle"))
+        if rb.live:
+            out.append((f"frozen readback {rb.column}", frozen_after_s > 0,
+                        f"the same value for {frozen_after_s:g} s in {where}" if frozen_after_s > 0
+                        else "off (frozen_after_s = 0)"))
+    clock = next((rb.node for rb in mapping.readbacks if rb.column == "time_s"), "")
+    out.append(("process clock", bool(clock), f"the tool's, {clock}" if clock else
+                "none mapped: process time is the adapter's clock since the run began"))
+    return out

@@ -17,9 +17,8 @@ from hardware.procedure import RunProcedure, Timing
 from hardware.run_context import POLL_S
 from twin import Recipe
 
-from .conftest import MAPPING_A, ROOT
+from .conftest import MAPPING_A, MAPPING_C
 
-MAPPING_C = ROOT / "examples" / "hardware" / "pvd_c_jobs.toml"
 PROFILES = {"rf-a": Mapping.from_toml(MAPPING_A), "pvd-c": Mapping.from_toml(MAPPING_C)}
 
 
