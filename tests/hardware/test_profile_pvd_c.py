@@ -154,3 +154,44 @@ def _toml(doc: dict) -> str:
             lines.append(f"[[{key}]]" if isinstance(table, list) else f"[{key}]")
             lines += [f"{k} = {value(v)}" for k, v in t.items()]
     return "\n".join(lines) + "\n"
+
+
+def test_campaign_on_pvd_c_records_the_job_id_and_keeps_an_alarmed_trial(tmp_path, emulator, mapping_c, capsys):
+    """Through the campaign: the approved run is started as a job under the trial's id and the tool's job id is
+    kept with the trial; a second run stopped by a latched alarm is interrupted with its telemetry, nothing lost."""
+    from campaigns.store import CampaignStore
+
+    from .test_campaign_e2e import CAMPAIGN, _cli, _only
+
+    emu = emulator(mapping_c, speed=300.0)
+    camp = tmp_path / "campaign.toml"
+    camp.write_text(CAMPAIGN.format(budget=2, endpoint=emu.endpoint, mapping=MAPPING_C))
+    store = tmp_path / "c.sqlite"
+    ids = []
+    for i in range(2):
+        assert _cli("campaign", "run", camp, "--store", store, "--no-progress") == 0
+        (proposed,) = _only(store, "proposed")
+        ids.append(proposed.id)
+        assert _cli("campaign", "approve", proposed.id, "--store", store, "--reviewer", "alice") == 0
+        if i == 1:
+            emu.emulator.model.faults.append(ScheduledFault.parse("alarm:cooling_water@deposition+30"))
+        code = _cli("campaign", "run", camp, "--store", store, "--no-progress")
+        assert code == (0 if i == 0 else 1)
+        if i == 0:
+            assert _cli("campaign", "measure", proposed.id, "--interface-resistance", 9.1, "--store", store) == 0
+    err = capsys.readouterr().err
+    assert "alarm 'cooling_water' during the run" in err and "safe state written" in err
+    jobs = list(emu.emulator.model.jobs)
+    assert [j.rsplit(":", 1)[1] for j in jobs] == [f"opcua-e2e-trial-{t}" for t in ids]
+    with CampaignStore(store, create=False) as st:
+        first = [e.detail for e in st.events(trial_id=ids[0]) if e.kind == "command"]
+        assert first[0]["name"] == "job_store" and first[0]["output"] == [jobs[0]]      # the tool's job id, kept
+        assert st.telemetry(ids[0]).attrs["job_id"] == jobs[0]
+        (second,) = _only(store, "interrupted")
+        tel = st.telemetry(ids[1])
+        assert second.id == ids[1] and second.result is None
+        assert tel is not None and "deposition" in set(tel["phase"]) and tel.attrs["job_id"] == jobs[1]
+        safe = [e.detail for e in st.events(trial_id=ids[1]) if e.kind == "command" and e.detail["kind"] ==
+                "safe_state"]
+        assert [(c["node"], c["value"]) for c in safe] == _safe_sequence(mapping_c) and all(c["ok"] for c in safe)
+    assert [t.id for t in _only(store, "done")] == ids[:1]                # the first run, kept as it was
