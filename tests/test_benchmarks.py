@@ -84,3 +84,12 @@ def test_dashboard_interactive_prints_the_time_to_interactive():
     out = _run("dashboard_interactive.py", "--trials", "10", "--baseline", "3", "--repeats", "1",
                "--chromium", CHROMIUM)
     assert re.search(rf"10-trial page interactive \(load \+ first click handled\): {NUMBER} s", out), out
+
+
+def test_fault_latency_prints_a_row_per_fault_and_profile_and_the_watchdog_target():
+    out = _run("fault_latency.py", "--repeat", "1", "--faults", "alarm,freeze")
+    for fault in ("alarm", "freeze"):
+        for profile in ("rf-a", "pvd-c"):
+            assert re.search(rf"^{fault}\s+{profile}\s+{NUMBER}\s+{NUMBER}\s+-?{NUMBER}", out, re.M), out
+    assert re.search(rf"lost connection declared within {NUMBER} s at worst \(target <= 5 s\): (met|NOT met)",
+                     out), out
