@@ -1,8 +1,9 @@
 """``OpcUaTool``: the :class:`twin.Tool` protocol on a real sputter tool over OPC UA (asyncua).
 
-A run: connect → read state, alarms and interlocks → dry check of the recipe against the mapping's limits and
-the limits the tool publishes → write setpoints and verify their echoes → subscribe to readbacks → start →
-follow readbacks into telemetry → completion → read results. The interface resistance is not known from the tool
+A run: connect → read state (busy, fault and unknown states refused), alarms and interlocks → dry check of the
+recipe against the mapping's limits and the limits the tool publishes → write setpoints and verify their echoes,
+or store the recipe as a job, read it back and compare → subscribe to readbacks → start → follow readbacks into
+telemetry → completion → read results. The interface resistance is not known from the tool
 (unless a result node publishes it): the returned :class:`twin.RunResult` has it NaN, with every model-only field,
 and the campaign keeps the trial in ``awaiting_measurement``.
 
@@ -19,10 +20,10 @@ that the caller stops as it does on Ctrl-C with any other tool. Every command se
 asyncua is asynchronous; the adapter runs it in a private event loop in a background thread so that
 :meth:`OpcUaTool.run` is an ordinary blocking call.
 
-The adapter class is here; what it uses lives beside it: :mod:`hardware.opcua_context` (the run's context,
-bounded awaits, the logged write), :mod:`hardware.opcua_checks` (pre-flight, watchdog, alarms, interlocks,
-followed and frozen readbacks), :mod:`hardware.opcua_safe_state` (abort + safe state) and
-:mod:`hardware.opcua_telemetry` (notifications → telemetry DataFrame → RunResult).
+The run itself is :class:`hardware.procedure.RunProcedure`, written once over a transport; this adapter runs it
+over :class:`hardware.opcua_transport.OpcUaTransport` and adds what a blocking ``Tool`` needs (the event-loop
+thread, Ctrl-C, :meth:`OpcUaTool.abort` from another thread, ``from_config``). The procedure's parts live beside
+it: :mod:`hardware.run_checks`, :mod:`hardware.run_telemetry`, :mod:`hardware.jobs`, :mod:`hardware.safe_state`.
 """
 
 from __future__ import annotations
