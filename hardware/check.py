@@ -86,8 +86,14 @@ async def _check(mapping: Mapping, endpoint: str, timeout_s: float) -> list[Find
                   "min": None, "max": None} for sw in mapping.safe_state]
         limits = {lim.field: lim for lim in mapping.limits}
         findings = [await _one(client, ns, row, limits) for row in rows]
-        return [await _states(client, ns, mapping, f) if f.role == "status" and f.name == "state" and f.kind == "ok"
-                else f for f in findings]
+        out = []
+        for f in findings:
+            if f.role == "status" and f.kind == "ok" and f.name == "state":
+                f = await _states(client, ns, mapping, f)
+            elif f.role == "status" and f.kind == "ok" and f.name == "phase":
+                f = await _phases(client, ns, mapping, f)
+            out.append(f)
+        return out
     finally:
         with contextlib.suppress(BaseException):
             await bounded(client.disconnect(), 2.0)
@@ -166,6 +172,24 @@ async def _states(client: Client, ns: int, mapping: Mapping, found: Finding) -> 
                        f"(it reports {', '.join(sorted(texts))})")
     return Finding("ok", found.role, found.name, found.node, found.detail + f"; all {len(mapped)} state values "
                    "are ones the tool reports")
+
+
+async def _phases(client: Client, ns: int, mapping: Mapping, found: Finding) -> Finding:
+    """A separate phase node's published phases against the phases the readback checks are bound to: a check
+    bound to a phase the tool never reports would never run."""
+    published = await _property(await _node(client, ns, found.node), "EnumStrings")
+    if not published:
+        return Finding("ok", found.role, found.name, found.node, found.detail + "; the tool publishes no list of its "
+                       "phases: readback phases not verified")
+    texts = {t.Text if hasattr(t, "Text") else str(t) for t in published}
+    st = mapping.status
+    names = {st.phase_name(t) for t in texts}
+    wanted = sorted({p for rb in mapping.readbacks for p in rb.phases} - names)
+    if wanted:
+        return Finding("state", found.role, found.name, found.node, f"readback checks wait for phases the tool never "
+                       f"reports: {', '.join(wanted)} (it reports {', '.join(sorted(texts))})")
+    return Finding("ok", found.role, found.name, found.node, found.detail + "; every readback phase is one the tool "
+                   "reports")
 
 
 async def _property(node: Any, name: str) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 from asyncua import Server, ua
 
 from hardware import _ua
-from hardware.mapping import Command, Mapping
+from hardware.mapping import TWIN_PHASES, Command, Mapping
 from hardware.tool_model import writable_nodes
 
 MethodHandler = Callable[[str, list[Any]], Awaitable[list[Any]]]
@@ -85,8 +85,8 @@ async def build_address_space(server: Server, ns: int, mapping: Mapping, initial
                 await node.add_property(ua.NodeId(f"{nid.Identifier}.EURange", ns),
                                         ua.QualifiedName("EURange", 0), ua.Range(row["min"], row["max"]),
                                         datatype=ua.NodeId(ua.ObjectIds.Range))
-        if text == m.status.node:  # the states the tool can report, as a multi-state item lists them
-            states = [ua.LocalizedText(str(v)) for vs in m.status.values().values() for v in vs]
+        if text in (m.status.node, m.status.phase):  # what the tool can report, as a multi-state item lists it
+            states = [ua.LocalizedText(v) for v in reportable(m, text)]
             await node.add_property(ua.NodeId(f"{nid.Identifier}.EnumStrings", ns),
                                     ua.QualifiedName("EnumStrings", 0), states,
                                     datatype=ua.NodeId(ua.ObjectIds.LocalizedText))
@@ -121,6 +121,15 @@ async def _add_methods(m: Mapping, place: Any, call: MethodHandler) -> None:
 
         await obj.add_method(nid, bname, serve, [ua.VariantType.String] * n_in,
                                              [ua.VariantType.String] * n_out)
+
+
+def reportable(m: Mapping, text: str) -> list[str]:
+    """The values the emulated tool can report at the state node or at a separate phase node."""
+    st = m.status
+    if text == st.node:
+        return [str(v) for vs in st.values().values() for v in vs]
+    phases = [st.tool_phase(p) for p in TWIN_PHASES]
+    return list(dict.fromkeys([p for p in phases if p is not None] + ["idle", "done", "aborted", "fault"]))
 
 
 def _vtype_of(value: Any) -> ua.VariantType:

@@ -210,7 +210,7 @@ def parse_tables(doc: dict[str, Any]) -> dict[str, Any]:
         canonical = units.canonical_unit(column)
         if canonical is None:
             raise MappingError(f"{where}.column", column, "the column name must end in its unit",
-                               "_pa, _w, _nm, _c, _s, _min, _mm, _nm_min, _open, _ohm_cm2, _fraction")
+                               "_pa, _w, _nm, _c, _s, _min, _mm, _nm_min, _open, _ohm_cm2, _fraction, _sccm")
         follows = _get(rb, "follows", "strs", where, ())
         for f in follows:
             if f not in numeric or RECIPE_UNITS[f] != canonical:

@@ -235,3 +235,14 @@ def test_a_bad_second_profile_is_exit_2_from_the_command_line(tmp_path, capsys):
     assert main(["tool", "check", "--mapping", str(bad), "--endpoint", "opc.tcp://127.0.0.1:9/"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "readback[1].phases = 'sputter': a phase the tool never reports" in err
+
+
+def test_a_gas_flow_readback_in_sccm_or_slm():
+    doc = _doc(MAPPING_C)
+    doc["readback"].append({"column": "n2_flow_sccm", "node": "/Objects/PvdC/Gas/N2Flow_slm", "unit": "slm"})
+    (flow,) = [rb for rb in Mapping.from_dict(doc).readbacks if rb.column == "n2_flow_sccm"]
+    assert flow.to_canonical(0.025) == pytest.approx(25.0) and not flow.live
+    doc["readback"][-1]["unit"] = "W"
+    with pytest.raises(MappingError, match=r"readback\[6\].unit = 'W': no conversion from sccm "
+                                           r"\(allowed: sccm \| slm\)"):
+        Mapping.from_dict(doc)

@@ -195,3 +195,22 @@ def test_campaign_on_pvd_c_records_the_job_id_and_keeps_an_alarmed_trial(tmp_pat
                 "safe_state"]
         assert [(c["node"], c["value"]) for c in safe] == _safe_sequence(mapping_c) and all(c["ok"] for c in safe)
     assert [t.id for t in _only(store, "done")] == ids[:1]                # the first run, kept as it was
+
+
+def test_check_refuses_readback_phases_the_tool_never_reports(emulator, mapping_a, tmp_path, capsys):
+    """rf-a has a separate phase node whose values the mapping cannot know; the tool lists them, and a readback
+    check bound to another phase would never run: a problem, not a silent gap."""
+    from .conftest import MAPPING_A
+
+    emu = emulator(mapping_a)
+    argv = ["tool", "check", "--endpoint", emu.endpoint, "--json", "--mapping"]
+    assert main([*argv, str(MAPPING_A)]) == 0
+    (phase,) = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["name"] == "phase"]
+    assert "every readback phase is one the tool reports" in phase["detail"]
+    other = tmp_path / "other.toml"
+    other.write_text(MAPPING_A.read_text().replace('phases = ["presputter", "deposition"]\ntolerance = 0.1',
+                                                   'phases = ["presputter", "sputtering"]\ntolerance = 0.1'))
+    assert main([*argv, str(other)]) == 1
+    bad = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["kind"] != "ok"]
+    assert [(f["kind"], f["name"]) for f in bad] == [("state", "phase")]
+    assert "phases the tool never reports: sputtering" in bad[0]["detail"]
