@@ -288,3 +288,26 @@ def test_a_polling_backend_reuses_the_procedure(recipe):
     assert_safe_state_written(err, tool)
     ok = run(MemoryTool(m, speed=300.0), recipe, transport=None)
     assert not isinstance(ok, RunRecord)
+
+
+def test_reset_refuses_a_running_tool_and_a_mapping_without_a_reset(recipe):
+    from hardware.mapping import MappingError
+    from hardware.reset import reset_tool
+    from twin.errors import ToolError
+
+    m = PROFILES["pvd-c"]
+    tool = MemoryTool(m)
+    tool.inject("busy:DEPOSITING")
+    asked = []
+    with pytest.raises(ToolError, match=r"tool 'pvd-c' is running \(state 'DEPOSITING'\): nothing was sent"):
+        asyncio.run(reset_tool(m, tool.transport(), lambda now: asked.append(now) or True))
+    assert asked == [] and tool.write_log == []
+    with pytest.raises(MappingError, match="commands.reset = None: tool 'rf-a' has no reset command"):
+        asyncio.run(reset_tool(PROFILES["rf-a"], MemoryTool(PROFILES["rf-a"]).transport(), lambda now: True))
+    tool.inject("clear")
+    tool.inject("alarm:rf_generator")
+    out = asyncio.run(reset_tool(m, tool.transport(), lambda now: now.alarms == ["rf_generator"]))
+    assert out.sent and not out.cleared and out.after.alarms == ["rf_generator"]   # its cause remains
+    tool.inject("clear")
+    out = asyncio.run(reset_tool(m, tool.transport(), lambda now: True))
+    assert out.cleared and out.after.state == "READY" and out.command_log[0]["name"] == "reset"
