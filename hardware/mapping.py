@@ -37,6 +37,7 @@ from hardware.mapping_types import (
     FROZEN_AFTER_MAX_S,
     RECIPE_UNITS,
     RESULT_FIELDS,
+    TOTAL_FLOW,
     TWIN_PHASES,
     Alarm,
     Command,
@@ -60,7 +61,7 @@ from twin.recipe import Recipe
 
 __all__ = ["FROZEN_AFTER_MAX_S", "RECIPE_UNITS", "RESULT_FIELDS", "TWIN_PHASES", "Alarm", "Command", "Commands",
            "Interlock", "JobSpec", "Limit", "Mapping", "MappingError", "Readback", "ResultNode", "SafeWrite", "Scalar",
-           "Setpoint", "Status", "ToolInfo", "check_frozen_after_s"]
+           "Setpoint", "Status", "TOTAL_FLOW", "ToolInfo", "check_frozen_after_s"]
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,12 @@ class Mapping:
                 if plo > lo or phi < hi:
                     how = "outside the limits the tool publishes"
                 lo, hi = max(lo, plo), min(hi, phi)
+            if lim.field == TOTAL_FLOW:  # the mapping's total flow, against a limit the tool publishes
+                total = next(sp.total_flow_sccm for sp in self.setpoints if sp.unit == "sccm")
+                if not lo <= total <= hi:
+                    raise RecipeError(f"setpoint.{TOTAL_FLOW}", total, f"{how} of tool {self.tool.name!r}",
+                                      f"[{lo:.6g}, {hi:.6g}] sccm")
+                continue
             value = float(getattr(recipe, lim.field))
             if lim.field == "seed_power_w" and recipe.seed_thickness_nm <= 0:
                 continue

@@ -16,6 +16,7 @@ from hardware.mapping_types import (
     FROZEN_AFTER_MAX_S,
     RECIPE_UNITS,
     RESULT_FIELDS,
+    TOTAL_FLOW,
     TWIN_PHASES,
     Alarm,
     Command,
@@ -263,14 +264,20 @@ def parse_tables(doc: dict[str, Any]) -> dict[str, Any]:
     for where, lim in _array(doc, "limit"):
         _keys(lim, where, {"field", "unit", "min", "max", "min_node", "max_node", "scale"})
         name = _get(lim, "field", "str", where)
-        if name not in numeric:
-            raise MappingError(f"{where}.field", name, "not a mapped numeric setpoint", ", ".join(sorted(numeric)))
+        limitable = numeric | ({TOTAL_FLOW} if flows else set())
+        if name not in limitable:
+            raise MappingError(f"{where}.field", name, "not a mapped numeric setpoint", ", ".join(sorted(limitable)))
         lo, hi = _get(lim, "min", "float", where), _get(lim, "max", "float", where)
         if lo > hi:
             raise MappingError(f"{where}.min", lo, "greater than max", f"<= {hi}")
-        limits.append(Limit(field=name, unit=_unit(lim, where, RECIPE_UNITS[name]), min=lo, max=hi,
+        limits.append(Limit(field=name, unit=_unit(lim, where, RECIPE_UNITS.get(name, "sccm")), min=lo, max=hi,
                             min_node=_node(lim, "min_node", where, False),
                             max_node=_node(lim, "max_node", where, False), scale=_scale(lim, where)))
+        if name == TOTAL_FLOW:  # the total is the mapping's own: checked here, and against the tool's at pre-flight
+            total = flows[0].total_flow_sccm
+            a, b = limits[-1].to_recipe_units(lo, hi)
+            if not a <= total <= b:
+                raise MappingError("setpoint.total_flow_sccm", total, f"outside {where}", f"[{a:g}, {b:g}] sccm")
 
     safe = []
     for where, sw in _array(doc, "safe_state"):

@@ -23,6 +23,9 @@ class MappingError(InputError):
 RECIPE_UNITS: dict[str, str] = {f.name: f.metadata.get("unit", "") for f in dataclasses.fields(Recipe)}
 """Canonical unit of every recipe field (``transfer`` has none)."""
 
+TOTAL_FLOW = "total_flow_sccm"
+"""A ``[[limit]]`` field that is not a recipe field: the total gas flow the N2 fraction is split from."""
+
 RESULT_FIELDS = ("thickness_nm", "interface_resistance_ohm_cm2", "deposition_time_s", "process_time_s",
                  "deposition_rate_nm_min")
 """RunResult fields a tool may publish at the end of a run."""
@@ -313,7 +316,8 @@ class Interlock:
 
 @dataclass(frozen=True)
 class Limit:
-    """A limit of a recipe field, in the tool's unit; the tool may publish it (``min_node``/``max_node``)."""
+    """A limit of a recipe field (or of the total gas flow, :data:`TOTAL_FLOW`), in the tool's unit; the tool may
+    publish it (``min_node``/``max_node``)."""
 
     field: str
     unit: str
@@ -325,7 +329,7 @@ class Limit:
 
     def to_recipe_units(self, lo: float, hi: float) -> tuple[float, float]:
         """Limits as the tool holds them (``unit`` times ``scale``) in the recipe's unit."""
-        canonical = RECIPE_UNITS[self.field]
+        canonical = RECIPE_UNITS.get(self.field, "sccm")  # a recipe field's unit, or the total gas flow's
         a = units.from_tool(lo / self.scale, canonical, self.unit)
         b = units.from_tool(hi / self.scale, canonical, self.unit)
         return (min(a, b), max(a, b))

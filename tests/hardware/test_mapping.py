@@ -246,3 +246,16 @@ def test_a_gas_flow_readback_in_sccm_or_slm():
     with pytest.raises(MappingError, match=r"readback\[6\].unit = 'W': no conversion from sccm "
                                            r"\(allowed: sccm \| slm\)"):
         Mapping.from_dict(doc)
+
+
+def test_the_total_flow_is_checked_against_its_limit_when_the_file_loads():
+    doc = _doc(MAPPING_C)
+    (lim,) = [x for x in doc["limit"] if x["field"] == "total_flow_sccm"]
+    lim.update(unit="slm", min=0.005, max=0.02)
+    with pytest.raises(MappingError, match=r"setpoint.total_flow_sccm = 25.0: outside limit\[3\] "
+                                           r"\(allowed: \[5, 20\] sccm\)"):
+        Mapping.from_dict(doc)
+    doc = _doc(MAPPING_A)                       # no flows in sccm: no total flow to limit
+    doc["limit"].append({"field": "total_flow_sccm", "unit": "sccm", "min": 0.0, "max": 50.0})
+    with pytest.raises(MappingError, match=r"limit\[6\].field = 'total_flow_sccm': not a mapped numeric setpoint"):
+        Mapping.from_dict(doc)

@@ -311,3 +311,14 @@ def test_reset_refuses_a_running_tool_and_a_mapping_without_a_reset(recipe):
     tool.inject("clear")
     out = asyncio.run(reset_tool(m, tool.transport(), lambda now: True))
     assert out.cleared and out.after.state == "READY" and out.command_log[0]["name"] == "reset"
+
+
+def test_a_total_flow_above_the_limit_the_tool_publishes_is_refused_before_any_write(recipe):
+    from twin.errors import RecipeError
+
+    m = PROFILES["pvd-c"]
+    tool = MemoryTool(m, published_limits={"total_flow_sccm.max": 20.0})
+    with pytest.raises(RecipeError, match=r"setpoint.total_flow_sccm = 25.0: outside the limits the tool publishes "
+                                          r"of tool 'pvd-c' \(allowed: \[5, 20\] sccm\)"):
+        run(tool, recipe)
+    assert tool.write_log == []
