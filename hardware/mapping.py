@@ -4,13 +4,16 @@ of a tool, in which unit, and what the tool's safe state is. One adapter fits an
 A mapping is a TOML file (see ``examples/hardware/``)::
 
     [tool]                      # name, namespace_uri, and timing of the adapter (wall-clock seconds)
-    [status]                    # node of the tool's state and the values meaning idle/running/done/aborted/fault
-    [commands]                  # start and abort: Boolean nodes the adapter sets to true
-    [[setpoint]]                # field (a Recipe field), node, unit, optional readback (echo) node and tolerance
+    [status]                    # state node; idle/running/done/aborted/fault (one value or several), busy,
+                                # phase (a node, possibly the state node), alarm_text
+    [status.phases]             # tool phase value -> the twin's phases it covers (when the values are the tool's)
+    [commands]                  # start, abort, optional reset: a Boolean node, or { method, object, args }
+    [job]                       # store and read methods, for a tool that takes the recipe as a job
+    [[setpoint]]                # field (a Recipe field), node (or a job's parameter), unit, readback and tolerance
     [[readback]]                # column (telemetry name with its unit suffix), node, unit, follows, phases, live
-    [[alarm]]                   # name, node: Boolean, true = alarm active
+    [[alarm]]                   # name, node: Boolean, true = alarm active; latched = true needs commands.reset
     [[interlock]]               # name, node, and ok = true|false (Boolean) or min/max (numeric, tool unit)
-    [[limit]]                   # field, unit, min, max (the mapping's), min_node/max_node (published by the tool)
+    [[limit]]                   # field (or total_flow_sccm), unit, min, max, min_node/max_node (tool-published)
     [[safe_state]]              # node, value: written in this order on every abort (RF off, shutter, gas)
     [[result]]                  # field (thickness_nm, interface_resistance_ohm_cm2, ...), node, unit
 
