@@ -214,3 +214,26 @@ def test_check_refuses_readback_phases_the_tool_never_reports(emulator, mapping_
     bad = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["kind"] != "ok"]
     assert [(f["kind"], f["name"]) for f in bad] == [("state", "phase")]
     assert "phases the tool never reports: sputtering" in bad[0]["detail"]
+
+
+@pytest.mark.parametrize(("fault", "cls", "reason", "confirmed"), [
+    ("disconnect@presputter", RunAbortedError, "connection_lost", True),
+    ("freeze:8@presputter", RunAbortedError, "connection_lost", False),      # still hung when reconnecting
+    ("frozen:pressure_pa@deposition+30", RunAbortedError, "frozen_readback", True),
+    ("interlock:door_closed@deposition+30", RunAlarmError, "interlock", True),
+])
+def test_faults_mid_run_on_pvd_c_over_opc_ua(emulator, mapping_c, short_recipe, fault, cls, reason, confirmed):
+    emu = emulator(mapping_c, speed=300.0, faults=(ScheduledFault.parse(fault),))
+    recipe = short_recipe.replace(target_thickness_nm=60.0)
+    with OpcUaTool(mapping_c, emu.endpoint, frozen_after_s=2.0) as tool, pytest.raises(cls) as info:
+        tool.run(recipe)
+    err = info.value
+    assert err.reason == reason and err.safe_state_written is confirmed
+    if confirmed:
+        assert _after_start(emu, mapping_c) == _safe_sequence(mapping_c)
+        assert emu.read(mapping_c.status.node) == "ABORTED"
+    else:
+        assert "SAFE STATE NOT CONFIRMED" in str(err) and err.command_log[-1]["kind"] == "safe_state"
+    tel = err.telemetry                                       # what the run left, for the interrupted trial
+    assert tel is not None and tel.attrs["command_log"] == err.command_log and tel.attrs["job_id"]
+    assert "cool" not in set(tel["phase"]) and tel["thickness_nm"].max() < recipe.target_thickness_nm
