@@ -130,9 +130,6 @@ class ToolModel:
     def set(self, text: str, value: Any) -> None:
         """Set a node's value (published by the front at its next :meth:`drain`)."""
         if text in self.values:
-            if isinstance(self.values[text], int) and not isinstance(self.values[text], bool) and isinstance(
-                    value, str):
-                value = int(value)
             self.values[text] = value
             self._pending.append((text, value))
 
@@ -228,14 +225,17 @@ class ToolModel:
     def _state(self, kind: str) -> Any:
         return getattr(self.mapping.status, kind)[0]
 
+    def _as_state(self, text: str) -> Any:
+        """A state value written as text (a ``[status.phases]`` key, a fault's target) in the state node's type."""
+        return int(text) if isinstance(self.mapping.status.idle[0], int) else text
+
     def _set_phase(self, name: str) -> None:
         st = self.mapping.status
         value = st.tool_phase(name)
         if value is None:  # a phase the tool does not tell apart: it keeps reporting the one before
             return
         if st.phase_in_state:
-            if st.kind(value) == "running" or str(value) in map(str, st.running):
-                self.set(st.node, value)
+            self.set(st.node, self._as_state(value))
         elif st.phase:
             self.set(st.phase, value)
 
@@ -382,7 +382,7 @@ class ToolModel:
 
     def _fault_busy(self, target: str) -> None:
         st = self.mapping.status
-        self.set(st.node, target if target else (st.busy or st.running)[-1])
+        self.set(st.node, self._as_state(target) if target else (st.busy or st.running)[-1])
 
     def _fault_badjob(self, target: str) -> None:
         self._bad_job = target or "*"

@@ -322,3 +322,23 @@ def test_a_total_flow_above_the_limit_the_tool_publishes_is_refused_before_any_w
                                           r"of tool 'pvd-c' \(allowed: \[5, 20\] sccm\)"):
         run(tool, recipe)
     assert tool.write_log == []
+
+
+def test_integer_states_carrying_the_phase(recipe):
+    """pvd-c with integer states (a PLC's enumeration): the phase map's keys are the integers as text."""
+    import tomllib
+
+    doc = tomllib.loads(MAPPING_C.read_text())
+    names = ["PUMPING", "HEATING", "PRESPUTTER", "DEPOSITING", "ANNEALING", "VENTING"]
+    st = doc["status"]
+    st.update(idle=0, running=[1, 2, 3, 4, 5, 6], busy=[7], done=8, aborted=9, fault=[10, 11])
+    st["phases"] = {str(names.index(k) + 1): v for k, v in st["phases"].items()}
+    m = Mapping.from_dict(doc)
+    tool = MemoryTool(m, speed=300.0, faults=(ScheduledFault.parse("stuck:rf_power_w@pumpdown"),))
+    err = run(tool, recipe, settle_s=0.3)
+    assert isinstance(err, RunAbortedError) and err.reason == "readback" and "phase 'presputter'" in str(err)
+    assert tool.read(m.status.node) == 9 and err.safe_state_written
+    busy = MemoryTool(m)
+    busy.inject("busy:4")
+    refused = run(busy, recipe)
+    assert isinstance(refused, RunFaultError) and refused.reason == "busy" and "state 4" in str(refused)
