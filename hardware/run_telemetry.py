@@ -45,7 +45,8 @@ def record_value(ctx: RunContext, mapping: Mapping, text: str, value: Any) -> No
 
 
 def telemetry_frame(ctx: RunContext, mapping: Mapping, name: str, endpoint: str) -> pd.DataFrame:
-    """Readbacks as a wide DataFrame (``elapsed_s`` wall-clock seconds since the run began, ``phase``, one
+    """Readbacks as a wide DataFrame (``elapsed_s`` seconds since the run began on the transport's clock: the
+    wall clock over OPC UA, simulated time in memory; ``phase``, one
     column per readback, forward-filled); ``attrs`` holds the command log and the tool's name."""
     phases = [(e.time_s, e.kind.removeprefix("phase:")) for e in ctx.events if e.kind.startswith("phase:")]
     if ctx.samples:
@@ -77,7 +78,7 @@ def telemetry_frame(ctx: RunContext, mapping: Mapping, name: str, endpoint: str)
     wide.attrs["endpoint"] = endpoint
     wide.attrs["events"] = [e.to_dict() for e in ctx.events]
     wide.attrs["t0_monotonic"] = ctx.t0
-    # time.monotonic() at elapsed_s = 0: event times are relative to it
+    # the transport's clock at elapsed_s = 0 (time.monotonic() over OPC UA): event times are relative to it
     return wide
 
 
