@@ -465,6 +465,8 @@ class Runner:
                                  actor=RUNNER)
 
     def _run_on_tool(self, trial: Trial, recipe: Recipe) -> None:
+        if hasattr(self.tool, "run_id"):  # a tool that takes jobs starts this one under the trial's id
+            self.tool.run_id = f"{self.config.name}-trial-{trial.id}"
         try:
             result = self.tool.run(recipe)
         except KeyboardInterrupt as exc:

@@ -1,5 +1,7 @@
 """Commissioning check: read every node a mapping names on a live tool and report what is missing or disagrees
-(data type, engineering unit, range, published limits). Reads only; writes nothing."""
+(data type, engineering unit, range, published limits, write access of setpoints, commands and safe-state nodes,
+the state values the tool can report, methods). Reads only; writes nothing. :func:`hardware.run_checks.run_time_checks`
+lists which checks a run of this mapping will make."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from hardware.mapping import Mapping
 from hardware.opcua_context import bounded
 from twin.errors import ToolError
 
-PROBLEMS = ("missing", "type", "unit", "range")
+PROBLEMS = ("missing", "type", "unit", "range", "access", "state")
 """Kinds of finding that mean the tool disagrees with the mapping."""
 
 _COMPATIBLE = {
@@ -25,6 +27,8 @@ _COMPATIBLE = {
     "Boolean": {"Boolean"},
     "String": {"String"},
 }
+_WRITTEN = ("setpoint", "command", "safe_state")
+"""Roles of nodes the adapter writes: each must be writable by the session's user."""
 _UNIT_ALIASES = [{"°C", "C", "degC"}, {"A", "Å"}, {"um", "µm"}, {"Ω·cm²", "ohm_cm2"}]
 
 
@@ -81,7 +85,15 @@ async def _check(mapping: Mapping, endpoint: str, timeout_s: float) -> list[Find
         rows += [{"role": "safe_state", "name": "safe_state", "node": sw.node, "type": _scalar(sw.value), "unit": "",
                   "min": None, "max": None} for sw in mapping.safe_state]
         limits = {lim.field: lim for lim in mapping.limits}
-        return [await _one(client, ns, row, limits) for row in rows]
+        findings = [await _one(client, ns, row, limits) for row in rows]
+        out = []
+        for f in findings:
+            if f.role == "status" and f.kind == "ok" and f.name == "state":
+                f = await _states(client, ns, mapping, f)
+            elif f.role == "status" and f.kind == "ok" and f.name == "phase":
+                f = await _phases(client, ns, mapping, f)
+            out.append(f)
+        return out
     finally:
         with contextlib.suppress(BaseException):
             await bounded(client.disconnect(), 2.0)
@@ -94,14 +106,24 @@ def _scalar(value: Any) -> str:
 async def _one(client: Client, ns: int, row: dict[str, Any], limits: dict[str, Any]) -> Finding:
     role, name, text = row["role"], row["name"], row["node"]
     try:
-        if _ua.is_path(text):
-            node = await client.nodes.objects.get_child(_ua.path_elements(text, ns))
-        else:
-            node = client.get_node(_ua.node_id(text, ns))
+        node = await _node(client, ns, text)
+        cls = await node.read_node_class()
+        if row["type"] in ("Method", "Object"):
+            want = ua.NodeClass.Method if row["type"] == "Method" else ua.NodeClass.Object
+            if cls != want:
+                return Finding("type", role, name, text, f"the tool has a {cls.name}, the mapping calls a {want.name}")
+            return Finding("ok", role, name, text, cls.name)
         vtype = await node.read_data_type_as_variant_type()
         value = await node.read_value()
     except Exception as exc:
         return Finding("missing", role, name, text, f"{type(exc).__name__}")
+    if role in _WRITTEN:
+        try:
+            access = await node.get_user_access_level()
+        except Exception:
+            access = set()
+        if ua.AccessLevel.CurrentWrite not in access:
+            return Finding("access", role, name, text, "not writable by this session's user: the adapter writes it")
     if vtype.name not in _COMPATIBLE[row["type"]]:
         return Finding("type", role, name, text, f"the tool has {vtype.name}, the mapping expects {row['type']}")
     notes = []
@@ -128,6 +150,46 @@ async def _one(client: Client, ns: int, row: dict[str, Any], limits: dict[str, A
                            f"{want:g} {lim.unit} (the adapter applies the stricter)")
     notes.append(f"{vtype.name} = {_ua.plain(value)!r}")
     return Finding("ok", role, name, text, "; ".join(notes))
+
+
+async def _node(client: Client, ns: int, text: str) -> Any:
+    if _ua.is_path(text):
+        return await client.nodes.objects.get_child(_ua.path_elements(text, ns))
+    return client.get_node(_ua.node_id(text, ns))
+
+
+async def _states(client: Client, ns: int, mapping: Mapping, found: Finding) -> Finding:
+    """The state node's published states (``EnumStrings``) against the mapping's state values."""
+    published = await _property(await _node(client, ns, found.node), "EnumStrings")
+    if not published:
+        return Finding("ok", found.role, found.name, found.node, found.detail + "; the tool publishes no list of its "
+                       "states: state values not verified")
+    texts = {t.Text if hasattr(t, "Text") else str(t) for t in published}
+    mapped = [str(v) for vs in mapping.status.values().values() for v in vs]
+    unknown = [v for v in mapped if v not in texts]
+    if unknown:
+        return Finding("state", found.role, found.name, found.node, f"the tool never reports {', '.join(unknown)} "
+                       f"(it reports {', '.join(sorted(texts))})")
+    return Finding("ok", found.role, found.name, found.node, found.detail + f"; all {len(mapped)} state values "
+                   "are ones the tool reports")
+
+
+async def _phases(client: Client, ns: int, mapping: Mapping, found: Finding) -> Finding:
+    """A separate phase node's published phases against the phases the readback checks are bound to: a check
+    bound to a phase the tool never reports would never run."""
+    published = await _property(await _node(client, ns, found.node), "EnumStrings")
+    if not published:
+        return Finding("ok", found.role, found.name, found.node, found.detail + "; the tool publishes no list of its "
+                       "phases: readback phases not verified")
+    texts = {t.Text if hasattr(t, "Text") else str(t) for t in published}
+    st = mapping.status
+    names = {st.phase_name(t) for t in texts}
+    wanted = sorted({p for rb in mapping.readbacks for p in rb.phases} - names)
+    if wanted:
+        return Finding("state", found.role, found.name, found.node, f"readback checks wait for phases the tool never "
+                       f"reports: {', '.join(wanted)} (it reports {', '.join(sorted(texts))})")
+    return Finding("ok", found.role, found.name, found.node, found.detail + "; every readback phase is one the tool "
+                   "reports")
 
 
 async def _property(node: Any, name: str) -> Any:

@@ -9,11 +9,15 @@ telemetry back on the readbacks, time scaled by ``speed`` (600: one hour of proc
 readbacks (pressure, forward power: ``live`` in the mapping) carry seeded Gaussian noise of ``noise`` (relative
 σ, 0.2 % by default) at every tick, as a real gauge does; the twin's telemetry itself is noise-free.
 
-Playback follows the wall clock (``loop.time()``): this is an emulated real tool, not a simulation; the twin
-itself never sees the clock.
+The tool's behaviour (state machine, echoes, jobs, methods, playback, alarms, faults) is
+:class:`hardware.tool_model.ToolModel`, which :class:`hardware.memory_backend.MemoryTransport` also holds on
+simulated time; this module serves it over OPC UA. Playback here follows the wall clock (``loop.time()``): this is
+an emulated real tool, not a simulation; the twin itself never sees the clock. Commands that the mapping gives as
+methods (``{ method, object }``) and a ``[job]``'s store and read methods are served as OPC UA methods.
 
 Faults (:data:`hardware.emulator_faults.FAULTS`: ``alarm[:NAME]``, ``stuck:COLUMN``, ``frozen:COLUMN``,
-``interlock[:NAME]``, ``disconnect``, ``freeze[:SECONDS]``, ``kill``, ``clear``) are injected on request
+``interlock[:NAME]``, ``disconnect``, ``freeze[:SECONDS]``, ``busy[:STATE]``, ``badjob[:PARAMETER]``, ``kill``,
+``clear``) are injected on request
 (:meth:`Emulator.inject`, the writable ``s=Emulator.Fault`` node) or scheduled with
 ``FAULT@PHASE[+SECONDS]`` (:class:`~hardware.emulator_faults.ScheduledFault`).
 
@@ -33,12 +37,11 @@ import threading
 import time
 from typing import Any
 
-import numpy as np
 from asyncua import Server, ua
 from asyncua.common.callback import CallbackType
 
 from hardware import _ua
-from hardware.emulator_address_space import build_address_space, ok_number
+from hardware.emulator_address_space import build_address_space
 from hardware.emulator_faults import (
     FAULT_FORMS,
     FAULT_KINDS,
@@ -49,9 +52,8 @@ from hardware.emulator_faults import (
     check_spec,
 )
 from hardware.mapping import Mapping
+from hardware.tool_model import ToolModel
 from twin.chamber import Chamber
-from twin.errors import InputError
-from twin.tool import SimulatedTool
 
 __all__ = ["FAULTS", "FAULT_FORMS", "FAULT_KINDS", "Emulator", "EmulatorError", "EmulatorThread", "FaultKind",
            "ScheduledFault", "check_spec"]
@@ -71,29 +73,32 @@ class Emulator:
         if not 0 <= noise <= 0.05:
             raise EmulatorError("noise", noise, "relative σ of the live readbacks out of range", "[0, 0.05]")
         self.mapping = mapping
-        self.tool = SimulatedTool(chamber, seed=seed, telemetry=True, name="emulator")
+        self.model = ToolModel(mapping, chamber, speed=speed, seed=seed, noise=noise, faults=faults,
+                               published_limits=published_limits)
+        self.model.on_link_fault = self._link_fault
         self.host, self.port, self.speed, self.tick_s = host, port, float(speed), tick_s
-        self.noise = float(noise)
-        self._rng = np.random.default_rng((seed, 1))  # the noise's own stream: the twin's runs do not change
-        self.faults = list(faults)
-        self.published_limits = dict(published_limits or {})
         self.allow_exit = allow_exit
-        self.write_log: list[dict[str, Any]] = []
-        self.fault_log: list[tuple[float, str]] = []
-        """Faults injected: (``time.monotonic()``, spec)."""
-        self.runs: list[Any] = []
-        """RunResults of the runs started, in order."""
         self.server: Server | None = None
         self._nodes: dict[str, Any] = {}
         self._vtypes: dict[str, ua.VariantType] = {}
         self._by_id: dict[ua.NodeId, str] = {}
-        self._stuck: set[str] = set()
-        self._frozen: dict[str, Any] = {}
-        """Frozen readback column → the raw value it keeps publishing."""
-        self._play: dict[str, Any] | None = None
         self._task: asyncio.Task | None = None
         self._ns = 0
-        self._t0 = 0.0
+
+    @property
+    def write_log(self) -> list[dict[str, Any]]:
+        """Every client write and method call (``time_s``, ``node``, ``value``, ``ok``)."""
+        return self.model.write_log
+
+    @property
+    def fault_log(self) -> list[tuple[float, str]]:
+        """Faults injected: (``time.monotonic()``, spec)."""
+        return self.model.fault_log
+
+    @property
+    def runs(self) -> list[Any]:
+        """RunResults of the runs started, in order."""
+        return self.model.runs
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     @property
@@ -106,13 +111,13 @@ class Emulator:
         self.server.set_endpoint(f"opc.tcp://{self.host}:{self.port}/sputter-twin/")
         self.server.set_server_name(f"sputter-twin emulator ({self.mapping.tool.name})")
         self._ns = await self.server.register_namespace(self.mapping.tool.namespace_uri)
-        space = await build_address_space(self.server, self._ns, self.mapping, self.published_limits)
+        space = await build_address_space(self.server, self._ns, self.mapping, self.model.values, self._call)
         self._nodes, self._vtypes, self._by_id = space.nodes, space.vtypes, space.by_id
         self._fault_node, self._log_node = space.fault_node, space.log_node
         self.server.subscribe_server_callback(CallbackType.PostWrite, self._on_write)
         await self.server.start()
         self.port = self.server.bserver.port
-        self._t0 = asyncio.get_running_loop().time()
+        self.model.t0 = asyncio.get_running_loop().time()
         self._task = asyncio.create_task(self._loop())
         log.info("emulating %s on %s", self.mapping.tool.name, self.endpoint)
 
@@ -128,17 +133,21 @@ class Emulator:
                 await server.stop()
 
     # -- nodes --------------------------------------------------------------------------------------------------
-    async def _set(self, text: str, value: Any) -> None:
-        """Write a node's value on the server side (not logged: only client writes are)."""
-        if text not in self._nodes or self.server is None:
-            return
-        await self.server.write_attribute_value(self._nodes[text].nodeid,
-                                                ua.DataValue(_ua.typed(value, self._vtypes[text])))
+    async def _flush(self) -> None:
+        """Publish the model's changes on the server (not logged: only client writes are)."""
+        for text, value in self.model.drain():
+            if text not in self._nodes or self.server is None:
+                continue
+            await self.server.write_attribute_value(self._nodes[text].nodeid,
+                                                    ua.DataValue(_ua.typed(value, self._vtypes[text])))
 
     async def _get(self, text: str) -> Any:
         return await self._nodes[text].read_value()
 
-    # -- client writes ----------------------------------------------------------------------------------------
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    # -- clients ------------------------------------------------------------------------------------------------
     async def _on_write(self, event: Any, _dispatcher: Any) -> None:
         if not getattr(event, "is_external", True):
             return
@@ -158,127 +167,36 @@ class Emulator:
             text = self._by_id.get(wv.NodeId)
             if text is None:
                 continue
-            value = wv.Value.Value.Value
-            self.write_log.append({"time_s": self._now(), "node": text, "value": _ua.plain(value), "ok": ok})
-            if ok:
-                await self._react(text, value)
-        await self.server.write_attribute_value(self._log_node.nodeid,
-                                                ua.DataValue(ua.Variant(json.dumps(self.write_log),
-                                                                        ua.VariantType.String)))
+            self.model.client_write(text, wv.Value.Value.Value, self._now(), ok)
+            await self._flush()
+        await self._publish_log()
 
-    async def _react(self, text: str, value: Any) -> None:
-        m = self.mapping
-        if text == m.commands.start and value:
-            await self._set(text, False)
-            await self._start_run()
-        elif text == m.commands.abort and value:
-            await self._set(text, False)
-            if self._play is not None:
-                self._play = None
-                await self._set(m.status.node, m.status.aborted)
-                if m.status.phase:
-                    await self._set(m.status.phase, "aborted")
-        else:
-            for sp in m.setpoints:
-                if sp.node == text and sp.readback and sp.readback != sp.node and sp.field not in self._stuck:
-                    await self._set(sp.readback, value)
-
-    async def _start_run(self) -> None:
-        m = self.mapping
-        if self._play is not None:
-            log.warning("start refused: a run is going on")
-            return
+    async def _call(self, method: str, args: list[Any]) -> list[Any]:
+        """A client called one of the tool's methods; its outputs (a refusal is BadInvalidArgument)."""
         try:
-            recipe = m.recipe_from_tool({sp.node: await self._get(sp.node) for sp in m.setpoints})
-            published = {}
-            for lim in m.limits:
-                lo = self.published_limits.get(f"{lim.field}.min", lim.min)
-                hi = self.published_limits.get(f"{lim.field}.max", lim.max)
-                published[lim.field] = lim.to_recipe_units(lo, hi)
-            m.check_recipe(recipe, published)
-            self.tool.check(recipe)
-        except InputError as exc:
-            log.warning("start refused: %s", exc)
-            await self._set(m.status.node, m.status.fault)
-            return
-        for il in m.interlocks:
-            if not il.is_ok(await self._get(il.node)):
-                log.warning("start refused: interlock %s open", il.name)
-                await self._set(m.status.node, m.status.fault)
-                return
-        for al in m.alarms:
-            if await self._get(al.node):
-                log.warning("start refused: alarm %s", al.name)
-                await self._set(m.status.node, m.status.fault)
-                return
-        result = self.tool.run(recipe)
-        self.runs.append(result)
-        df = result.telemetry
-        self._play = {"t0": asyncio.get_running_loop().time(), "result": result, "time": df["time_s"].to_numpy(),
-                      "df": df, "end": result.process_time_s, "phase": None, "phase_t0": 0.0,
-                      "pending": [f for f in self.faults]}
-        for res in m.results:
-            await self._set(res.node, float("nan"))
-        for sw in m.safe_state:
-            if isinstance(sw.value, bool):
-                await self._set(sw.node, not sw.value)
-        await self._set(m.status.node, m.status.running)
-        log.info("run %d started: %s", len(self.runs), recipe)
+            out = self.model.client_call(method, args, self._now())
+        except (ValueError, TypeError) as exc:
+            log.warning("method %s refused: %s", method, exc)
+            raise ua.UaStatusCodeError(ua.StatusCodes.BadInvalidArgument) from None
+        finally:
+            await self._flush()
+            await self._publish_log()
+        return out
+
+    async def _publish_log(self) -> None:
+        if self.server is not None:
+            await self.server.write_attribute_value(self._log_node.nodeid, ua.DataValue(
+                ua.Variant(json.dumps(self.model.write_log), ua.VariantType.String)))
 
     # -- playback ---------------------------------------------------------------------------------------------
     async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.tick_s)
-            play = self._play
-            if play is None:
-                continue
             try:
-                await self._tick(play, (loop.time() - play["t0"]) * self.speed)
+                self.model.tick(self._now())
+                await self._flush()
             except Exception:  # keep serving; a broken tick must not kill the server
                 log.exception("emulator tick failed")
-
-    async def _tick(self, play: dict[str, Any], t: float) -> None:
-        m = self.mapping
-        df = play["df"]
-        if t >= play["end"]:
-            await self._finish(play)
-            return
-        i = max(int(np.searchsorted(play["time"], t, side="right")) - 1, 0)
-        row = df.iloc[i]
-        phase = str(row["phase"])
-        if phase != play["phase"]:
-            play["phase"], play["phase_t0"] = phase, t
-            if m.status.phase:
-                await self._set(m.status.phase, phase)
-        for f in list(play["pending"]):
-            if f.phase == play["phase"] and t >= play["phase_t0"] + f.delay_s:
-                play["pending"].remove(f)
-                await self._inject(f.spec)
-                if self._play is None:
-                    return
-        for rb in m.readbacks:
-            if rb.column in self._stuck:
-                continue
-            if rb.column in self._frozen:
-                await self._set(rb.node, self._frozen[rb.column])
-            elif rb.column == "time_s":
-                await self._set(rb.node, rb.from_canonical(t))
-            elif rb.column in df.columns:
-                value = float(row[rb.column])
-                if rb.live and self.noise:
-                    value *= 1.0 + self.noise * float(self._rng.standard_normal())
-                await self._set(rb.node, rb.from_canonical(value))
-
-    async def _finish(self, play: dict[str, Any]) -> None:
-        m = self.mapping
-        res = play["result"]
-        for node in m.results:
-            await self._set(node.node, node.from_canonical(float(getattr(res, node.field))))
-        if m.status.phase:
-            await self._set(m.status.phase, "done")
-        self._play = None
-        await self._set(m.status.node, m.status.done)
 
     # -- faults -----------------------------------------------------------------------------------------------
     def inject(self, spec: str) -> None:
@@ -287,55 +205,24 @@ class Emulator:
         asyncio.get_running_loop().create_task(self._inject(spec))
 
     async def _inject(self, spec: str) -> None:
-        kind, _, target = spec.partition(":")
-        log.warning("fault injected: %s", spec)
-        self.fault_log.append((time.monotonic(), spec))
-        await getattr(self, f"_fault_{kind}")(target)
+        self.model.inject(spec, self._now())
+        await self._flush()
 
-    async def _fault_alarm(self, target: str) -> None:
-        for al in self.mapping.alarms:
-            if not target or al.name == target:
-                await self._set(al.node, True)
+    def _link_fault(self, kind: str, target: str) -> None:
+        getattr(self, f"_fault_{kind}")(target)
 
-    async def _fault_stuck(self, target: str) -> None:
-        self._stuck.add(target)
-
-    async def _fault_frozen(self, target: str) -> None:
-        for rb in self.mapping.readbacks:
-            if rb.column == target:
-                self._frozen[target] = await self._get(rb.node)
-        if target not in self._frozen:
-            log.warning("frozen: no readback column %r in the mapping", target)
-
-    async def _fault_interlock(self, target: str) -> None:
-        for il in self.mapping.interlocks:
-            if not target or il.name == target:
-                await self._set(il.node, il.bad_value())
-
-    async def _fault_disconnect(self, target: str) -> None:
+    def _fault_disconnect(self, target: str) -> None:
         for transport in list(self.server.iserver.asyncio_transports):
             transport.close()
 
-    async def _fault_freeze(self, target: str) -> None:
+    def _fault_freeze(self, target: str) -> None:
         time.sleep(float(target or 8.0))  # deliberately block the server's event loop: a hung controller
 
-    async def _fault_kill(self, target: str) -> None:
+    def _fault_kill(self, target: str) -> None:
         if self.allow_exit:
             os._exit(3)
-        self._play = None
-        await self.stop()
-
-    async def _fault_clear(self, target: str) -> None:
-        m = self.mapping
-        self._stuck.clear()
-        self._frozen.clear()
-        for al in m.alarms:
-            await self._set(al.node, False)
-        for il in m.interlocks:
-            await self._set(il.node, il.ok if il.ok is not None else ok_number(il))
-
-    def _now(self) -> float:
-        return asyncio.get_running_loop().time() - self._t0
+        self.model.halt()
+        asyncio.get_running_loop().create_task(self.stop())
 
 
 class EmulatorThread:

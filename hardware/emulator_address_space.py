@@ -6,14 +6,18 @@ emulator's own ``s=Emulator.Fault`` (writable) and ``s=Emulator.WriteLog`` nodes
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from asyncua import Server, ua
 
 from hardware import _ua
-from hardware.mapping import Interlock, Mapping
-from twin.recipe import Recipe
+from hardware.mapping import TWIN_PHASES, Command, Mapping
+from hardware.tool_model import writable_nodes
+
+MethodHandler = Callable[[str, list[Any]], Awaitable[list[Any]]]
+"""(method node text, input arguments) → output arguments."""
 
 
 @dataclass
@@ -29,62 +33,44 @@ class AddressSpace:
     """``s=Emulator.WriteLog``: every client write, as JSON."""
 
 
-async def build_address_space(server: Server, ns: int, mapping: Mapping,
-                              published_limits: dict[str, float]) -> AddressSpace:
-    """Create every node of ``mapping`` in namespace ``ns`` of ``server``, with its initial value (the default
-    recipe's setpoints, state idle, alarms off, interlocks ok, limits as the mapping has them unless
-    ``published_limits`` says otherwise)."""
+async def build_address_space(server: Server, ns: int, mapping: Mapping, initial: dict[str, Any],
+                              call: MethodHandler) -> AddressSpace:
+    """Create every node of ``mapping`` in namespace ``ns`` of ``server`` with its ``initial`` value
+    (:func:`hardware.tool_model.initial_values`), and every method the mapping calls, served by ``call``."""
     m = mapping
     space = AddressSpace()
     objects = server.nodes.objects
     root = await objects.add_object(ua.NodeId(m.tool.name, ns), ua.QualifiedName(m.tool.name, ns))
     folders: dict[tuple[str, ...], Any] = {}
-    st = m.status
-    initial: dict[str, Any] = {st.node: st.idle, m.commands.start: False, m.commands.abort: False}
-    if st.phase:
-        initial[st.phase] = "idle"
-    for sp in m.setpoints:
-        default = sp.to_tool(Recipe())
-        initial[sp.node] = default
-        if sp.readback:
-            initial[sp.readback] = default
-    for rb in m.readbacks:
-        initial[rb.node] = False if rb.is_bool else 0.0
-    for al in m.alarms:
-        initial[al.node] = False
-    for il in m.interlocks:
-        initial[il.node] = il.ok if il.ok is not None else ok_number(il)
-    for lim in m.limits:
-        if lim.min_node:
-            initial[lim.min_node] = float(published_limits.get(f"{lim.field}.min", lim.min))
-        if lim.max_node:
-            initial[lim.max_node] = float(published_limits.get(f"{lim.field}.max", lim.max))
-    for res in m.results:
-        initial[res.node] = float("nan")
-    for sw in m.safe_state:
-        initial.setdefault(sw.node, sw.value)
-    roles = m.node_roles()
-    types = {row["node"]: _ua.VARIANT[row["type"]] for row in roles}
-    unit_of = {row["node"]: row for row in roles if row["unit"]}
-    writable = {sp.node for sp in m.setpoints} | {m.commands.start, m.commands.abort} | {
-        sw.node for sw in m.safe_state}
-    for text, value in initial.items():
-        vtype = types.get(text) or _vtype_of(value)
+
+    async def place(text: str, as_object: bool = False) -> tuple[Any, ua.NodeId, ua.QualifiedName]:
+        """The parent of node ``text`` (folders of a browse path created on the way), its NodeId and name; with
+        ``as_object``, the object ``text`` itself (created once) as the parent."""
         if _ua.is_path(text):
             elems = [e.partition(":")[2] for e in _ua.path_elements(text, ns)]
             parent = objects
-            for i in range(len(elems) - 1):
+            for i in range(len(elems) - (0 if as_object else 1)):
                 key = tuple(elems[: i + 1])
                 if key not in folders:
                     folders[key] = await parent.add_object(ua.NodeId(".".join(key), ns),
                                                            ua.QualifiedName(elems[i], ns))
                 parent = folders[key]
-            nid = ua.NodeId(".".join(elems), ns)
-            bname = ua.QualifiedName(elems[-1], ns)
-        else:
-            parent = root
-            nid = _ua.node_id(text, ns)
-            bname = ua.QualifiedName(str(nid.Identifier), nid.NamespaceIndex)
+            return parent, ua.NodeId(".".join(elems), ns), ua.QualifiedName(elems[-1], ns)
+        nid = _ua.node_id(text, ns)
+        bname = ua.QualifiedName(str(nid.Identifier), nid.NamespaceIndex)
+        if as_object:
+            if (text,) not in folders:
+                folders[(text,)] = await root.add_object(nid, bname)
+            return folders[(text,)], nid, bname
+        return root, nid, bname
+
+    roles = m.node_roles()
+    types = {row["node"]: _ua.VARIANT[row["type"]] for row in roles if row["type"] in _ua.VARIANT}
+    unit_of = {row["node"]: row for row in roles if row["unit"]}
+    writable = writable_nodes(m)
+    for text, value in initial.items():
+        vtype = types.get(text) or _vtype_of(value)
+        parent, nid, bname = await place(text)
         node = await parent.add_variable(nid, bname, _ua.typed(value, vtype), vtype)
         if text in writable:
             await node.set_writable()
@@ -99,9 +85,15 @@ async def build_address_space(server: Server, ns: int, mapping: Mapping,
                 await node.add_property(ua.NodeId(f"{nid.Identifier}.EURange", ns),
                                         ua.QualifiedName("EURange", 0), ua.Range(row["min"], row["max"]),
                                         datatype=ua.NodeId(ua.ObjectIds.Range))
+        if text in (m.status.node, m.status.phase):  # what the tool can report, as a multi-state item lists it
+            states = [ua.LocalizedText(v) for v in reportable(m, text)]
+            await node.add_property(ua.NodeId(f"{nid.Identifier}.EnumStrings", ns),
+                                    ua.QualifiedName("EnumStrings", 0), states,
+                                    datatype=ua.NodeId(ua.ObjectIds.LocalizedText))
         space.nodes[text] = node
         space.vtypes[text] = vtype
         space.by_id[nid] = text
+    await _add_methods(m, place, call)
     space.fault_node = await root.add_variable(ua.NodeId("Emulator.Fault", ns), ua.QualifiedName("Emulator.Fault", ns),
                                                "", ua.VariantType.String)
     await space.fault_node.set_writable()
@@ -110,12 +102,38 @@ async def build_address_space(server: Server, ns: int, mapping: Mapping,
     return space
 
 
-def ok_number(il: Interlock) -> float:
-    """A value of a numeric interlock that is well inside its range (the emulator's normal state)."""
-    if il.max is not None:
-        return float(il.max) / 10.0 if il.max > 0 else float(il.max)
-    return float(il.min) + 1.0
+async def _add_methods(m: Mapping, place: Any, call: MethodHandler) -> None:
+    """Every command given as a method, and a job's store and read: String arguments, a String output for the
+    job methods (the job id, the stored job)."""
+    methods: list[tuple[Command, int, int]] = []
+    for cmd in (m.commands.start, m.commands.abort, m.commands.reset):
+        if cmd is not None and cmd.method:
+            methods.append((cmd, len(cmd.args), 0))
+    if m.job is not None:
+        methods += [(m.job.store, 2, 1), (m.job.read, 1, 1)]
+    for cmd, n_in, n_out in methods:
+        obj, _nid, _bname = await place(cmd.object, as_object=True)
+        _parent, nid, bname = await place(cmd.method)
+
+        async def serve(_parent_id: Any, *args: Any, _method: str = cmd.method) -> list[ua.Variant]:
+            out = await call(_method, [a.Value if isinstance(a, ua.Variant) else a for a in args])
+            return [ua.Variant(str(v), ua.VariantType.String) for v in out]
+
+        await obj.add_method(nid, bname, serve, [ua.VariantType.String] * n_in,
+                                             [ua.VariantType.String] * n_out)
+
+
+def reportable(m: Mapping, text: str) -> list[str]:
+    """The values the emulated tool can report at the state node or at a separate phase node."""
+    st = m.status
+    if text == st.node:
+        return [str(v) for vs in st.values().values() for v in vs]
+    phases = [st.tool_phase(p) for p in TWIN_PHASES]
+    return list(dict.fromkeys([p for p in phases if p is not None] + ["idle", "done", "aborted", "fault"]))
 
 
 def _vtype_of(value: Any) -> ua.VariantType:
     return _ua.VARIANT[{bool: "Boolean", int: "Int32", float: "Double", str: "String"}[type(value)]]
+
+
+__all__ = ["AddressSpace", "MethodHandler", "build_address_space"]

@@ -37,8 +37,13 @@ FAULTS: tuple[FaultKind, ...] = (
     FaultKind("freeze", "freeze[:SECONDS]", "the server stops answering for SECONDS (default 8, at most 600) with "
                                             "its connections open, as a hung controller does (only a watchdog "
                                             "notices)"),
+    FaultKind("busy", "busy[:STATE]", "the tool reports itself busy with another job (STATE, or its last busy or "
+                                      "running state) until cleared"),
+    FaultKind("badjob", "badjob[:PARAMETER]", "the tool stores jobs with a parameter other than it was sent (one, or "
+                                              "the first), so their read-back disagrees"),
     FaultKind("kill", "kill", "exit the process at once (allow_exit, as the command line does), else stop the server"),
-    FaultKind("clear", "clear", "clear alarms, stuck and frozen values and open interlocks"),
+    FaultKind("clear", "clear", "clear the causes: alarms (latched ones stay on until a reset), stuck and frozen "
+                                "values, open interlocks, a busy state, bad jobs"),
 )
 """Every fault the emulator knows, in the order the help lists them."""
 
@@ -61,7 +66,8 @@ def check_spec(spec: str) -> None:
     ...     check_spec("meteor")
     ... except EmulatorError as exc:
     ...     print(exc)
-    fault = 'meteor': unknown fault (allowed: alarm | stuck | frozen | interlock | disconnect | freeze | kill | clear)
+    fault = 'meteor': unknown fault (allowed: alarm | stuck | frozen | interlock | disconnect | freeze | busy | badjob |
+    kill | clear)
     """
     kind, _, target = spec.partition(":")
     if kind not in FAULT_KINDS:

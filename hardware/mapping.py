@@ -4,13 +4,16 @@ of a tool, in which unit, and what the tool's safe state is. One adapter fits an
 A mapping is a TOML file (see ``examples/hardware/``)::
 
     [tool]                      # name, namespace_uri, and timing of the adapter (wall-clock seconds)
-    [status]                    # node of the tool's state and the values meaning idle/running/done/aborted/fault
-    [commands]                  # start and abort: Boolean nodes the adapter sets to true
-    [[setpoint]]                # field (a Recipe field), node, unit, optional readback (echo) node and tolerance
+    [status]                    # state node; idle/running/done/aborted/fault (one value or several), busy,
+                                # phase (a node, possibly the state node), alarm_text
+    [status.phases]             # tool phase value -> the twin's phases it covers (when the values are the tool's)
+    [commands]                  # start, abort, optional reset: a Boolean node, or { method, object, args }
+    [job]                       # store and read methods, for a tool that takes the recipe as a job
+    [[setpoint]]                # field (a Recipe field), node (or a job's parameter), unit, readback and tolerance
     [[readback]]                # column (telemetry name with its unit suffix), node, unit, follows, phases, live
-    [[alarm]]                   # name, node: Boolean, true = alarm active
+    [[alarm]]                   # name, node: Boolean, true = alarm active; latched = true needs commands.reset
     [[interlock]]               # name, node, and ok = true|false (Boolean) or min/max (numeric, tool unit)
-    [[limit]]                   # field, unit, min, max (the mapping's), min_node/max_node (published by the tool)
+    [[limit]]                   # field (or total_flow_sccm), unit, min, max, min_node/max_node (tool-published)
     [[safe_state]]              # node, value: written in this order on every abort (RF off, shutter, gas)
     [[result]]                  # field (thickness_nm, interface_resistance_ohm_cm2, ...), node, unit
 
@@ -37,9 +40,13 @@ from hardware.mapping_types import (
     FROZEN_AFTER_MAX_S,
     RECIPE_UNITS,
     RESULT_FIELDS,
+    TOTAL_FLOW,
+    TWIN_PHASES,
     Alarm,
+    Command,
     Commands,
     Interlock,
+    JobSpec,
     Limit,
     MappingError,
     Readback,
@@ -55,9 +62,9 @@ from twin.config import read_toml
 from twin.errors import InputError, RecipeError
 from twin.recipe import Recipe
 
-__all__ = ["FROZEN_AFTER_MAX_S", "RECIPE_UNITS", "RESULT_FIELDS", "Alarm", "Commands", "Interlock", "Limit", "Mapping",
-           "MappingError", "Readback", "ResultNode", "SafeWrite", "Scalar", "Setpoint", "Status", "ToolInfo",
-           "check_frozen_after_s"]
+__all__ = ["FROZEN_AFTER_MAX_S", "RECIPE_UNITS", "RESULT_FIELDS", "TWIN_PHASES", "Alarm", "Command", "Commands",
+           "Interlock", "JobSpec", "Limit", "Mapping", "MappingError", "Readback", "ResultNode", "SafeWrite", "Scalar",
+           "Setpoint", "Status", "TOTAL_FLOW", "ToolInfo", "check_frozen_after_s"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,8 @@ class Mapping:
     limits: tuple[Limit, ...] = ()
     safe_state: tuple[SafeWrite, ...] = ()
     results: tuple[ResultNode, ...] = ()
+    job: JobSpec | None = None
+    """Set when the tool takes the recipe as a job (stored, read back, started by methods)."""
     source: str = field(default="", compare=False)
 
     # -- loading -----------------------------------------------------------------------------------------
@@ -114,6 +123,12 @@ class Mapping:
                 if plo > lo or phi < hi:
                     how = "outside the limits the tool publishes"
                 lo, hi = max(lo, plo), min(hi, phi)
+            if lim.field == TOTAL_FLOW:  # the mapping's total flow, against a limit the tool publishes
+                total = next(sp.total_flow_sccm for sp in self.setpoints if sp.unit == "sccm")
+                if not lo <= total <= hi:
+                    raise RecipeError(f"setpoint.{TOTAL_FLOW}", total, f"{how} of tool {self.tool.name!r}",
+                                      f"[{lo:.6g}, {hi:.6g}] sccm")
+                continue
             value = float(getattr(recipe, lim.field))
             if lim.field == "seed_power_w" and recipe.seed_thickness_nm <= 0:
                 continue
@@ -123,13 +138,14 @@ class Mapping:
                                   f"[{lo:.6g}, {hi:.6g}] {unit}")
 
     def recipe_from_tool(self, raw: dict[str, Any]) -> Recipe:
-        """The recipe a set of raw setpoint values means (``raw``: node text → value); used by the emulator."""
+        """The recipe a set of raw setpoint values means (``raw``: node text or job parameter → value); used by the
+        emulator."""
         values: dict[str, Any] = {}
         flows: dict[str, float] = {}
         for sp in self.setpoints:
-            if sp.node not in raw:
+            if sp.key not in raw:
                 continue
-            v = raw[sp.node]
+            v = raw[sp.key]
             if sp.values:
                 inverse = {tv: rv for rv, tv in sp.values.items()}
                 if v not in inverse:
@@ -159,17 +175,33 @@ class Mapping:
                         "max": hi})
 
         st = self.status
-        add("status", "state", st.node, "String" if isinstance(st.idle, str) else "Int32")
-        if st.phase:
+        add("status", "state", st.node, "String" if isinstance(st.idle[0], str) else "Int32")
+        if st.phase and not st.phase_in_state:
             add("status", "phase", st.phase, "String")
-        add("command", "start", self.commands.start, "Boolean")
-        add("command", "abort", self.commands.abort, "Boolean")
+        if st.alarm_text:
+            add("status", "alarm_text", st.alarm_text, "String")
+        commands = [("start", self.commands.start), ("abort", self.commands.abort)]
+        if self.commands.reset is not None:
+            commands.append(("reset", self.commands.reset))
+        if self.job is not None:
+            commands += [("job_store", self.job.store), ("job_read", self.job.read)]
+        objects = set()
+        for name, cmd in commands:
+            if cmd.node:
+                add("command", name, cmd.node, "Boolean")
+            else:
+                add("method", name, cmd.method, "Method")
+                if cmd.object not in objects:
+                    objects.add(cmd.object)
+                    add("method_object", name, cmd.object, "Object")
         limits = {lim.field: lim for lim in self.limits}
         for sp in self.setpoints:
             vtype = _scalar_type(next(iter(sp.values.values()))) if sp.values else "Double"
             lim = limits.get(sp.field)
             same = lim is not None and lim.unit == sp.unit and lim.scale == sp.scale
             lo, hi = (lim.min, lim.max) if same else (None, None)
+            if not sp.node:  # a job parameter: read back through the job, not a node
+                continue
             add("setpoint", sp.field, sp.node, vtype, sp.unit, lo, hi)
             if sp.readback and sp.readback != sp.node:
                 add("setpoint_readback", sp.field, sp.readback, vtype, sp.unit)

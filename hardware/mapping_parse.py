@@ -16,9 +16,13 @@ from hardware.mapping_types import (
     FROZEN_AFTER_MAX_S,
     RECIPE_UNITS,
     RESULT_FIELDS,
+    TOTAL_FLOW,
+    TWIN_PHASES,
     Alarm,
+    Command,
     Commands,
     Interlock,
+    JobSpec,
     Limit,
     MappingError,
     Readback,
@@ -114,7 +118,7 @@ def parse_tables(doc: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments of :class:`hardware.mapping.Mapping` (all but ``source``) from a mapping file's
     tables, validated; raises :class:`MappingError`."""
     top = {"tool", "status", "commands", "setpoint", "readback", "alarm", "interlock", "limit", "safe_state",
-           "result"}
+           "result", "job"}
     unknown = sorted(set(doc) - top)
     if unknown:
         raise MappingError(unknown[0], "...", "unknown table", ", ".join(sorted(top)))
@@ -135,27 +139,32 @@ def parse_tables(doc: dict[str, Any]) -> dict[str, Any]:
             raise MappingError(f"tool.{k}", getattr(tool, k), "must be positive", "> 0")
     check_frozen_after_s(tool.frozen_after_s, tool.watchdog_s)
 
-    s = _keys(doc["status"], "status", {"node", "phase", "idle", "running", "done", "aborted", "fault"})
-    status = Status(node=_node(s, "node", "status"), phase=_node(s, "phase", "status", required=False),
-                    **{k: _get(s, k, "scalar", "status") for k in ("idle", "running", "done", "aborted", "fault")})
-    vals = list(status.values().values())
-    if len(set(map(repr, vals))) != len(vals) or len({type(v) for v in vals}) != 1 or isinstance(vals[0], bool) \
-            or isinstance(vals[0], float):
-        raise MappingError("status", vals, "state values must be distinct, all strings or all integers")
-
-    c = _keys(doc["commands"], "commands", {"start", "abort"})
-    commands = Commands(start=_node(c, "start", "commands"), abort=_node(c, "abort", "commands"))
+    status = _status(doc["status"])
+    commands = _commands(doc["commands"])
+    job = _job(doc["job"]) if "job" in doc else None
+    if job is not None and not commands.start.method:
+        raise MappingError("commands.start", commands.start.node, "a tool that takes jobs starts one by a method",
+                           "{ method = ..., object = ..., args = [\"{job_id}\"] }")
 
     setpoints: list[Setpoint] = []
     seen: set[tuple[str, str]] = set()
     for where, sp in _array(doc, "setpoint"):
         _keys(sp, where, {"field", "node", "unit", "readback", "tolerance", "gas", "total_flow_sccm", "values",
-                          "scale"})
+                          "scale", "parameter"})
         name = _get(sp, "field", "str", where, allowed=", ".join(Recipe.fields()))
         if name not in RECIPE_UNITS:
             raise MappingError(f"{where}.field", name, "not a recipe field", ", ".join(Recipe.fields()))
-        kw: dict[str, Any] = {"field": name, "node": _node(sp, "node", where),
-                              "readback": _node(sp, "readback", where, required=False),
+        if job is not None:  # the recipe goes to the tool as one job: a parameter name, no node of its own
+            for k in ("node", "readback"):
+                if k in sp:
+                    raise MappingError(f"{where}.{k}", sp[k], "a tool that takes jobs gets parameters, not node writes",
+                                       "parameter = NAME")
+            address = {"parameter": _get(sp, "parameter", "str", where)}
+        else:
+            if "parameter" in sp:
+                raise MappingError(f"{where}.parameter", sp["parameter"], "only with a [job] table", "node = ...")
+            address = {"node": _node(sp, "node", where), "readback": _node(sp, "readback", where, required=False)}
+        kw: dict[str, Any] = {"field": name, **address,
                               "tolerance": _get(sp, "tolerance", "float", where, 0.01), "scale": _scale(sp, where)}
         if not 0 <= kw["tolerance"] < 1:
             raise MappingError(f"{where}.tolerance", kw["tolerance"], "out of range", "[0, 1)")
@@ -202,7 +211,7 @@ def parse_tables(doc: dict[str, Any]) -> dict[str, Any]:
         canonical = units.canonical_unit(column)
         if canonical is None:
             raise MappingError(f"{where}.column", column, "the column name must end in its unit",
-                               "_pa, _w, _nm, _c, _s, _min, _mm, _nm_min, _open, _ohm_cm2, _fraction")
+                               "_pa, _w, _nm, _c, _s, _min, _mm, _nm_min, _open, _ohm_cm2, _fraction, _sccm")
         follows = _get(rb, "follows", "strs", where, ())
         for f in follows:
             if f not in numeric or RECIPE_UNITS[f] != canonical:
@@ -224,13 +233,22 @@ def parse_tables(doc: dict[str, Any]) -> dict[str, Any]:
                                "e.g. [\"presputter\", \"deposition\"]")
         if readbacks[-1].phases and not status.phase:
             raise MappingError(f"{where}.phases", readbacks[-1].phases, "phases need status.phase (a node)")
+        known = status.known_phases()
+        for ph in readbacks[-1].phases:
+            if known is not None and ph not in known:  # a check that could never run: refused, not silently off
+                raise MappingError(f"{where}.phases", ph, "a phase the tool never reports: the check would never run",
+                                   " | ".join(known))
     if len({rb.column for rb in readbacks}) != len(readbacks):
         raise MappingError("readback.column", [rb.column for rb in readbacks], "a column is mapped twice")
 
     alarms = []
     for where, al in _array(doc, "alarm"):
-        _keys(al, where, {"name", "node"})
-        alarms.append(Alarm(name=_get(al, "name", "str", where), node=_node(al, "node", where)))
+        _keys(al, where, {"name", "node", "latched"})
+        alarms.append(Alarm(name=_get(al, "name", "str", where), node=_node(al, "node", where),
+                            latched=_get(al, "latched", "bool", where, False)))
+    if any(al.latched for al in alarms) and commands.reset is None:
+        raise MappingError("commands.reset", None, "latched alarms need a reset command to clear them",
+                           "reset = NODE or { method = ... }")
 
     interlocks = []
     for where, il in _array(doc, "interlock"):
@@ -246,14 +264,20 @@ def parse_tables(doc: dict[str, Any]) -> dict[str, Any]:
     for where, lim in _array(doc, "limit"):
         _keys(lim, where, {"field", "unit", "min", "max", "min_node", "max_node", "scale"})
         name = _get(lim, "field", "str", where)
-        if name not in numeric:
-            raise MappingError(f"{where}.field", name, "not a mapped numeric setpoint", ", ".join(sorted(numeric)))
+        limitable = numeric | ({TOTAL_FLOW} if flows else set())
+        if name not in limitable:
+            raise MappingError(f"{where}.field", name, "not a mapped numeric setpoint", ", ".join(sorted(limitable)))
         lo, hi = _get(lim, "min", "float", where), _get(lim, "max", "float", where)
         if lo > hi:
             raise MappingError(f"{where}.min", lo, "greater than max", f"<= {hi}")
-        limits.append(Limit(field=name, unit=_unit(lim, where, RECIPE_UNITS[name]), min=lo, max=hi,
+        limits.append(Limit(field=name, unit=_unit(lim, where, RECIPE_UNITS.get(name, "sccm")), min=lo, max=hi,
                             min_node=_node(lim, "min_node", where, False),
                             max_node=_node(lim, "max_node", where, False), scale=_scale(lim, where)))
+        if name == TOTAL_FLOW:  # the total is the mapping's own: checked here, and against the tool's at pre-flight
+            total = flows[0].total_flow_sccm
+            a, b = limits[-1].to_recipe_units(lo, hi)
+            if not a <= total <= b:
+                raise MappingError("setpoint.total_flow_sccm", total, f"outside {where}", f"[{a:g}, {b:g}] sccm")
 
     safe = []
     for where, sw in _array(doc, "safe_state"):
@@ -270,6 +294,78 @@ def parse_tables(doc: dict[str, Any]) -> dict[str, Any]:
             raise MappingError(f"{where}.field", name, "not a result the tool can publish", ", ".join(RESULT_FIELDS))
         results.append(ResultNode(field=name, node=_node(res, "node", where),
                                   unit=_unit(res, where, units.canonical_unit(name) or ""), scale=_scale(res, where)))
-    return {"tool": tool, "status": status, "commands": commands, "setpoints": tuple(setpoints),
+    return {"tool": tool, "status": status, "commands": commands, "job": job, "setpoints": tuple(setpoints),
             "readbacks": tuple(readbacks), "alarms": tuple(alarms), "interlocks": tuple(interlocks),
             "limits": tuple(limits), "safe_state": tuple(safe), "results": tuple(results)}
+
+
+def _state_values(s: dict[str, Any], key: str, required: bool = True) -> tuple[Any, ...]:
+    if key not in s and not required:
+        return ()
+    v = s.get(key)
+    vals = tuple(v) if isinstance(v, list) else (_get(s, key, "scalar", "status"),)
+    if not vals and required:
+        raise MappingError(f"status.{key}", v, "needs at least one state value")
+    return vals
+
+
+def _status(table: Any) -> Status:
+    """``[status]``: the state node, one or several values of each kind of state, the phase and its map."""
+    s = _keys(table, "status", {"node", "phase", "idle", "running", "done", "aborted", "fault", "busy", "phases",
+                                "alarm_text"})
+    kinds = {k: _state_values(s, k, k != "busy") for k in ("idle", "running", "done", "aborted", "fault", "busy")}
+    vals = [v for vs in kinds.values() for v in vs]
+    if len(set(map(repr, vals))) != len(vals) or len({type(v) for v in vals}) != 1 or isinstance(vals[0], bool) \
+            or isinstance(vals[0], float):
+        raise MappingError("status", vals, "state values must be distinct, all strings or all integers")
+    phases: dict[str, tuple[str, ...]] = {}
+    if "phases" in s:
+        table = _keys(s["phases"], "status.phases", set(s["phases"]) if isinstance(s["phases"], dict) else set())
+        for value, names in table.items():
+            names = _get(table, value, "strs", "status.phases")
+            bad = [n for n in names if n not in TWIN_PHASES]
+            if bad or not names:
+                raise MappingError(f"status.phases.{value}", bad or names, "not a phase of a run",
+                                   " | ".join(TWIN_PHASES))
+            phases[value] = names
+    status = Status(node=_node(s, "node", "status"), phase=_node(s, "phase", "status", required=False),
+                    phases=phases, alarm_text=_node(s, "alarm_text", "status", required=False), **kinds)
+    if phases and not status.phase:
+        raise MappingError("status.phases", list(phases), "a phase map needs status.phase (a node)")
+    if status.phase_in_state:
+        missing = [v for v in phases if v not in map(str, status.running)]
+        if missing:
+            raise MappingError(f"status.phases.{missing[0]}", missing[0], "the phase is read from the state node, "
+                               "so each phase must be a running state", " | ".join(map(str, status.running)))
+    return status
+
+
+def _command(table: dict[str, Any], key: str, where: str, required: bool = True) -> Command | None:
+    """A command: a Boolean node (``"s=Start"``) or a method call (``{ method, object, args }``)."""
+    if key not in table and not required:
+        return None
+    v = table.get(key)
+    full = f"{where}.{key}"
+    if isinstance(v, dict):
+        m = _keys(v, full, {"method", "object", "args"})
+        args = m.get("args", [])
+        if not isinstance(args, list) or not all(isinstance(a, bool | int | float | str) for a in args):
+            raise MappingError(f"{full}.args", args, "expected a list of strings, numbers or true/false")
+        return Command(method=_node(m, "method", full), object=_node(m, "object", full), args=tuple(args))
+    return Command(node=_node(table, key, where))
+
+
+def _commands(table: Any) -> Commands:
+    c = _keys(table, "commands", {"start", "abort", "reset"})
+    return Commands(start=_command(c, "start", "commands"), abort=_command(c, "abort", "commands"),
+                    reset=_command(c, "reset", "commands", required=False))
+
+
+def _job(table: Any) -> JobSpec:
+    j = _keys(table, "job", {"store", "read"})
+    store, read = _command(j, "store", "job"), _command(j, "read", "job")
+    for key, cmd in (("store", store), ("read", read)):
+        if not cmd.method:
+            raise MappingError(f"job.{key}", cmd.node, "a job is stored and read back by methods",
+                               "{ method = ..., object = ... }")
+    return JobSpec(store=store, read=read)

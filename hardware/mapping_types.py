@@ -23,6 +23,9 @@ class MappingError(InputError):
 RECIPE_UNITS: dict[str, str] = {f.name: f.metadata.get("unit", "") for f in dataclasses.fields(Recipe)}
 """Canonical unit of every recipe field (``transfer`` has none)."""
 
+TOTAL_FLOW = "total_flow_sccm"
+"""A ``[[limit]]`` field that is not a recipe field: the total gas flow the N2 fraction is split from."""
+
 RESULT_FIELDS = ("thickness_nm", "interface_resistance_ohm_cm2", "deposition_time_s", "process_time_s",
                  "deposition_rate_nm_min")
 """RunResult fields a tool may publish at the end of a run."""
@@ -76,26 +79,120 @@ def check_frozen_after_s(value: float, watchdog_s: float, where: str = "tool.fro
     return value
 
 
+TWIN_PHASES = ("pumpdown", "transfer", "heat", "presputter", "deposition", "rf_trip", "anneal_ramp", "anneal", "cool",
+               "unload")
+"""Phases of a run as the twin names them; ``[status.phases]`` maps a tool's own phase values onto these."""
+
+
 @dataclass(frozen=True)
 class Status:
-    node: str
-    idle: Scalar
-    running: Scalar
-    done: Scalar
-    aborted: Scalar
-    fault: Scalar
-    phase: str = ""
-    """Optional node with the current phase name (telemetry; readback ``phases`` refer to it)."""
+    """The tool's state machine: the state node, the values of each kind of state, and where the phase comes from.
 
-    def values(self) -> dict[str, Scalar]:
+    Each kind holds one or several tool values (a tool may report ``PUMPING``, ``PRESPUTTER``, ``DEPOSITING`` and
+    ``ANNEALING`` while it runs). ``busy`` states refuse a run before anything is written (every running state is
+    busy). ``phase`` is a node with the phase; it may be the state node itself, and ``phases`` then maps the
+    tool's values onto the twin's phase names that readback ``phases`` use.
+    """
+
+    node: str
+    idle: tuple[Scalar, ...]
+    running: tuple[Scalar, ...]
+    done: tuple[Scalar, ...]
+    aborted: tuple[Scalar, ...]
+    fault: tuple[Scalar, ...]
+    phase: str = ""
+    """Optional node with the current phase (telemetry; readback ``phases`` refer to it)."""
+    busy: tuple[Scalar, ...] = ()
+    """Further states (beside the running ones) in which the tool refuses a new run (e.g. ``LOADING``)."""
+    phases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Tool phase value → the twin's phases it covers (``DEPOSITING = ["deposition", "rf_trip"]``); the first is
+    the name recorded in telemetry and used by readback ``phases``. Empty: the tool's values are the names."""
+    alarm_text: str = ""
+    """Optional String node with the active alarm's text (kept with the error and shown by ``tool reset``)."""
+
+    def values(self) -> dict[str, tuple[Scalar, ...]]:
+        """Every kind of state → its tool values."""
         return {"idle": self.idle, "running": self.running, "done": self.done, "aborted": self.aborted,
-                "fault": self.fault}
+                "fault": self.fault, "busy": self.busy}
+
+    def kind(self, state: Any) -> str:
+        """``idle``, ``running``, ``done``, ``aborted``, ``fault``, ``busy`` or ``unknown`` for a state value.
+
+        >>> Status("s=S", ("IDLE",), ("PUMPING", "DEPOSITING"), ("DONE",), ("ABORTED",), ("FAULT",)).kind("DEPOSITING")
+        'running'
+        """
+        for kind, vals in self.values().items():
+            if state in vals and not isinstance(state, bool):
+                return kind
+        return "unknown"
+
+    @property
+    def phase_in_state(self) -> bool:
+        """Whether the phase is read from the state node itself."""
+        return bool(self.phase) and self.phase == self.node
+
+    def phase_name(self, value: Any) -> str:
+        """The twin's name of a phase value the tool reports (the value itself when no ``phases`` map)."""
+        names = self.phases.get(str(value))
+        return names[0] if names else str(value)
+
+    def tool_phase(self, name: str) -> str | None:
+        """The tool's value for a twin phase (the emulator publishes it); the name itself without a ``phases``
+        map, None if the map does not cover it (the tool keeps reporting its previous phase)."""
+        if not self.phases:
+            return name
+        for value, names in self.phases.items():
+            if name in names:
+                return value
+        return None
+
+    def known_phases(self) -> tuple[str, ...] | None:
+        """Phase names the tool can report, or None when the mapping cannot tell (a free phase node)."""
+        if self.phases:
+            return tuple(dict.fromkeys(names[0] for names in self.phases.values()))
+        if self.phase_in_state:
+            return tuple(str(v) for v in self.running)
+        return None
+
+
+@dataclass(frozen=True)
+class Command:
+    """How a command reaches the tool: a Boolean ``node`` set to true, or an OPC UA ``method`` of ``object`` called
+    with ``args`` (``"{run_id}"`` and ``"{job_id}"`` in an argument are replaced by the run's and the tool's ids)."""
+
+    node: str = ""
+    method: str = ""
+    object: str = ""
+    args: tuple[Scalar, ...] = ()
+
+    @property
+    def address(self) -> str:
+        """The node the command writes or the method it calls."""
+        return self.node or self.method
+
+    def arguments(self, run_id: str = "", job_id: str = "") -> list[Scalar]:
+        """``args`` with the placeholders filled in."""
+        return [a.replace("{run_id}", run_id).replace("{job_id}", job_id) if isinstance(a, str) else a
+                for a in self.args]
 
 
 @dataclass(frozen=True)
 class Commands:
-    start: str
-    abort: str
+    start: Command
+    abort: Command
+    reset: Command | None = None
+    """Resets/acknowledges latched alarms; sent only by ``sputter-twin tool reset`` after an operator confirmed."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A tool that takes the recipe as a job (OPC 40001-3 Job Management style): ``store`` is called with the run's
+    id and the recipe's parameters as a JSON object (``parameter`` → tool value) and returns the tool's job id;
+    ``read`` is called with the job id and returns the stored parameters as JSON, which must match what was sent;
+    ``start`` (``[commands] start``, whose arguments may name ``{job_id}``) starts it."""
+
+    store: Command
+    read: Command
 
 
 @dataclass(frozen=True)
@@ -103,7 +200,7 @@ class Setpoint:
     """A recipe field written to a node, in the node's unit."""
 
     field: str
-    node: str
+    node: str = ""
     unit: str = ""
     readback: str = ""
     """Node echoing the setpoint the tool accepted; verified after writing (default: the node itself)."""
@@ -115,6 +212,13 @@ class Setpoint:
     total_flow_sccm: float = 0.0
     values: dict[str, Scalar] = field(default_factory=dict)
     """For ``transfer``: tool value of each recipe value."""
+    parameter: str = ""
+    """The job parameter's name, when the tool takes the recipe as a job (``[job]``) instead of node writes."""
+
+    @property
+    def key(self) -> str:
+        """The node written, or the job parameter."""
+        return self.node or self.parameter
 
     def to_tool(self, recipe: Recipe) -> Scalar:
         """The raw value to write for ``recipe``."""
@@ -181,6 +285,8 @@ class Readback:
 class Alarm:
     name: str
     node: str
+    latched: bool = False
+    """The tool keeps the alarm active until it is reset (``sputter-twin tool reset``), even once its cause is gone."""
 
 
 @dataclass(frozen=True)
@@ -210,7 +316,8 @@ class Interlock:
 
 @dataclass(frozen=True)
 class Limit:
-    """A limit of a recipe field, in the tool's unit; the tool may publish it (``min_node``/``max_node``)."""
+    """A limit of a recipe field (or of the total gas flow, :data:`TOTAL_FLOW`), in the tool's unit; the tool may
+    publish it (``min_node``/``max_node``)."""
 
     field: str
     unit: str
@@ -222,7 +329,7 @@ class Limit:
 
     def to_recipe_units(self, lo: float, hi: float) -> tuple[float, float]:
         """Limits as the tool holds them (``unit`` times ``scale``) in the recipe's unit."""
-        canonical = RECIPE_UNITS[self.field]
+        canonical = RECIPE_UNITS.get(self.field, "sccm")  # a recipe field's unit, or the total gas flow's
         a = units.from_tool(lo / self.scale, canonical, self.unit)
         b = units.from_tool(hi / self.scale, canonical, self.unit)
         return (min(a, b), max(a, b))

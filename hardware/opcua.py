@@ -1,8 +1,9 @@
 """``OpcUaTool``: the :class:`twin.Tool` protocol on a real sputter tool over OPC UA (asyncua).
 
-A run: connect → read state, alarms and interlocks → dry check of the recipe against the mapping's limits and
-the limits the tool publishes → write setpoints and verify their echoes → subscribe to readbacks → start →
-follow readbacks into telemetry → completion → read results. The interface resistance is not known from the tool
+A run: connect → read state (busy, fault and unknown states refused), alarms and interlocks → dry check of the
+recipe against the mapping's limits and the limits the tool publishes → write setpoints and verify their echoes,
+or store the recipe as a job, read it back and compare → subscribe to readbacks → start → follow readbacks into
+telemetry → completion → read results. The interface resistance is not known from the tool
 (unless a result node publishes it): the returned :class:`twin.RunResult` has it NaN, with every model-only field,
 and the campaign keeps the trial in ``awaiting_measurement``.
 
@@ -19,10 +20,10 @@ that the caller stops as it does on Ctrl-C with any other tool. Every command se
 asyncua is asynchronous; the adapter runs it in a private event loop in a background thread so that
 :meth:`OpcUaTool.run` is an ordinary blocking call.
 
-The adapter class is here; what it uses lives beside it: :mod:`hardware.opcua_context` (the run's context,
-bounded awaits, the logged write), :mod:`hardware.opcua_checks` (pre-flight, watchdog, alarms, interlocks,
-followed and frozen readbacks), :mod:`hardware.opcua_safe_state` (abort + safe state) and
-:mod:`hardware.opcua_telemetry` (notifications → telemetry DataFrame → RunResult).
+The run itself is :class:`hardware.procedure.RunProcedure`, written once over a transport; this adapter runs it
+over :class:`hardware.opcua_transport.OpcUaTransport` and adds what a blocking ``Tool`` needs (the event-loop
+thread, Ctrl-C, :meth:`OpcUaTool.abort` from another thread, ``from_config``). The procedure's parts live beside
+it: :mod:`hardware.run_checks`, :mod:`hardware.run_telemetry`, :mod:`hardware.jobs`, :mod:`hardware.safe_state`.
 """
 
 from __future__ import annotations
@@ -35,26 +36,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-from asyncua import Client
-
 from hardware.errors import RunAbortedError, RunFaultError, RunInterrupted, RunRecord
 from hardware.mapping import Mapping, MappingError, check_frozen_after_s
-from hardware.opcua_checks import (
-    check_alarms_and_interlocks,
-    check_connection,
-    check_followed,
-    check_frozen,
-    heartbeat,
-    preflight,
-)
-from hardware.opcua_context import POLL_S, RunContext, Stop, bounded, elapsed, hang_up, resolve, write_logged
-from hardware.opcua_safe_state import safe_state_on_new_connection, write_safe_state
-from hardware.opcua_telemetry import Handler, measured_result, telemetry_frame
+from hardware.opcua_context import bounded
+from hardware.opcua_transport import OpcUaTransport
+from hardware.procedure import RunProcedure, Timing
+from hardware.run_context import RunContext
+from hardware.safe_state import safe_state_on_new_connection
 from twin.chamber import Chamber
-from twin.errors import InputError, RecipeError
+from twin.errors import InputError
 from twin.recipe import Recipe
-from twin.result import Event, RunResult
+from twin.result import RunResult
 from twin.tool import ToolStatus
 
 __all__ = ["CONFIG_KEYS", "OpcUaTool", "bounded"]
@@ -117,6 +109,8 @@ class OpcUaTool:
             float(frozen_after_s if frozen_after_s is not None else tool.frozen_after_s), self.watchdog_s)
         self.command_log: list[dict[str, Any]] = []
         """Commands of the last run (also on its telemetry and on its error)."""
+        self.run_id = ""
+        """Id of the next run, sent with a job to a tool that takes jobs (the campaign runner sets the trial's)."""
         self._status = ToolStatus.IDLE
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -242,8 +236,8 @@ class OpcUaTool:
             self._request_cancel("aborted by abort()")
             return
         loop = self._ensure_loop()
-        standalone = safe_state_on_new_connection(RunContext(Recipe(), loop.time()), self.mapping, self.endpoint,
-                                                  self.timeout_s)
+        ctx = RunContext(Recipe(), loop.time(), loop.time)
+        standalone = safe_state_on_new_connection(ctx, self.mapping, self.transport(), self.timeout_s)
         ok = asyncio.run_coroutine_threadsafe(standalone, loop).result(timeout=4 * self.timeout_s + 5)
         self._status = ToolStatus.ABORTED if ok else ToolStatus.DISCONNECTED
 
@@ -275,157 +269,17 @@ class OpcUaTool:
         self._cancel = self._cancel or reason
 
     # -- the run ----------------------------------------------------------------------------------------------------
+    def transport(self) -> OpcUaTransport:
+        """A new, unconnected OPC UA transport to the tool (the run procedure's backend)."""
+        return OpcUaTransport(self.endpoint, self.mapping.tool.namespace_uri, self.timeout_s)
+
     async def _run(self, recipe: Recipe) -> RunResult:
-        loop = asyncio.get_running_loop()
-        ctx = RunContext(recipe, loop.time())
-        self.command_log = ctx.command_log
+        timing = Timing(timeout_s=self.timeout_s, watchdog_s=self.watchdog_s, settle_s=self.settle_s,
+                        run_timeout_s=self.run_timeout_s, frozen_after_s=self.frozen_after_s)
+        proc = RunProcedure(self.mapping, self.transport(), timing, self.name, lambda: self._cancel, self.run_id)
         self._status = ToolStatus.RUNNING
-        client = Client(self.endpoint, timeout=self.timeout_s)
-        beat: asyncio.Task | None = None
-        nodes: dict[str, Any] = {}
         try:
-            try:
-                await bounded(client.connect(), self.timeout_s + 1)
-            except Exception as exc:
-                raise Stop(RunFaultError, "connect", f"cannot connect to {self.endpoint}: {exc}", safe=False) from None
-            nodes = await resolve(client, self.mapping)
-            await preflight(self.mapping, nodes, recipe)
-            self._check_cancel_and_watchdog(ctx)
-            await self._write_setpoints(ctx, nodes, recipe)
-            by_id = {node.nodeid: text for text, (node, _vt) in nodes.items()}
-            sub = await client.create_subscription(self.mapping.tool.publish_ms, Handler(self.mapping, ctx, by_id))
-            watch = [self.mapping.status.node, self.mapping.status.phase] + [rb.node for rb in self.mapping.readbacks]
-            watch += [a.node for a in self.mapping.alarms] + [i.node for i in self.mapping.interlocks]
-            await sub.subscribe_data_change([nodes[t][0] for t in dict.fromkeys(watch) if t])
-            await self._wait_for(ctx, lambda: self.mapping.status.node in ctx.values, self.timeout_s,
-                                 "no data from the tool's subscription")
-            ctx.last_ok = loop.time()
-            beat = asyncio.create_task(heartbeat(ctx, client, self.endpoint, self.watchdog_s))
-            started = await write_logged(ctx, nodes, "command", "start", self.mapping.commands.start, True,
-                                         self.timeout_s)
-            if not started:
-                raise Stop(RunFaultError, "start", "the start command was not accepted")
-            st = self.mapping.status
-            await self._wait_for(ctx, lambda: ctx.state == st.running, self.mapping.tool.start_timeout_s,
-                                 f"the tool did not report running ({st.running!r}) after the start command")
-            ctx.events.append(Event(elapsed(ctx), "start"))
-            await self._follow(ctx)
-            result = await self._finish(ctx, nodes)
-            self._status = ToolStatus.IDLE
-            return result
-        except Stop as stop:
-            # anything written (setpoints, start) is undone by the abort command and the safe state
-            attempted = stop.safe and bool(ctx.command_log)
-            safe = await write_safe_state(ctx, self.mapping, nodes, self.endpoint, self.timeout_s,
-                                          stop.reason == "connection_lost") if attempted else False
-            self._status = ToolStatus.ABORTED if stop.cls is RunAbortedError else ToolStatus.FAULT
-            if stop.reason == "connection_lost":
-                self._status = ToolStatus.DISCONNECTED
-            msg = stop.message
-            if attempted:
-                msg += "; safe state written" if safe else "; SAFE STATE NOT CONFIRMED: check the tool"
-            err = stop.cls(f"{self.name}: {msg}")
-            raise err.attach(telemetry=self._telemetry(ctx), command_log=ctx.command_log,
-                             safe_state_written=safe or not ctx.command_log, reason=stop.reason) from None
-        except RunFaultError as err:
-            self._status = ToolStatus.FAULT
-            raise err.attach(telemetry=self._telemetry(ctx), command_log=ctx.command_log, safe_state_written=False,
-                             reason="tool") from None
-        except (RecipeError, InputError):
-            self._status = ToolStatus.IDLE
-            raise
-        except Exception as exc:  # an OPC UA failure we did not foresee: stop safely all the same
-            log.exception("run on %s failed", self.name)
-            safe = (await safe_state_on_new_connection(ctx, self.mapping, self.endpoint, self.timeout_s)
-                    if ctx.command_log else True)
-            self._status = ToolStatus.FAULT
-            err = RunFaultError(f"{self.name}: {type(exc).__name__}: {exc}"
-                                + ("; safe state written" if safe else "; SAFE STATE NOT CONFIRMED: check the tool"))
-            raise err.attach(telemetry=self._telemetry(ctx), command_log=ctx.command_log, safe_state_written=safe,
-                             reason="error") from exc
+            return await proc.run(recipe)
         finally:
-            if beat is not None:
-                beat.cancel()
-            await hang_up(client)
-
-    async def _wait_for(self, ctx: RunContext, cond: Any, timeout: float, what: str) -> None:
-        loop = asyncio.get_running_loop()
-        end = loop.time() + timeout
-        while not cond():
-            self._check_cancel_and_watchdog(ctx)
-            if loop.time() > end:
-                raise Stop(RunFaultError, "timeout", what)
-            await asyncio.sleep(POLL_S)
-
-    async def _write_setpoints(self, ctx: RunContext, nodes: dict[str, Any], recipe: Recipe) -> None:
-        writes = self.mapping.setpoint_writes(recipe)
-        for sp, raw in writes:
-            self._check_cancel_and_watchdog(ctx)
-            if not await write_logged(ctx, nodes, "setpoint", sp.field, sp.node, raw, self.timeout_s):
-                raise Stop(RunFaultError, "setpoint", f"writing {sp.field} to {sp.node!r} failed")
-        loop = asyncio.get_running_loop()
-        end = loop.time() + self.mapping.tool.setpoint_timeout_s
-        pending = list(writes)
-        while pending:
-            still = []
-            for sp, raw in pending:
-                echo = await nodes[sp.readback or sp.node][0].read_value()
-                if not sp.matches(raw, echo):
-                    still.append((sp, raw, echo))
-            if not still:
-                break
-            if loop.time() > end:
-                sp, raw, echo = still[0]
-                raise Stop(RunFaultError, "setpoint", f"setpoint {sp.field} not confirmed: sent {raw!r} to "
-                           f"{sp.node!r}, the tool reads back {echo!r} at {(sp.readback or sp.node)!r}")
-            pending = [(sp, raw) for sp, raw, _e in still]
-            await asyncio.sleep(POLL_S)
-
-    def _check_cancel_and_watchdog(self, ctx: RunContext) -> None:
-        if self._cancel:
-            raise Stop(RunAbortedError, "operator", self._cancel)
-        check_connection(ctx, self.endpoint, self.watchdog_s)
-
-    async def _follow(self, ctx: RunContext) -> None:
-        m = self.mapping
-        loop = asyncio.get_running_loop()
-        end = loop.time() + self.run_timeout_s
-        while True:
-            self._check_cancel_and_watchdog(ctx)
-            now = loop.time()
-            check_alarms_and_interlocks(ctx, m)
-            check_followed(ctx, m, now, self.settle_s)
-            check_frozen(ctx, m, now, self.frozen_after_s)
-            st = m.status
-            if ctx.state == st.done:
-                return
-            if ctx.state in (st.aborted, st.fault, st.idle):
-                raise Stop(RunFaultError, "tool", f"the tool stopped the run itself (state {ctx.state!r})")
-            if now > end:
-                raise Stop(RunAbortedError, "timeout", f"the run took longer than {self.run_timeout_s:g} s")
-            await asyncio.sleep(POLL_S)
-
-    async def _finish(self, ctx: RunContext, nodes: dict[str, Any]) -> RunResult:
-        ctx.events.append(Event(elapsed(ctx), "done"))
-        measured: dict[str, float] = {}
-        for res in self.mapping.results:
-            raw = await nodes[res.node][0].read_value()
-            try:
-                measured[res.field] = res.to_canonical(raw)
-            except (TypeError, ValueError):
-                measured[res.field] = math.nan
-        last = {}
-        for _t, column, value in ctx.samples:
-            last[column] = value
-        if "thickness_nm" not in measured and "thickness_nm" in last:
-            measured["thickness_nm"] = last["thickness_nm"]
-        if not math.isfinite(measured.get("thickness_nm", math.nan)):
-            raise Stop(RunFaultError, "result", "the tool reported done but no thickness readback: the run is "
-                       "not recorded as done", safe=False)
-        if "process_time_s" not in measured:
-            measured["process_time_s"] = last.get("time_s", elapsed(ctx))
-        telemetry = self._telemetry(ctx)
-        return measured_result(ctx.recipe, measured, tuple(ctx.events), telemetry, self.name)
-
-    def _telemetry(self, ctx: RunContext) -> pd.DataFrame:
-        return telemetry_frame(ctx, self.mapping, self.name, self.endpoint)
+            self.command_log = proc.ctx.command_log if proc.ctx is not None else []
+            self._status = proc.status

@@ -32,19 +32,21 @@ CONVERSIONS: dict[str, dict[str, tuple[float, float]]] = {
     "1": {"1": (1.0, 0.0), "%": (100.0, 0.0)},
     "nm/min": {"nm/min": (1.0, 0.0), "A/s": (10.0 / 60.0, 0.0), "nm/s": (1.0 / 60.0, 0.0)},
     "Ω·cm²": {"Ω·cm²": (1.0, 0.0), "ohm_cm2": (1.0, 0.0)},
+    "sccm": {"sccm": (1.0, 0.0), "slm": (1e-3, 0.0)},
     "bool": {"bool": (1.0, 0.0)},
 }
 """Canonical unit → tool unit → (scale, offset)."""
 
 _SUFFIX_UNITS = (("_nm_min", "nm/min"), ("_ohm_cm2", "Ω·cm²"), ("_pa", "Pa"), ("_w", "W"), ("_nm", "nm"),
-                 ("_mm", "mm"), ("_c", "°C"), ("_min", "min"), ("_s", "s"), ("_fraction", "1"), ("_open", "bool"))
+                 ("_mm", "mm"), ("_c", "°C"), ("_min", "min"), ("_s", "s"), ("_fraction", "1"), ("_open", "bool"),
+                 ("_sccm", "sccm"))
 
 
 def canonical_unit(name: str) -> str | None:
     """The unit a name carries in its suffix (``pressure_pa`` → ``Pa``); None if it carries none.
 
-    >>> canonical_unit("substrate_temperature_c"), canonical_unit("rate_nm_min"), canonical_unit("phase")
-    ('°C', 'nm/min', None)
+    >>> canonical_unit("substrate_temperature_c"), canonical_unit("n2_flow_sccm"), canonical_unit("phase")
+    ('°C', 'sccm', None)
     """
     for suffix, unit in _SUFFIX_UNITS:
         if name.endswith(suffix):

@@ -101,3 +101,12 @@ def test_store_health_prints_the_open_cost_and_the_wal_sizes():
     out = _run("store_health.py", "--trials", "12", "--transactions", "300", "--repeats", "2")
     assert re.search(rf"quick_check\s+{NUMBER} ms\s+{NUMBER}× bare, {NUMBER}× unchecked", out), out
     assert re.search(rf"largest WAL over 300 transactions: store {NUMBER} KiB, SQLite defaults {NUMBER} KiB", out), out
+
+
+def test_fault_latency_prints_a_row_per_fault_and_profile_and_the_watchdog_target():
+    out = _run("fault_latency.py", "--repeat", "1", "--faults", "alarm,freeze")
+    for fault in ("alarm", "freeze"):
+        for profile in ("rf-a", "pvd-c"):
+            assert re.search(rf"^{fault}\s+{profile}\s+{NUMBER}\s+{NUMBER}\s+-?{NUMBER}", out, re.M), out
+    assert re.search(rf"lost connection declared within {NUMBER} s at worst \(target <= 5 s\): (met|NOT met)",
+                     out), out

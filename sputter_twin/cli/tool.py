@@ -1,5 +1,6 @@
-"""``sputter-twin tool emulate`` (an OPC UA server emulating a sputter tool with the twin) and
-``sputter-twin tool check`` (commission a mapping file against a live tool)."""
+"""``sputter-twin tool emulate`` (an OPC UA server emulating a sputter tool with the twin), ``sputter-twin tool
+check`` (commission a mapping file against a live tool and list the run-time checks it enables) and
+``sputter-twin tool reset`` (acknowledge a stopped tool's alarms once an operator confirmed)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,14 @@ def register(sub) -> None:
     c.add_argument("--recipe", type=Path, action="append", default=[], metavar="RECIPE.toml",
                    help="also check a recipe against the mapping's limits, with unit-slip warnings (repeatable)")
     c.set_defaults(func=check)
+
+    r = tsub.add_parser("reset", help="acknowledge a stopped tool's alarms (after you confirm)")
+    r.add_argument("--mapping", type=Path, required=True, help="mapping TOML of the tool (its [commands] reset)")
+    r.add_argument("--endpoint", required=True, help="opc.tcp://HOST:PORT/PATH of the tool")
+    r.add_argument("--timeout", type=float, default=4.0, help="seconds per request (default 4)")
+    r.add_argument("--yes", action="store_true",
+                   help="confirmed already (the operator at the tool); otherwise type the tool's name when asked")
+    r.set_defaults(func=reset)
 
 
 def _quiet_asyncua(verbose: int) -> None:
@@ -114,6 +123,7 @@ async def _serve(emu: Emulator) -> int:
 def check(args) -> int:
     from hardware.check import check_tool
     from hardware.mapping import Mapping
+    from hardware.run_checks import run_time_checks
 
     _quiet_asyncua(getattr(args, "verbose", 0))
     if not args.endpoint.startswith("opc.tcp://"):
@@ -130,13 +140,60 @@ def check(args) -> int:
         warn(str(path), unit_slips(recipe))
     findings = check_tool(mapping, args.endpoint, args.timeout)
     problems = [f for f in findings if f.is_problem]
+    checks = run_time_checks(mapping)
     if args.json:
         print(json.dumps({"endpoint": args.endpoint, "mapping": str(args.mapping), "ok": not problems,
-                          "findings": [f.to_dict() for f in findings]}))
+                          "findings": [f.to_dict() for f in findings],
+                          "checks": [{"check": c, "active": on, "detail": d} for c, on, d in checks]}))
     else:
         width = max((len(f.name) for f in findings), default=4)
         for f in findings:
             print(f"{f.kind.upper():8} {f.role:17} {f.name:{width}}  {f.node}  {f.detail}")
         print(f"{len(findings)} nodes checked, {len(problems)} problem(s)"
               + ("" if problems else f": the tool matches {args.mapping}"))
+        print("run-time checks of this mapping:")
+        for c, on, d in checks:
+            print(f"  {'ACTIVE' if on else 'OFF':6} {c}: {d}")
     return 1 if problems else 0
+
+
+def reset(args) -> int:
+    import concurrent.futures
+    import sys
+
+    from hardware.mapping import Mapping
+    from hardware.opcua_transport import OpcUaTransport
+    from hardware.reset import ToolCondition, reset_tool
+
+    _quiet_asyncua(getattr(args, "verbose", 0))
+    if not args.endpoint.startswith("opc.tcp://"):
+        raise InputError("--endpoint", args.endpoint, "not an OPC UA endpoint", "opc.tcp://HOST:PORT/PATH")
+    if not args.timeout > 0:
+        raise InputError("--timeout", args.timeout, "must be positive", "> 0 s")
+    mapping = Mapping.from_toml(args.mapping)
+    name = mapping.tool.name
+
+    def confirm(now: ToolCondition) -> bool:
+        print(f"tool {name!r} at {args.endpoint}: state {now.state!r}; active alarms: "
+              f"{', '.join(now.alarms) or 'none'}" + (f"; alarm text: {now.text}" if now.text else ""), flush=True)
+        if args.yes:
+            return True
+        print(f"Reset / acknowledge it? Type the tool's name ({name}) to confirm: ", end="", flush=True)
+        answer = sys.stdin.readline().strip()
+        return answer == name
+
+    transport = OpcUaTransport(args.endpoint, mapping.tool.namespace_uri, args.timeout)
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tool-reset") as pool:
+        out = pool.submit(asyncio.run, reset_tool(mapping, transport, confirm, args.timeout)).result()
+    if not out.sent:
+        print(f"not confirmed: nothing was sent to {name!r}", file=sys.stderr)
+        return 1
+    after = out.after
+    print(f"reset sent to {name!r}; now state {after.state!r}; active alarms: {', '.join(after.alarms) or 'none'}"
+          + (f"; alarm text: {after.text}" if after.text else ""))
+    if not out.cleared:
+        print(f"sputter-twin: tool {name!r} still reports state {after.state!r}"
+              + (f" and alarms {', '.join(after.alarms)} (their cause remains)" if after.alarms else ""),
+              file=sys.stderr)
+        return 1
+    return 0

@@ -1,4 +1,4 @@
-"""Fixtures of the hardware tests: the two example mappings, a short recipe, an emulator in a thread."""
+"""Fixtures of the hardware tests: the three example mappings, a short recipe, an emulator in a thread."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from twin import Recipe
 ROOT = Path(__file__).resolve().parents[2]
 MAPPING_A = ROOT / "examples" / "hardware" / "rf_a_si.toml"
 MAPPING_B = ROOT / "examples" / "hardware" / "mag_b_imperial.toml"
+MAPPING_C = ROOT / "examples" / "hardware" / "pvd_c_jobs.toml"
+"""The second emulator profile: the phase in the state node, jobs started by methods, latched alarms."""
 SPEED = 2000.0
 """Process seconds per wall second: the ~34 min test recipe plays back in ~1 s."""
 
@@ -31,6 +33,11 @@ def mapping_a() -> Mapping:
 @pytest.fixture(scope="session")
 def mapping_b() -> Mapping:
     return Mapping.from_toml(MAPPING_B)
+
+
+@pytest.fixture(scope="session")
+def mapping_c() -> Mapping:
+    return Mapping.from_toml(MAPPING_C)
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-import time
 
 import pytest
 
@@ -44,21 +42,18 @@ def stop(proc: subprocess.Popen) -> None:
     proc.stderr.close()
 
 
-def test_server_killed_mid_run_is_detected_within_5_s(mapping_a, short_recipe):
+def test_server_killed_mid_run_is_a_lost_connection(mapping_a, short_recipe):
+    """The emulator's process exits mid-deposition. (How soon it is noticed is measured on simulated time in
+    test_procedure_memory.py and in benchmarks/watchdog_latency.py, not asserted against a busy machine's clock.)"""
     proc, endpoint = start_emulator("--mapping", str(MAPPING_A), "--speed", "500", "--fault", "kill@deposition+30")
-    died: list[float] = []
-    watcher = threading.Thread(target=lambda: (proc.wait(), died.append(time.monotonic())), daemon=True)
-    watcher.start()
     try:
         with OpcUaTool(mapping_a, endpoint) as tool, pytest.raises(RunAbortedError) as info:
             tool.run(short_recipe)
-        detected = time.monotonic()
-        watcher.join(timeout=10)
+        proc.wait(timeout=30)
     finally:
         stop(proc)
     err = info.value
-    assert proc.returncode == 3 and died, "the emulator killed itself mid-run"
-    assert detected - died[0] < 5.0
+    assert proc.returncode == 3, "the emulator killed itself mid-run"
     assert err.reason == "connection_lost" and not err.safe_state_written
     assert "SAFE STATE NOT CONFIRMED" in str(err)
     tel = err.telemetry

@@ -102,7 +102,7 @@ def _wait_for_phase(emu, mapping: Mapping, phase: str, proc: subprocess.Popen) -
 
 
 def _safe_sequence(mapping: Mapping) -> list[tuple[str, object]]:
-    return [(mapping.commands.abort, True)] + [(sw.node, sw.value) for sw in mapping.safe_state]
+    return [(mapping.commands.abort.node, True)] + [(sw.node, sw.value) for sw in mapping.safe_state]
 
 
 def test_ctrl_c_during_campaign_run_exits_130_with_the_safe_state_and_a_consistent_store(tmp_path, emulator,
@@ -126,10 +126,10 @@ def test_ctrl_c_during_campaign_run_exits_130_with_the_safe_state_and_a_consiste
     assert "Ctrl-C" in err and "safe state written" in err
 
     # the tool: aborted mid-deposition, and the safe state written in the mapping's order right after the run
-    assert emu.read(mapping_a.status.node) == mapping_a.status.aborted
+    assert emu.read(mapping_a.status.node) in mapping_a.status.aborted
     assert len(emu.emulator.runs) == 1
     written = [(w["node"], w["value"]) for w in emu.write_log]
-    after_start = written[written.index((mapping_a.commands.start, True)) + 1:]
+    after_start = written[written.index((mapping_a.commands.start.node, True)) + 1:]
     expected = _safe_sequence(mapping_a)
     assert after_start[:len(expected)] == expected and all(w["ok"] for w in emu.write_log)
     # the adapter confirmed the safe state, so the runner does not abort again: nothing else reaches the tool

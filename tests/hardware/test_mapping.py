@@ -17,7 +17,7 @@ from hardware.mapping import Mapping, MappingError
 from twin import Recipe
 from twin.errors import InputError, RecipeError
 
-from .conftest import MAPPING_A, MAPPING_B
+from .conftest import MAPPING_A, MAPPING_B, MAPPING_C
 
 
 def test_examples_load_with_their_own_units(mapping_a, mapping_b):
@@ -168,3 +168,94 @@ def test_fuzzed_fault_specification_parses_or_is_one_clear_line(text):
         assert "\n" not in str(exc) and str(exc).startswith(("--fault = ", "fault = "))
         return
     assert fault.spec.partition(":")[0] in FAULT_KINDS and fault.delay_s >= 0 and fault.phase
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    # a check that could never run is refused at load, not left silently off
+    (lambda d: d["readback"][1].update(phases=["deposition", "sputtering"]),
+     "readback[1].phases = 'sputtering': a phase the tool never reports: the check would never run (allowed: "
+     "pumpdown | heat | presputter | deposition | anneal | cool)"),
+    (lambda d: d["readback"][2].update(phases=["rf_trip"]), "readback[2].phases = 'rf_trip': a phase the tool never"),
+    (lambda d: d["status"]["phases"].update(ETCHING=["etch"]),
+     "status.phases.ETCHING = ['etch']: not a phase of a run"),
+    (lambda d: d["status"]["phases"].update(COMPLETE=["unload"]),
+     "status.phases.COMPLETE = 'COMPLETE': the phase is read from the state node, so each phase must be a running"),
+    (lambda d: d["commands"].pop("reset"), "commands.reset = None: latched alarms need a reset command"),
+    (lambda d: d["commands"].update(start="/Objects/PvdC/Go"), "commands.start = '/Objects/PvdC/Go': a tool that "
+     "takes jobs starts one by a method"),
+    (lambda d: d["job"].update(read="/Objects/PvdC/Read"), "job.read = '/Objects/PvdC/Read': a job is stored and "
+     "read back by methods"),
+    (lambda d: d["setpoint"][0].update(node="/Objects/PvdC/T"), "setpoint[0].node = '/Objects/PvdC/T': a tool that "
+     "takes jobs gets parameters, not node writes"),
+    (lambda d: d["commands"]["abort"].update(args=[{"x": 1}]), "commands.abort.args = [{'x': 1}]: expected a list"),
+    (lambda d: d["commands"]["abort"].update(colour="red"), "commands.abort.colour = 'red': unknown key"),
+    (lambda d: d["status"].update(busy=["READY"]), "state values must be distinct"),
+    (lambda d: d["status"].update(running=[]), "status.running = []: needs at least one state value"),
+])
+def test_bad_state_machine_or_job_is_one_clear_line(mapping_c, edit, message):
+    doc = _doc(MAPPING_C)
+    edit(doc)
+    with pytest.raises(MappingError) as info:
+        Mapping.from_dict(doc, source="c.toml")
+    text = str(info.value)
+    assert text.startswith("c.toml: ") and message in text and "\n" not in text
+
+
+def test_phase_node_map_and_parameters_without_a_job_are_refused():
+    doc = _doc(MAPPING_A)
+    doc["setpoint"][0]["parameter"] = "Thickness"
+    with pytest.raises(MappingError, match=r"setpoint\[0\].parameter = 'Thickness': only with a \[job\] table"):
+        Mapping.from_dict(doc)
+    doc = _doc(MAPPING_A)
+    del doc["status"]["phase"]
+    doc["readback"] = [r for r in doc["readback"] if "phases" not in r]
+    doc["status"]["phases"] = {"RUNNING": ["deposition"]}
+    with pytest.raises(MappingError, match=r"status.phases = \['RUNNING'\]: a phase map needs status.phase"):
+        Mapping.from_dict(doc)
+
+
+def test_the_state_machine_of_the_second_profile(mapping_c):
+    st = mapping_c.status
+    assert st.phase_in_state and st.kind("DEPOSITING") == "running" and st.kind("LOADING") == "busy"
+    assert st.kind("EMERGENCY_STOP") == "fault" and st.kind("COMPLETE") == "done" and st.kind("WARMING") == "unknown"
+    assert st.phase_name("DEPOSITING") == "deposition" and st.tool_phase("rf_trip") == "DEPOSITING"
+    assert st.tool_phase("vent") is None                 # not told apart: the tool keeps its previous phase
+    assert [al.latched for al in mapping_c.alarms] == [True, True] and mapping_c.commands.reset.method
+    assert mapping_c.job is not None and all(sp.parameter and not sp.node for sp in mapping_c.setpoints)
+    a = Mapping.from_toml(MAPPING_A).status                # a single value is a tuple of one
+    assert a.running == ("RUNNING",) and a.kind("RUNNING") == "running" and not a.phase_in_state
+
+
+def test_a_bad_second_profile_is_exit_2_from_the_command_line(tmp_path, capsys):
+    from sputter_twin.cli.main import main
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(MAPPING_C.read_text().replace('phases = ["presputter", "deposition"]\ntolerance = 0.1',
+                                                  'phases = ["presputter", "sputter"]\ntolerance = 0.1'))
+    assert main(["tool", "check", "--mapping", str(bad), "--endpoint", "opc.tcp://127.0.0.1:9/"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "readback[1].phases = 'sputter': a phase the tool never reports" in err
+
+
+def test_a_gas_flow_readback_in_sccm_or_slm():
+    doc = _doc(MAPPING_C)
+    doc["readback"].append({"column": "n2_flow_sccm", "node": "/Objects/PvdC/Gas/N2Flow_slm", "unit": "slm"})
+    (flow,) = [rb for rb in Mapping.from_dict(doc).readbacks if rb.column == "n2_flow_sccm"]
+    assert flow.to_canonical(0.025) == pytest.approx(25.0) and not flow.live
+    doc["readback"][-1]["unit"] = "W"
+    with pytest.raises(MappingError, match=r"readback\[6\].unit = 'W': no conversion from sccm "
+                                           r"\(allowed: sccm \| slm\)"):
+        Mapping.from_dict(doc)
+
+
+def test_the_total_flow_is_checked_against_its_limit_when_the_file_loads():
+    doc = _doc(MAPPING_C)
+    (lim,) = [x for x in doc["limit"] if x["field"] == "total_flow_sccm"]
+    lim.update(unit="slm", min=0.005, max=0.02)
+    with pytest.raises(MappingError, match=r"setpoint.total_flow_sccm = 25.0: outside limit\[3\] "
+                                           r"\(allowed: \[5, 20\] sccm\)"):
+        Mapping.from_dict(doc)
+    doc = _doc(MAPPING_A)                       # no flows in sccm: no total flow to limit
+    doc["limit"].append({"field": "total_flow_sccm", "unit": "sccm", "min": 0.0, "max": 50.0})
+    with pytest.raises(MappingError, match=r"limit\[6\].field = 'total_flow_sccm': not a mapped numeric setpoint"):
+        Mapping.from_dict(doc)

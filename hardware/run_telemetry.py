@@ -1,55 +1,41 @@
-"""Telemetry of a run on the OPC UA tool: every data-change notification recorded into the run's context, the
-telemetry DataFrame built from it (with the command log in ``attrs``), and the :class:`twin.RunResult` of what the
-tool measured.
+"""Telemetry of a run, whatever the transport: every data change recorded into the run's context (the state,
+the phase, readback samples), the telemetry DataFrame built from it (with the command log in ``attrs``), and the
+:class:`twin.RunResult` of what the tool measured.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import math
 from typing import Any
 
 import pandas as pd
-from asyncua import ua
 
 from hardware.mapping import Mapping
-from hardware.opcua_context import RunContext
+from hardware.run_context import RunContext
 from twin.recipe import Recipe
 from twin.result import Event, RunResult
 
 
-class Handler:
-    """The subscription's handler: each notification of a watched node goes to :func:`record_value`; a change of
-    the subscription's status marks the connection lost."""
-
-    def __init__(self, mapping: Mapping, run: RunContext, by_id: dict[ua.NodeId, str]) -> None:
-        self.mapping, self.run, self.by_id = mapping, run, by_id
-
-    def datachange_notification(self, node: Any, val: Any, _data: Any) -> None:
-        text = self.by_id.get(node.nodeid)
-        if text is not None:
-            record_value(self.run, self.mapping, text, val)
-
-    def status_change_notification(self, status: Any) -> None:
-        self.run.lost = self.run.lost or f"subscription status {status}"
-
-
 def record_value(ctx: RunContext, mapping: Mapping, text: str, value: Any) -> None:
-    """A new value of node ``text``: the tool's state or phase (a ``phase:NAME`` event), or a readback sample in
-    canonical units (and, for a live readback, when it last changed)."""
-    now = asyncio.get_running_loop().time()
+    """A new value of node ``text``: the tool's state and phase (a ``phase:NAME`` event; the phase may be read
+    from the state node itself), or a readback sample in canonical units (and, for a live readback, when it last
+    changed)."""
+    now = ctx.clock()
     t = now - ctx.t0
     changed = text not in ctx.values or ctx.values[text] != value
     ctx.values[text] = value
     m = mapping
-    if text == m.status.node:
+    st = m.status
+    if text == st.node:
         ctx.state = value
-    elif text == m.status.phase:
-        if value != ctx.phase:
-            ctx.phase = str(value)
-            ctx.events.append(Event(t, f"phase:{value}"))
+        ctx.state_changes += 1
+    if text == st.phase:  # not elif: a tool may report its phase in its one state node
+        phase = st.phase_name(value)
+        if phase != ctx.phase:
+            ctx.phase = phase
+            ctx.events.append(Event(t, f"phase:{phase}"))
     for rb in m.readbacks:
         if rb.node == text:
             if changed and rb.live:
@@ -59,7 +45,8 @@ def record_value(ctx: RunContext, mapping: Mapping, text: str, value: Any) -> No
 
 
 def telemetry_frame(ctx: RunContext, mapping: Mapping, name: str, endpoint: str) -> pd.DataFrame:
-    """Readbacks as a wide DataFrame (``elapsed_s`` wall-clock seconds since the run began, ``phase``, one
+    """Readbacks as a wide DataFrame (``elapsed_s`` seconds since the run began on the transport's clock: the
+    wall clock over OPC UA, simulated time in memory; ``phase``, one
     column per readback, forward-filled); ``attrs`` holds the command log and the tool's name."""
     phases = [(e.time_s, e.kind.removeprefix("phase:")) for e in ctx.events if e.kind.startswith("phase:")]
     if ctx.samples:
@@ -91,7 +78,7 @@ def telemetry_frame(ctx: RunContext, mapping: Mapping, name: str, endpoint: str)
     wide.attrs["endpoint"] = endpoint
     wide.attrs["events"] = [e.to_dict() for e in ctx.events]
     wide.attrs["t0_monotonic"] = ctx.t0
-    # time.monotonic() at elapsed_s = 0: event times are relative to it
+    # the transport's clock at elapsed_s = 0 (time.monotonic() over OPC UA): event times are relative to it
     return wide
 
 
