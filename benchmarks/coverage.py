@@ -34,7 +34,6 @@ from mismatch import CAMPAIGN, REALITIES, Reality, RealityTool  # noqa: E402
 
 from campaigns import CampaignConfig  # noqa: E402
 from campaigns.strategies import context, make_strategy  # noqa: E402
-from campaigns.twin_eval import STATE_KEYS  # noqa: E402
 from twin import Chamber  # noqa: E402
 
 MATCHED = Reality("close", "the default chamber itself")
@@ -58,7 +57,7 @@ def run(args: tuple) -> dict[str, Any]:
         latent = np.nan
         if strategy == "gp" and s.model() is not None:
             latent = float(s.model().predict([s.space.to_point(recipe)])[1][0])
-        before = {k: float(getattr(tool.tool.chamber.state, k)) for k in STATE_KEYS}
+        before = tool.state_before()
         res = tool.run(recipe)
         out = dataclasses.replace(cfg.objective.evaluate(res.to_dict(), recipe.to_dict()), state=before,
                                   state_after=dict(res.chamber_state_after))

@@ -52,8 +52,10 @@ CALIBRATED_SECTIONS = ("deposition", "energetics", "contamination", "film", "int
 """Chamber sections whose numbers are model parameters (geometry, limits, vacuum, state, noise describe the tool)."""
 PRIOR_FACTOR = 3.0
 """Prior standard deviation of an assumed ([A]) parameter, as a factor on its value (log-normal; an assumption of
-ours: such numbers are rarely known better than ×/÷ 3). The prior is truncated at two standard deviations and at the
-parameter's documented range."""
+ours: such numbers are rarely known better than ×/÷ 3)."""
+PRIOR_TRUNCATION = 3.5
+"""The prior is truncated at this many standard deviations (×/÷ 47 for an assumed parameter), and at the documented
+range: a tool far from the twin's values must stay reachable by the fit."""
 SOURCE_FACTORS = {"[C]": 1.25, "[C2]": 1.5, "[M]": 2.0, "[A]": PRIOR_FACTOR}
 """Prior factor by the parameter's source tag (FACTS.md): a number read in its source is trusted most."""
 ENERGY_FACTOR = 1.3
@@ -97,8 +99,8 @@ def candidate_parameters(chamber: Chamber) -> list[ParameterPrior]:
         if str(d.get("unit", "")).strip() == "eV":
             factor = min(factor, ENERGY_FACTOR)
         log_sd = math.log(factor)
-        log_lo = max(math.log(value) - 2 * log_sd, math.log(lo) if lo > 0 else -math.inf)
-        log_hi = min(math.log(value) + 2 * log_sd, math.log(hi) if hi < math.inf else math.inf)
+        log_lo = max(math.log(value) - PRIOR_TRUNCATION * log_sd, math.log(lo) if lo > 0 else -math.inf)
+        log_hi = min(math.log(value) + PRIOR_TRUNCATION * log_sd, math.log(hi) if hi < math.inf else math.inf)
         if log_hi - log_lo < 1e-6:
             continue
         out.append(ParameterPrior(name, value, log_lo, log_hi, log_sd))
