@@ -8,6 +8,13 @@ checked once, when the file is read: against the recipe's own physical range and
 Two fields depend on others, and :meth:`SearchSpace.to_recipe` repairs them the same way every time:
 ``air_exposure_min`` is 0 with a vacuum transfer, and the seed layer is never thicker than the film.
 
+**Extra variables** (``[space.extra.NAME]``, :mod:`campaigns.variables`) are tool settings the twin does not model:
+they are more dimensions of the same points, after the recipe fields. A point splits into the recipe (what the twin
+sees, :meth:`SearchSpace.to_recipe`) and the extras (:meth:`SearchSpace.split`); what a strategy proposes is then
+a :class:`~campaigns.variables.Proposal` (recipe + extras) instead of a bare :class:`~twin.Recipe`
+(:meth:`SearchSpace.to_proposal`). A space may also hold plain named variables and no recipe at all
+(:meth:`SearchSpace.from_variables`), for :class:`campaigns.ask_tell.AskTell`.
+
 Examples
 --------
 >>> space = SearchSpace.from_tables({"rf_power_w": [30, 250], "pressure_pa": {"low": 0.2, "high": 2, "log": True}},
@@ -23,30 +30,16 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from campaigns.errors import CampaignError
+from campaigns.variables import LOG_LOW_MIN, Dimension, Proposal, _checked, _number, parse_extra, split
 from twin import Chamber, Recipe
 from twin.errors import InputError
-
-
-@dataclass(frozen=True)
-class Dimension:
-    """One searched recipe field: a real range (``low``, ``high``, ``log``) or a set of ``categories``."""
-
-    name: str
-    low: float = math.nan
-    high: float = math.nan
-    log: bool = False
-    categories: tuple[str, ...] = ()
-
-    @property
-    def is_categorical(self) -> bool:
-        return bool(self.categories)
 
 
 def tool_limits(chamber: Chamber) -> dict[str, tuple[float, float, str]]:
@@ -65,17 +58,6 @@ def _categorical_values(name: str) -> tuple[str, ...] | None:
     return typing.get_args(tp) if typing.get_origin(tp) is typing.Literal else None
 
 
-def _number(value: Any, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise CampaignError(field, value, "expected a finite number")
-    return float(value)
-
-
-LOG_LOW_MIN = 1e-100
-"""Smallest low bound of a log range. Below it the log transform's arithmetic underflows (scikit-optimize refuses
-``low * high <= 0``, which a subnormal bound gives); no recipe field needs such a value."""
-
-
 def _parse_dimension(name: str, spec: Any, limits: dict[str, tuple[float, float, str]] | None) -> Dimension:
     field = f"space.{name}"
     if name not in Recipe.fields():
@@ -89,7 +71,7 @@ def _parse_dimension(name: str, spec: Any, limits: dict[str, tuple[float, float,
                 raise CampaignError(field, c, "not an allowed value", " | ".join(cats))
         if len(set(spec)) != len(spec):
             raise CampaignError(field, spec, "repeated category")
-        return Dimension(name, categories=tuple(spec))
+        return Dimension(name, categories=tuple(spec), doc=_doc(name))
     log = False
     if isinstance(spec, list):
         if len(spec) != 2:
@@ -122,29 +104,48 @@ def _parse_dimension(name: str, spec: Any, limits: dict[str, tuple[float, float,
             raise CampaignError(f"{field}.{which}" if isinstance(spec, dict) else field, v,
                                 "bound outside the tool's limits" if limits is not None else "bound out of range",
                                 f"[{rlo:.4g}, {rhi:.4g}] {unit}".rstrip())
-    return Dimension(name, low, high, log)
+    return Dimension(name, low, high, log, unit=unit, doc=f.metadata.get("doc", ""))
+
+
+def _doc(name: str) -> str:
+    return next(f.metadata.get("doc", "") for f in dataclasses.fields(Recipe) if f.name == name)
+
+
+def _parse_extras(table: Any) -> tuple[Dimension, ...]:
+    if not isinstance(table, dict) or not table:
+        raise CampaignError("space.extra", table, "expected tables of extra variables",
+                            "[space.extra.NAME] with low, high, unit")
+    return tuple(parse_extra(name, spec) for name, spec in table.items())
 
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """The searched dimensions and the fixed recipe fields."""
+    """The searched dimensions (recipe fields first, then extra variables) and the fixed recipe fields.
+
+    ``has_recipe`` is False for a space of plain variables (:meth:`from_variables`): its points are not recipes.
+    """
 
     dimensions: tuple[Dimension, ...]
     fixed: dict[str, Any] = dataclasses.field(default_factory=dict)
+    has_recipe: bool = True
 
     @classmethod
     def from_tables(cls, space: Any, fixed: Any = None, chamber: Chamber | None = None, *,
                     check_limits: bool = True) -> SearchSpace:
         """Build from the ``[space]`` and ``[fixed]`` tables, checking bounds against ``chamber``'s limits
-        (default chamber if None; with ``check_limits=False`` only against the recipe's physical ranges)."""
-        if not isinstance(space, dict) or not space:
-            raise CampaignError("space", space, "the campaign needs a [space] table with at least one field",
-                                ", ".join(Recipe.fields()))
+        (default chamber if None; with ``check_limits=False`` only against the recipe's physical ranges).
+
+        ``[space.extra.NAME]`` tables declare extra variables (:func:`campaigns.variables.parse_extra`): tool
+        settings the twin does not model, searched after the recipe fields."""
+        if not isinstance(space, dict) or not space or set(space) == {"extra"}:
+            raise CampaignError("space", space, "the campaign needs a [space] table with at least one field "
+                                "(a recipe field)", ", ".join(Recipe.fields()))
         fixed = {} if fixed is None else fixed
         if not isinstance(fixed, dict):
             raise CampaignError("fixed", fixed, "expected a table")
         limits = tool_limits(chamber if chamber is not None else Chamber()) if check_limits else None
-        dims = tuple(_parse_dimension(name, spec, limits) for name, spec in space.items())
+        dims = tuple(_parse_dimension(name, spec, limits) for name, spec in space.items() if name != "extra")
+        extras = _parse_extras(space["extra"]) if "extra" in space else ()
         both = sorted(set(space) & set(fixed))
         if both:
             raise CampaignError(f"fixed.{both[0]}", fixed[both[0]], "field is both searched and fixed")
@@ -163,24 +164,76 @@ class SearchSpace:
                     if not lo <= value <= hi and not unused:
                         raise CampaignError(f"fixed.{name}", value, "outside the tool's limits",
                                             f"[{lo:.4g}, {hi:.4g}] {unit}")
-        return cls(dims, dict(fixed))
+        return cls(dims + extras, dict(fixed))
+
+    @classmethod
+    def from_variables(cls, variables: Sequence[Dimension] | Mapping[str, Any]) -> SearchSpace:
+        """A space of plain named variables, no recipe: a sequence of :func:`~campaigns.variables.Real`,
+        :func:`~campaigns.variables.Integer` and :func:`~campaigns.variables.Categorical`, or a dict
+        ``name → (low, high)`` (real), ``name → [category, ...]`` (strings) or ``name → {low, high, log, type,
+        categories, unit, doc}``.
+
+        >>> SearchSpace.from_variables({"x": (0.0, 1.0), "c": ["a", "b"]}).names
+        ('x', 'c')
+        """
+        if isinstance(variables, Mapping):
+            dims = []
+            for name, spec in variables.items():
+                if isinstance(spec, tuple) and len(spec) == 2:
+                    spec = {"low": spec[0], "high": spec[1]}
+                elif isinstance(spec, list):
+                    spec = {"type": "categorical", "categories": spec}
+                if not isinstance(spec, dict):
+                    raise CampaignError(f"variables.{name}", spec, "expected (low, high), a list of categories or "
+                                        "a table")
+                dims.append(_checked(str(name), spec, f"variables.{name}"))
+        else:
+            dims = list(variables)
+            if not all(isinstance(d, Dimension) for d in dims):
+                raise CampaignError("variables", variables, "expected Real, Integer or Categorical variables")
+        if not dims:
+            raise CampaignError("variables", variables, "a space needs at least one variable")
+        names = [d.name for d in dims]
+        if len(set(names)) != len(names):
+            raise CampaignError("variables", names, "a name is used twice")
+        return cls(tuple(dataclasses.replace(d, extra=True) for d in dims), {}, has_recipe=False)
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(d.name for d in self.dimensions)
 
+    @property
+    def extras(self) -> tuple[Dimension, ...]:
+        """The dimensions that are not recipe fields (extras of a campaign; every variable of a plain space)."""
+        return tuple(d for d in self.dimensions if d.extra)
+
     def __len__(self) -> int:
         return len(self.dimensions)
 
+    def split(self, point: Sequence[Any]) -> tuple[Recipe | None, dict[str, Any]]:
+        """``(recipe, extras)`` at ``point``: the recipe of the recipe dimensions and fixed fields (None in a space
+        without a recipe) and the extras' values (rounded as their dimensions hold them)."""
+        if len(point) != len(self.dimensions):
+            raise ValueError(f"a point of this space has {len(self.dimensions)} values, not {len(point)}")
+        extras = {d.name: d.round(v) for d, v in zip(self.dimensions, point, strict=True) if d.extra}
+        return (self._recipe(point) if self.has_recipe else None), extras
+
     def to_recipe(self, point: Sequence[Any]) -> Recipe:
-        """The recipe at ``point`` (one value per dimension, in order), with the fixed fields.
+        """The recipe at ``point`` (one value per dimension, in order), with the fixed fields; extra variables
+        are left out (the twin does not model them; :meth:`to_proposal` keeps them).
 
         Repairs, always the same way: a vacuum transfer gets 0 min of air exposure; the seed layer is clipped to
         the film thickness.
         """
+        if not self.has_recipe:
+            raise CampaignError("space", list(self.names), "a space of plain variables holds no recipe")
+        return self._recipe(point)
+
+    def _recipe(self, point: Sequence[Any]) -> Recipe:
         values: dict[str, Any] = dict(self.fixed)
         for d, v in zip(self.dimensions, point, strict=True):
-            values[d.name] = str(v) if d.is_categorical else float(v)
+            if not d.extra:
+                values[d.name] = str(v) if d.is_categorical else float(v)
         if values.get("transfer", "vacuum") == "vacuum":
             values["air_exposure_min"] = 0.0
         thick = values.get("target_thickness_nm", Recipe().target_thickness_nm)
@@ -188,25 +241,52 @@ class SearchSpace:
             values["seed_thickness_nm"] = float(thick)
         return Recipe(**values)
 
-    def to_point(self, recipe: Recipe | dict[str, Any]) -> list[Any]:
-        """The point of a recipe (its searched fields, clipped into the bounds)."""
-        rd = recipe.to_dict() if isinstance(recipe, Recipe) else recipe
+    def to_proposal(self, point: Sequence[Any]) -> Recipe | Proposal:
+        """What a strategy proposes at ``point``: the :class:`Recipe` when the space has no extra variables (as
+        before extras existed), else a :class:`~campaigns.variables.Proposal` (recipe and extras)."""
+        recipe, extras = self.split(point)
+        if recipe is not None and not extras:
+            return recipe
+        return Proposal(recipe, extras)
+
+    def to_point(self, item: Recipe | Proposal | Mapping[str, Any]) -> list[Any]:
+        """The point of a recipe, a proposal or a dict of values (its searched values, clipped into the bounds).
+
+        A recipe field missing from a dict takes the recipe's default; an extra that is missing (a bare recipe
+        given to a surrogate) takes its dimension's centre (:meth:`~campaigns.variables.Dimension.centre`).
+        """
+        if isinstance(item, Mapping):
+            values = dict(item)
+        else:
+            recipe, extras = split(item)
+            values = {**(recipe.to_dict() if recipe is not None else {}), **extras}
         out: list[Any] = []
+        default = Recipe()
         for d in self.dimensions:
-            v = rd.get(d.name, getattr(Recipe(), d.name))
-            out.append(str(v) if d.is_categorical else float(min(max(float(v), d.low), d.high)))
+            if d.name in values:
+                out.append(d.round(values[d.name]))
+            else:
+                out.append(d.centre() if d.extra else d.round(getattr(default, d.name)))
         return out
 
+    def values(self, item: Recipe | Proposal | Mapping[str, Any]) -> dict[str, Any]:
+        """``name → value`` of every searched variable of ``item`` (see :meth:`to_point`)."""
+        return dict(zip(self.names, self.to_point(item), strict=True))
+
     def sample(self, n: int, rng: np.random.Generator) -> list[list[Any]]:
-        """``n`` points drawn uniformly (log-uniformly on log dimensions)."""
+        """``n`` points drawn uniformly (log-uniformly on log dimensions; every whole number of an integer range
+        equally likely)."""
         pts = []
         for _ in range(n):
             p: list[Any] = []
             for d in self.dimensions:
                 if d.is_categorical:
                     p.append(d.categories[int(rng.integers(len(d.categories)))])
+                elif d.integer and not d.log:
+                    p.append(int(rng.integers(int(d.low), int(d.high) + 1)))
                 elif d.log:
-                    p.append(float(min(max(np.exp(rng.uniform(np.log(d.low), np.log(d.high))), d.low), d.high)))
+                    # round() clips: exp(log) round-off must not leave the range at its ends
+                    p.append(d.round(float(np.exp(rng.uniform(np.log(d.low), np.log(d.high))))))
                 else:
                     p.append(float(rng.uniform(d.low, d.high)))
             pts.append(p)
@@ -236,10 +316,9 @@ class SearchSpace:
                 x = float(min(max(row[j], 0.0), 1.0))
                 if d.is_categorical:
                     p.append(d.categories[min(int(x * len(d.categories)), len(d.categories) - 1)])
-                elif d.log:  # clipped: exp(log) round-off must not leave the range at its ends
-                    v = math.exp(math.log(d.low) + x * (math.log(d.high) - math.log(d.low)))
-                    p.append(float(min(max(v, d.low), d.high)))
+                elif d.log:  # round() clips: exp(log) round-off must not leave the range at its ends
+                    p.append(d.round(math.exp(math.log(d.low) + x * (math.log(d.high) - math.log(d.low)))))
                 else:
-                    p.append(float(min(max(d.low + x * (d.high - d.low), d.low), d.high)))
+                    p.append(d.round(d.low + x * (d.high - d.low)))
             pts.append(p)
         return pts

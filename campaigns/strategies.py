@@ -87,10 +87,12 @@ class Strategy(Protocol):
     """Resolved settings (defaults filled in), recorded in each trial's provenance."""
 
     def ask(self, n: int) -> list[Recipe]:
-        """``n`` recipes to run next (the same ones again until :meth:`tell`)."""
+        """``n`` recipes to run next (the same ones again until :meth:`tell`); where the space has extra
+        variables, :class:`campaigns.variables.Proposal` values (recipe + extras) instead."""
 
     def tell(self, recipes: Sequence[Recipe], results: Sequence[Outcome]) -> None:
-        """Learn the outcomes of ``recipes``."""
+        """Learn the outcomes of ``recipes`` (recipes, proposals or dicts of values: see
+        :meth:`campaigns.space.SearchSpace.to_point`)."""
 
 
 @dataclass(frozen=True)
@@ -203,7 +205,8 @@ class _Observed:
             self.outcomes.append(o)
 
     def _recipes(self, points: Sequence[Sequence[Any]]) -> list[Recipe]:
-        return [self.space.to_recipe(p) for p in points]
+        # a Proposal (recipe + extras) instead of a Recipe where the space has extra variables (campaigns.space)
+        return [self.space.to_proposal(p) for p in points]  # type: ignore[misc]
 
     def _training_set(self) -> tuple[list[list[Any]], list[float]]:
         """Points and scores for a surrogate: failed runs enter at the worst successful score with the
