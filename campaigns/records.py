@@ -83,6 +83,9 @@ class Trial:
     predicted_failure: float | None = None
     """The strategy's chance [0–1] that this recipe's run fails, at proposal time (``gp`` with
     ``failure_penalty = "model"``; None where failure is not modelled, or the store predates schema 2)."""
+    extras: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """Extra variables sent to the tool with the recipe (``[space.extra.NAME]`` of the campaign); empty for a
+    campaign without extras, or a store that predates schema 3."""
 
     @property
     def name(self) -> str:

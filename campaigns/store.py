@@ -318,15 +318,15 @@ class CampaignStore:
     # -- trials ----------------------------------------------------------------------------------------
     _TRIAL_COLS = ("id, campaign_id, idx, batch, state, recipe_json, result_json, run_index, predicted_mean, "
                    "predicted_std, expected_improvement, proposed_at, approved_at, started_at, finished_at, "
-                   "reviewer, comment, provenance_json, predicted_failure")
+                   "reviewer, comment, provenance_json, predicted_failure, extras_json")
 
     @staticmethod
     def _trial(row: Sequence[Any]) -> Trial:
         (tid, cid, idx, batch, state, recipe, result, run_index, mean, std, ei, proposed, approved, started,
-         finished, reviewer, comment, prov, p_fail) = row
+         finished, reviewer, comment, prov, p_fail, extras) = row
         return Trial(tid, cid, idx, batch, state, json.loads(recipe), json.loads(result) if result else None,
                      run_index, mean, std, ei, proposed, approved, started, finished, reviewer, comment,
-                     json.loads(prov), p_fail)
+                     json.loads(prov), p_fail, json.loads(extras) if extras else {})
 
     def trials(self, campaign_id: int, states: Sequence[str] | None = None) -> list[Trial]:
         """The campaign's trials in proposal order (optionally only those in ``states``)."""
@@ -349,6 +349,9 @@ class CampaignStore:
                       predictions: Sequence[Sequence[float | None]] | None = None,
                       actor: str = "strategy", expect_count: int | None = None) -> list[int]:
         """Add a batch of proposed recipes (dicts or objects with ``to_dict()``) in one transaction.
+
+        A proposal with extra variables (:class:`campaigns.variables.Proposal`: ``to_dict()`` gives its recipe,
+        ``extras`` the rest) keeps them beside the recipe (:attr:`Trial.extras`).
 
         Parameters
         ----------
@@ -381,12 +384,13 @@ class CampaignStore:
             now = self._clock()
             for k, (recipe, (mean, std, ei, p_fail)) in enumerate(zip(recipes, preds, strict=True)):
                 rd = recipe.to_dict() if hasattr(recipe, "to_dict") else dict(recipe)
+                extras = dict(getattr(recipe, "extras", None) or {})
                 cur.execute(
                     "INSERT INTO trials (campaign_id, idx, batch, state, recipe_json, predicted_mean, predicted_std,"
-                    " expected_improvement, predicted_failure, proposed_at, provenance_json)"
-                    " VALUES (?, ?, ?, 'proposed', ?, ?, ?, ?, ?, ?, ?)",
-                    (campaign_id, n + k, batch + 1, _json(rd), _f(mean), _f(std), _f(ei), _f(p_fail), now,
-                     _json(provenance)))
+                    " expected_improvement, predicted_failure, extras_json, proposed_at, provenance_json)"
+                    " VALUES (?, ?, ?, 'proposed', ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (campaign_id, n + k, batch + 1, _json(rd), _f(mean), _f(std), _f(ei), _f(p_fail),
+                     _json(extras) if extras else None, now, _json(provenance)))
                 tid = int(cur.lastrowid)
                 ids.append(tid)
                 self._event(cur, campaign_id, tid, actor, "proposed", None, "proposed", {"batch": batch + 1})

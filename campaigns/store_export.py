@@ -12,7 +12,10 @@ def trials_frame(store: Any, campaign_id: int) -> Any:
     rows are in proposal order, which is also ``trial_id`` order.
 
     Result columns keep the :class:`twin.RunResult` names (``seed`` becomes ``run_seed``); event counts
-    become ``n_arc``, ``n_rf_trip``...; ``objective`` and ``feasible`` follow the campaign's objective.
+    become ``n_arc``, ``n_rf_trip``...; ``objective`` and ``feasible`` follow the campaign's objective. Each
+    extra variable of the campaign is a column of its name (NaN where a trial has none); ``df.attrs["units"]``
+    gives the unit of every searched column (recipe fields and extras) and ``df.attrs["extras"]`` the extras'
+    names.
     """
     import pandas as pd
 
@@ -23,6 +26,7 @@ def trials_frame(store: Any, campaign_id: int) -> Any:
     for t in store.trials(campaign_id):
         row: dict[str, Any] = {"trial_id": t.id, "batch": t.batch, "state": t.state}
         row.update(t.recipe)
+        row.update(t.extras)
         res = t.result or {}
         for k, v in res.items():
             if k in ("recipe", "events", "chamber_state_after", "event_counts"):
@@ -41,6 +45,11 @@ def trials_frame(store: Any, campaign_id: int) -> Any:
                    reviewer=t.reviewer, comment=t.comment, strategy=t.provenance.get("strategy"))
         rows.append(row)
     df = pd.DataFrame(rows)
+    for d in config.space.extras:
+        if d.name not in df:
+            df[d.name] = None
+    df.attrs["units"] = {d.name: d.unit for d in config.space.dimensions}
+    df.attrs["extras"] = [d.name for d in config.space.extras]
     for col in ("proposed_at", "approved_at", "started_at", "finished_at"):
         if col in df:
             df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601")

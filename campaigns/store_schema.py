@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from campaigns.records import STATES
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the tables below; a store with a higher version is refused, never modified; one with a lower version
 is migrated in one transaction when opened (:data:`MIGRATIONS`)."""
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 1 -> 2: the strategy's predicted chance that a proposed recipe's run fails
     1: ("ALTER TABLE trials ADD COLUMN predicted_failure REAL",),
+    # 2 -> 3: extra variables sent to the tool with the recipe (campaigns.variables); NULL = none
+    2: ("ALTER TABLE trials ADD COLUMN extras_json TEXT",),
 }
 """Statements that take a store from version ``k`` to ``k + 1``."""
 
@@ -37,6 +39,7 @@ CREATE TABLE trials (
     predicted_std REAL,
     expected_improvement REAL,
     predicted_failure REAL,
+    extras_json TEXT,
     proposed_at TEXT NOT NULL,
     approved_at TEXT,
     started_at TEXT,

@@ -161,8 +161,15 @@ def test_a_newer_or_unknown_older_schema_is_refused_and_the_file_left_untouched(
     assert _digest(path) == before
 
 
+def _as_schema_2(path) -> None:
+    """Turn a store into what schema 2 wrote: no extras_json column, version 2."""
+    _edit(path, "ALTER TABLE trials DROP COLUMN extras_json",
+          "UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+
+
 def _as_schema_1(path) -> None:
-    """Turn a store into what schema 1 wrote: no predicted_failure column, version 1."""
+    """Turn a store into what schema 1 wrote: no predicted_failure nor extras_json column, version 1."""
+    _as_schema_2(path)
     _edit(path, "ALTER TABLE trials DROP COLUMN predicted_failure",
           "UPDATE meta SET value = '1' WHERE key = 'schema_version'")
 
@@ -176,7 +183,7 @@ def test_a_schema_1_store_is_migrated_when_opened_and_keeps_everything(tmp_path)
         before_events = s.events(cid)
     _as_schema_1(path)
     with CampaignStore(path) as s:
-        assert s.schema_version() == SCHEMA_VERSION == 2 and s.integrity_check() == "ok"
+        assert s.schema_version() == SCHEMA_VERSION == 3 and s.integrity_check() == "ok"
         assert s.trials(cid) == before_trials  # every trial as it was; no P(failure) for the old ones
         assert s.events(cid) == before_events
         (t3,) = s.add_proposals(cid, [Recipe(rf_power_w=70.0)], provenance={"strategy": "test"},
@@ -184,7 +191,7 @@ def test_a_schema_1_store_is_migrated_when_opened_and_keeps_everything(tmp_path)
         assert s.trial(t3).predicted_failure == 0.25 and s.trial(t1).predicted_failure is None
         assert "predicted_failure" in s.to_dataframe(cid).columns
     with CampaignStore(path) as s:  # opening a migrated store again changes nothing
-        assert s.schema_version() == 2 and len(s.trials(cid)) == 3
+        assert s.schema_version() == 3 and len(s.trials(cid)) == 3
 
 
 def test_a_failed_migration_leaves_the_schema_1_store_as_it_was(tmp_path, monkeypatch):
@@ -205,8 +212,53 @@ def test_a_failed_migration_leaves_the_schema_1_store_as_it_was(tmp_path, monkey
     db.close()
     monkeypatch.undo()
     with CampaignStore(path) as s:  # and the real migration still works afterwards
-        assert s.schema_version() == 2
+        assert s.schema_version() == 3
     assert before != _digest(path)
+
+
+EXTRAS_CONFIG = CONFIG + '[space.extra.substrate_bias_v]\nlow = -100.0\nhigh = 0.0\nunit = "V"\n'
+
+
+def test_a_schema_2_store_is_migrated_and_new_trials_keep_their_extras(tmp_path):
+    from campaigns.variables import Proposal
+
+    path = tmp_path / "s.sqlite"
+    with CampaignStore(path) as s:
+        cid, (t1,) = _proposed(s)
+        before_trials, before_events = s.trials(cid), s.events(cid)
+    _as_schema_2(path)
+    with CampaignStore(path) as s:
+        assert s.schema_version() == 3 and s.integrity_check() == "ok"
+        assert s.trials(cid) == before_trials and s.trials(cid)[0].extras == {}  # nothing lost, no extras
+        assert s.events(cid) == before_events
+        cid2 = s.create_campaign("bias", EXTRAS_CONFIG.replace('name = "c"', 'name = "bias"'))
+        (t2,) = s.add_proposals(cid2, [Proposal(Recipe(rf_power_w=70.0), {"substrate_bias_v": -40.0})],
+                                provenance={"strategy": "test"})
+        t = s.trial(t2)
+        assert t.recipe == Recipe(rf_power_w=70.0).to_dict() and t.extras == {"substrate_bias_v": -40.0}
+        df = s.to_dataframe(cid2)
+        assert df["substrate_bias_v"].tolist() == [-40.0] and df.attrs["units"]["substrate_bias_v"] == "V"
+        assert df.attrs["units"]["rf_power_w"] == "W" and df.attrs["extras"] == ["substrate_bias_v"]
+    with CampaignStore(path) as s:  # opening a migrated store again changes nothing
+        assert s.schema_version() == 3 and s.trial(t2).extras == {"substrate_bias_v": -40.0}
+
+
+def test_a_failed_migration_from_schema_2_leaves_the_store_as_it_was(tmp_path, monkeypatch):
+    import campaigns.store as store_mod
+
+    path = tmp_path / "s.sqlite"
+    with CampaignStore(path) as s:
+        _proposed(s, 2)
+    _as_schema_2(path)
+    before = _digest(path)
+    monkeypatch.setitem(store_mod.MIGRATIONS, 2, store_mod.MIGRATIONS[2] + ("ALTER TABLE no_such_table ADD x",))
+    with pytest.raises(StoreError, match="rolled back"):
+        CampaignStore(path)
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    assert "extras_json" not in {r[1] for r in db.execute("PRAGMA table_info(trials)")}
+    db.close()
+    assert _digest(path) == before
 
 
 @pytest.mark.parametrize("content", [b"not a database at all" * 100, b""])
