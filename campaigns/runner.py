@@ -38,6 +38,7 @@ from campaigns.config import CampaignConfig, Outcome
 from campaigns.errors import CampaignError
 from campaigns.store import FINISHED_STATES, CampaignStore, Trial
 from campaigns.strategies import Strategy, context, make_strategy
+from campaigns.variables import Proposal
 from twin import Chamber, Recipe, load_tool
 from twin.errors import AbortedError, InputError, ToolError
 
@@ -142,6 +143,38 @@ def pinned_settings(config: CampaignConfig, trials: list[Trial]) -> CampaignConf
     return dataclasses.replace(config, strategy_settings={**started, **config.strategy_settings})
 
 
+def trial_proposal(trial: Trial) -> Recipe | Proposal:
+    """What was proposed for ``trial``: its recipe, with its extra variables where it has any (what the strategy
+    is told, so that the extras are points' coordinates like the recipe fields)."""
+    recipe = Recipe.from_dict(trial.recipe)
+    return Proposal(recipe, dict(trial.extras)) if trial.extras else recipe
+
+
+def declared_extras(config: CampaignConfig) -> dict[str, dict[str, Any]]:
+    """The campaign's extra variables as a tool's ``check_extras`` takes them (:class:`twin.ExtrasTool`)."""
+    return {d.name: {"unit": d.unit, "kind": d.kind, "low": d.low, "high": d.high, "categories": d.categories}
+            for d in config.space.extras}
+
+
+def check_tool_extras(config: CampaignConfig, tool: Any) -> None:
+    """Refuse, before anything runs, a campaign whose extra variables ``tool`` cannot write (one line naming the
+    extra); nothing to check for a campaign without extras."""
+    declared = declared_extras(config)
+    if not declared:
+        return
+    name = getattr(tool, "name", type(tool).__name__)
+    if not hasattr(tool, "check_extras"):
+        first = next(iter(declared))
+        raise CampaignError(f"space.extra.{first}", first, f"tool {name!r} cannot set extra variables",
+                            "a tool with check_extras (simulated, opcua with a [[setpoint]] extra = ...)",
+                            source=config.source)
+    try:
+        tool.check_extras(declared)
+    except InputError as exc:
+        raise CampaignError(exc.field, exc.value, f"tool {name!r} cannot write this extra: {exc.problem}",
+                            exc.allowed, source=exc.source or config.source) from None
+
+
 def rebuild_strategy(config: CampaignConfig, chamber: Chamber, trials: list[Trial]) -> Strategy:
     """The campaign's strategy with the settings it started with (:func:`pinned_settings`), told every outcome in
     the store (replay of ``tell``)."""
@@ -149,7 +182,7 @@ def rebuild_strategy(config: CampaignConfig, chamber: Chamber, trials: list[Tria
     strategy = make_strategy(config.strategy, context(config, chamber))
     told = with_states(chamber, trials, outcomes(config, trials))
     if told:
-        strategy.tell([Recipe.from_dict(t.recipe) for t, _ in told], [o for _, o in told])
+        strategy.tell([trial_proposal(t) for t, _ in told], [o for _, o in told])
     return strategy
 
 
@@ -196,7 +229,7 @@ def recommended_trial(config: CampaignConfig, chamber: Chamber, trials: list[Tri
     strategy = rebuild_strategy(config, chamber, trials)
     if not hasattr(strategy, "predict"):
         return None
-    mean, _ = strategy.predict([Recipe.from_dict(t.recipe) for t, _ in ok])
+    mean, _ = strategy.predict([trial_proposal(t) for t, _ in ok])
     mean = np.asarray(mean, float)
     if not np.isfinite(mean).all():
         return None
@@ -379,6 +412,7 @@ class Runner:
 
         trials = self.store.trials(self.campaign_id)
         self.tool = self._make_tool(trials)
+        check_tool_extras(self.config, self.tool)
         used = sum(t.state in FINISHED_STATES for t in trials)
         runs = 0
         bar = tqdm(total=self.budget, initial=min(used, self.budget), desc=self.config.name, unit="run",
@@ -432,7 +466,7 @@ class Runner:
         if hasattr(self.tool, "run_index") and trial.run_index is not None:
             self.tool.run_index = trial.run_index
         with self._no_run_left_running(trial):
-            self._run_on_tool(trial, Recipe.from_dict(trial.recipe))
+            self._run_on_tool(trial, Recipe.from_dict(trial.recipe), trial.extras)
 
     def _execute(self, trial: Trial) -> None:
         recipe = Recipe.from_dict(trial.recipe)
@@ -444,7 +478,7 @@ class Runner:
         with self._no_run_left_running(trial):
             self.store.mark_running(trial.id, getattr(self.tool, "run_index", None), actor=RUNNER,
                                     tool=self.tool.name)
-            self._run_on_tool(trial, recipe)
+            self._run_on_tool(trial, recipe, trial.extras)
 
     @contextlib.contextmanager
     def _no_run_left_running(self, trial: Trial) -> Iterator[None]:
@@ -464,11 +498,15 @@ class Runner:
             self.store.log_event(trial.id, "command", command if isinstance(command, dict) else str(command),
                                  actor=RUNNER)
 
-    def _run_on_tool(self, trial: Trial, recipe: Recipe) -> None:
+    def _run_on_tool(self, trial: Trial, recipe: Recipe, extras: dict[str, Any] | None = None) -> None:
         if hasattr(self.tool, "run_id"):  # a tool that takes jobs starts this one under the trial's id
             self.tool.run_id = f"{self.config.name}-trial-{trial.id}"
+        if extras:
+            # what the tool was asked to set beside the recipe, and whether the twin models it (it does not)
+            self.store.log_event(trial.id, "extras", {"extras": dict(extras), "tool": self.tool.name,
+                                                      "modelled_by_twin": False}, actor=RUNNER)
         try:
-            result = self.tool.run(recipe)
+            result = self.tool.run(recipe, extras=dict(extras)) if extras else self.tool.run(recipe)
         except KeyboardInterrupt as exc:
             # An adapter that stopped the run itself passes Ctrl-C on carrying what the run left (telemetry,
             # commands sent, whether its safe state was confirmed: hardware.errors.RunInterrupted, read by attribute

@@ -19,10 +19,11 @@ from twin.errors import (
 from twin.recipe import Recipe
 from twin.result import Event, RunResult
 from twin.simulate import VENT, simulate, simulate_queue
-from twin.tool import SimulatedTool, Tool, ToolStatus, available_tools, load_tool
+from twin.tool import ExtrasTool, SimulatedTool, Tool, ToolStatus, available_tools, load_tool
 
 __all__ = [
-    "VENT", "AbortedError", "BatchResult", "Chamber", "ChamberError", "Event", "InputError", "InterlockError", "Recipe",
+    "VENT", "AbortedError", "BatchResult", "Chamber", "ChamberError", "Event", "ExtrasTool", "InputError",
+    "InterlockError", "Recipe",
     "RecipeError", "RunResult", "SimulatedTool", "SputterTwinError", "Tool", "ToolError", "ToolStatus",
     "available_tools", "expected_outcomes", "load_tool", "simulate", "simulate_queue",
 ]

@@ -3,12 +3,24 @@
 Plans (campaigns) talk only to this protocol, so the simulated tool and a hardware adapter are
 interchangeable (as bluesky separates plans from devices). Tools are found by name through the
 ``sputter_twin.tools`` entry-point group (:func:`load_tool`), so campaigns never import a hardware module.
+
+**Extra variables.** A campaign may search tool settings the twin does not model (``[space.extra.NAME]``: a
+substrate bias, a magnetron rotation). They travel beside the recipe as a plain dict ``name → value`` (a number,
+or a string for a categorical): a tool that can set them has ``run(recipe, extras=None)`` and a dry
+``check_extras(declared)`` (:class:`ExtrasTool`), which the runner calls once before anything runs with every
+declared extra (``name → {"unit", "kind", "low", "high", "categories"}``) and which raises
+:class:`twin.errors.InputError` naming the first extra the tool cannot write. A tool without ``check_extras`` is
+refused for a campaign with extras; one with extras-free campaigns keeps being called as ``run(recipe)``.
+:class:`SimulatedTool` accepts every extra and ignores it (the twin does not model it), unless an
+``extras_effect`` says what it does (a test's or a benchmark's "reality").
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import logging
+from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
@@ -19,6 +31,12 @@ from twin.errors import AbortedError, InputError
 from twin.recipe import Recipe
 from twin.result import RunResult
 from twin.simulate import simulate_queue
+
+log = logging.getLogger(__name__)
+
+ExtraValue = float | int | str
+ExtrasEffect = Callable[[Recipe, Mapping[str, ExtraValue], RunResult], RunResult]
+"""What extra variables do to a simulated run: ``(recipe, extras, result) -> result`` (a pure function)."""
 
 
 class ToolStatus(enum.Enum):
@@ -53,19 +71,36 @@ class Tool(Protocol):
         """Current status."""
 
 
+@runtime_checkable
+class ExtrasTool(Tool, Protocol):
+    """A tool that can also set extra variables (tool settings the twin does not model) beside the recipe."""
+
+    def check_extras(self, declared: Mapping[str, Mapping[str, Any]]) -> None:
+        """Dry check that every declared extra (``name → {"unit", "kind", "low", "high", "categories"}``) can be
+        written; raise :class:`twin.errors.InputError` naming the first that cannot. Moves nothing."""
+
+    def run(self, recipe: Recipe, extras: Mapping[str, ExtraValue] | None = None) -> RunResult:
+        """Execute one recipe with the extras set."""
+
+
 class SimulatedTool:
     """The twin as a tool: each :meth:`run` is the next run of a queue on the same chamber.
 
     Chamber state (target and shield kWh, time since vent) carries over between runs. Run ``k`` draws its
     randomness from ``SeedSequence([seed, k])``, so a campaign resumed at run ``k`` (``run_index=k`` and the
     recorded ``state``) continues exactly as an uninterrupted one would.
+
+    Extra variables are accepted and ignored by the twin (the runner records them with the trial);
+    ``extras_effect`` (a pure function ``(recipe, extras, result) -> result``) makes them matter, so that a test
+    or a benchmark can rehearse a campaign on a "reality" where they do. It is a Python argument, not a key of a
+    campaign file: the twin itself has no model of them.
     """
 
     is_real = False
 
     def __init__(self, chamber: Chamber | None = None, *, seed: int | None = 0, deterministic: bool = False,
                  telemetry: bool = False, run_index: int = 0, state: dict[str, float] | None = None,
-                 name: str = "simulated") -> None:
+                 name: str = "simulated", extras_effect: ExtrasEffect | None = None) -> None:
         self.chamber = chamber if chamber is not None else Chamber()
         if state:
             self.chamber = self.chamber.replace({f"state.{k}": float(v) for k, v in state.items()})
@@ -74,6 +109,7 @@ class SimulatedTool:
         self.telemetry = telemetry
         self.run_index = run_index
         self.name = name
+        self.extras_effect = extras_effect
         self._status = ToolStatus.IDLE
 
     @classmethod
@@ -89,7 +125,10 @@ class SimulatedTool:
     def check(self, recipe: Recipe) -> None:
         self.chamber.check(recipe)
 
-    def run(self, recipe: Recipe) -> RunResult:
+    def check_extras(self, declared: Mapping[str, Mapping[str, Any]]) -> None:
+        """Every extra is accepted: the twin ignores it (or ``extras_effect`` applies it)."""
+
+    def run(self, recipe: Recipe, extras: Mapping[str, ExtraValue] | None = None) -> RunResult:
         if self._status is ToolStatus.ABORTED:
             raise AbortedError("the simulated tool was aborted; create a new one")
         self.check(recipe)
@@ -106,6 +145,10 @@ class SimulatedTool:
         self.run_index += 1
         st = dataclasses.replace(self.chamber.state, **{k: v for k, v in result.chamber_state_after.items()})
         self.chamber = dataclasses.replace(self.chamber, state=st)
+        if extras and self.extras_effect is not None:
+            result = self.extras_effect(recipe, dict(extras), result)
+        elif extras:
+            log.debug("%s: extras %s not modelled by the twin; ignored", self.name, dict(extras))
         return result
 
     def abort(self) -> None:

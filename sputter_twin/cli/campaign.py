@@ -12,6 +12,7 @@ from campaigns.errors import CampaignError
 from campaigns.runner import (
     Runner,
     best_trial,
+    check_tool_extras,
     load_campaign,
     model_summary,
     open_campaign,
@@ -134,10 +135,12 @@ def _load_new(campaign_file: Path, chamber_file: Path | None) -> tuple[CampaignC
     chamber = Chamber.from_toml(chamber_file) if chamber_file else Chamber()
     config = CampaignConfig.from_toml(campaign_file, chamber)
     warn(str(campaign_file), campaign_slips(config.space))
-    try:  # an unknown tool type is bad input, found before the store changes
-        load_tool(config.tool.get("type", "simulated"))
+    try:  # an unknown tool type, or extras the tool cannot write, is bad input found before the store changes
+        cls = load_tool(config.tool.get("type", "simulated"))
+        if config.space.extras:
+            check_tool_extras(config, cls.from_config(dict(config.tool), chamber))
     except InputError as exc:
-        raise exc.with_source(str(campaign_file)) from None
+        raise (exc if exc.source else exc.with_source(str(campaign_file))) from None
     return config, chamber
 
 
@@ -170,6 +173,9 @@ def _print_best(best) -> None:
     print(f"best: {t.name}, objective {fmt(o.value)}; interface resistance "
           f"{fmt(t.interface_resistance_ohm_cm2, 'Ω·cm²')} (Haruta et al. 2015: 8.6 Ω·cm²)")
     print(textwrap.indent(recipe_line(t.recipe), "  "))
+    if t.extras:  # extra variables sent to the tool beside the recipe
+        print("  extras: " + ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
+                                       for k, v in t.extras.items()))
 
 
 def _print_recommended(rec, best) -> None:
@@ -268,6 +274,8 @@ def cmd_export(args) -> int:
                             " | ".join(wanted))
     with _open(args.store) as store:
         df = store.to_dataframe(_campaign_id(store, args.campaign))
+    units = df.attrs.get("units", {})  # extra variables carry their unit in the header: "substrate_bias_v [V]"
+    df = df.rename(columns={n: f"{n} [{units[n]}]" for n in df.attrs.get("extras", []) if units.get(n)})
     if args.format == "csv":
         df.to_csv(args.out, index=False)
     else:
