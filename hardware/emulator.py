@@ -100,6 +100,11 @@ class Emulator:
         """RunResults of the runs started, in order."""
         return self.model.runs
 
+    @property
+    def extras(self) -> list[dict[str, Any]]:
+        """The extra variables' values at each run's start (tool units divided by scale), in run order."""
+        return self.model.extras
+
     # -- lifecycle -----------------------------------------------------------------------------------------
     @property
     def endpoint(self) -> str:

@@ -9,7 +9,8 @@ A mapping is a TOML file (see ``examples/hardware/``)::
     [status.phases]             # tool phase value -> the twin's phases it covers (when the values are the tool's)
     [commands]                  # start, abort, optional reset: a Boolean node, or { method, object, args }
     [job]                       # store and read methods, for a tool that takes the recipe as a job
-    [[setpoint]]                # field (a Recipe field), node (or a job's parameter), unit, readback and tolerance
+    [[setpoint]]                # field (a Recipe field), node (or a job's parameter), unit, readback and tolerance;
+                                # or extra (a campaign's [space.extra.NAME]), node, unit, scale, min, max | values
     [[readback]]                # column (telemetry name with its unit suffix), node, unit, follows, phases, live
     [[alarm]]                   # name, node: Boolean, true = alarm active; latched = true needs commands.reset
     [[interlock]]               # name, node, and ok = true|false (Boolean) or min/max (numeric, tool unit)
@@ -30,6 +31,7 @@ re-exported here, so ``from hardware.mapping import Setpoint, MappingError`` kee
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,7 @@ from hardware.mapping_types import (
     Alarm,
     Command,
     Commands,
+    ExtraSetpoint,
     Interlock,
     JobSpec,
     Limit,
@@ -63,8 +66,8 @@ from twin.errors import InputError, RecipeError
 from twin.recipe import Recipe
 
 __all__ = ["FROZEN_AFTER_MAX_S", "RECIPE_UNITS", "RESULT_FIELDS", "TWIN_PHASES", "Alarm", "Command", "Commands",
-           "Interlock", "JobSpec", "Limit", "Mapping", "MappingError", "Readback", "ResultNode", "SafeWrite", "Scalar",
-           "Setpoint", "Status", "TOTAL_FLOW", "ToolInfo", "check_frozen_after_s"]
+           "ExtraSetpoint", "Interlock", "JobSpec", "Limit", "Mapping", "MappingError", "Readback", "ResultNode",
+           "SafeWrite", "Scalar", "Setpoint", "Status", "TOTAL_FLOW", "ToolInfo", "check_frozen_after_s"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,8 @@ class Mapping:
     results: tuple[ResultNode, ...] = ()
     job: JobSpec | None = None
     """Set when the tool takes the recipe as a job (stored, read back, started by methods)."""
+    extras: tuple[ExtraSetpoint, ...] = ()
+    """Extra variables of a campaign this tool can set (``[[setpoint]]`` with ``extra = NAME``)."""
     source: str = field(default="", compare=False)
 
     # -- loading -----------------------------------------------------------------------------------------
@@ -102,6 +107,50 @@ class Mapping:
     def setpoint_writes(self, recipe: Recipe) -> list[tuple[Setpoint, Scalar]]:
         """Raw values to write for ``recipe``, in mapping order."""
         return [(sp, sp.to_tool(recipe)) for sp in self.setpoints]
+
+    def extra_writes(self, extras: dict[str, Any] | None) -> list[tuple[ExtraSetpoint, Scalar]]:
+        """Raw values to write for a run's extra variables, in mapping order (an extra the campaign does not give
+        is not written: the tool keeps its own value). Raises :class:`RecipeError` for an unmapped extra or a
+        value outside the mapping's limits."""
+        extras = dict(extras or {})
+        by_name = {ex.name: ex for ex in self.extras}
+        for name, value in extras.items():
+            if name not in by_name:
+                raise RecipeError(f"extras.{name}", value, f"tool {self.tool.name!r} has no setpoint for this extra",
+                                  ", ".join(by_name) or "no extras mapped")
+        return [(ex, ex.to_tool(extras[ex.name])) for ex in self.extras if ex.name in extras]
+
+    def check_extras(self, declared: dict[str, dict[str, Any]]) -> None:
+        """Raise :class:`MappingError` if a campaign's declared extra (``name → {"unit", "kind", "low", "high",
+        "categories"}``) has no ``[[setpoint]]`` here, another unit, a range beyond the mapping's limits, or a
+        category the mapping does not map."""
+        by_name = {ex.name: ex for ex in self.extras}
+        for name, spec in declared.items():
+            ex = by_name.get(name)
+            if ex is None:
+                raise MappingError(f"setpoint.extra = {name}", name, "no [[setpoint]] for this extra in the mapping "
+                                   f"of tool {self.tool.name!r}", ", ".join(by_name) or "no extras mapped",
+                                   source=self.source)
+            cats = tuple(spec.get("categories") or ())
+            if cats:
+                missing = [c for c in cats if c not in ex.values]
+                if not ex.values or missing:
+                    raise MappingError(f"setpoint.extra = {name}", missing or list(cats), "category with no tool "
+                                       "value in the mapping", " | ".join(ex.values) or "a values table",
+                                       source=self.source)
+                continue
+            if ex.values:
+                raise MappingError(f"setpoint.extra = {name}", name, "the mapping maps categories, the campaign "
+                                   "declares a range", " | ".join(ex.values), source=self.source)
+            if spec.get("unit", "") != ex.unit:
+                raise MappingError(f"setpoint.extra = {name}", spec.get("unit"), "the campaign's unit differs from "
+                                   "the mapping's (extras are not converted)", repr(ex.unit), source=self.source)
+            lo = -math.inf if ex.min is None else ex.min
+            hi = math.inf if ex.max is None else ex.max
+            if not lo <= float(spec["low"]) <= float(spec["high"]) <= hi:
+                raise MappingError(f"setpoint.extra = {name}", [spec["low"], spec["high"]], "the campaign's range "
+                                   "goes beyond the mapping's limits", f"[{lo:.6g}, {hi:.6g}] {ex.unit}".rstrip(),
+                                   source=self.source)
 
     def check_recipe(self, recipe: Recipe, published: dict[str, tuple[float, float]] | None = None) -> None:
         """Raise :class:`RecipeError` if ``recipe`` breaks a limit or sets a field this tool cannot set.
@@ -218,6 +267,13 @@ class Mapping:
                 add("limit", f"{lim.field}.max", lim.max_node, "Double", lim.unit)
         for res in self.results:
             add("result", res.field, res.node, "Double", res.unit)
+        for ex in self.extras:
+            vtype = _scalar_type(next(iter(ex.values.values()))) if ex.values else "Double"
+            lo, hi = (None, None) if ex.min is None or ex.max is None else \
+                sorted((ex.min * ex.scale, ex.max * ex.scale))  # the node's range (tool units times scale)
+            add("setpoint", ex.name, ex.node, vtype, ex.unit, lo, hi)
+            if ex.readback and ex.readback != ex.node:
+                add("setpoint_readback", ex.name, ex.readback, vtype, ex.unit)
         return out
 
 

@@ -21,6 +21,7 @@ from hardware.mapping_types import (
     Alarm,
     Command,
     Commands,
+    ExtraSetpoint,
     Interlock,
     JobSpec,
     Limit,
@@ -114,6 +115,40 @@ def _array(doc: dict[str, Any], key: str) -> list[tuple[str, dict[str, Any]]]:
     return [(f"{key}[{i}]", t) for i, t in enumerate(items)]
 
 
+EXTRA_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _extra_setpoint(sp: dict[str, Any], where: str) -> ExtraSetpoint:
+    """A ``[[setpoint]]`` with ``extra = NAME``: an extra variable of a campaign written to a node."""
+    _keys(sp, where, {"extra", "node", "unit", "readback", "tolerance", "scale", "min", "max", "values"})
+    name = _get(sp, "extra", "str", where, allowed="the name of a campaign's [space.extra.NAME]")
+    if not EXTRA_NAME.match(name) or name in RECIPE_UNITS:
+        raise MappingError(f"{where}.extra", name, "an extra's name is lower-case snake case and not a recipe field",
+                           "e.g. substrate_bias_v")
+    tolerance = _get(sp, "tolerance", "float", where, 0.01)
+    if not 0 <= tolerance < 1:
+        raise MappingError(f"{where}.tolerance", tolerance, "out of range", "[0, 1)")
+    kw: dict[str, Any] = {"name": name, "node": _node(sp, "node", where),
+                          "readback": _node(sp, "readback", where, required=False), "tolerance": tolerance}
+    if "values" in sp:
+        for k in ("unit", "scale", "min", "max"):
+            if k in sp:
+                raise MappingError(f"{where}.{k}", sp[k], "a categorical extra maps values, it has no unit or range")
+        values = sp["values"]
+        if not isinstance(values, dict) or not values or len({repr(v) for v in values.values()}) != len(values) \
+                or len({type(v) for v in values.values()}) != 1:
+            raise MappingError(f"{where}.values", values, "needs distinct tool values of one type",
+                               "{ category = tool value, ... }")
+        kw["values"] = {str(k): _get(values, k, "scalar", f"{where}.values") for k in values}
+        return ExtraSetpoint(**kw)
+    kw.update(unit=_get(sp, "unit", "str", where, allowed="the unit the campaign declares, e.g. V"),
+              scale=_scale(sp, where), min=_get(sp, "min", "float", where, None),
+              max=_get(sp, "max", "float", where, None))
+    if kw["min"] is not None and kw["max"] is not None and kw["min"] > kw["max"]:
+        raise MappingError(f"{where}.min", kw["min"], "greater than max", f"<= {kw['max']}")
+    return ExtraSetpoint(**kw)
+
+
 def parse_tables(doc: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments of :class:`hardware.mapping.Mapping` (all but ``source``) from a mapping file's
     tables, validated; raises :class:`MappingError`."""
@@ -147,8 +182,14 @@ def parse_tables(doc: dict[str, Any]) -> dict[str, Any]:
                            "{ method = ..., object = ..., args = [\"{job_id}\"] }")
 
     setpoints: list[Setpoint] = []
+    extras: list[ExtraSetpoint] = []
     seen: set[tuple[str, str]] = set()
     for where, sp in _array(doc, "setpoint"):
+        if isinstance(sp, dict) and "extra" in sp:
+            extras.append(_extra_setpoint(sp, where))
+            if [e.name for e in extras].count(extras[-1].name) > 1:
+                raise MappingError(f"{where}.extra", extras[-1].name, "mapped twice")
+            continue
         _keys(sp, where, {"field", "node", "unit", "readback", "tolerance", "gas", "total_flow_sccm", "values",
                           "scale", "parameter"})
         name = _get(sp, "field", "str", where, allowed=", ".join(Recipe.fields()))
@@ -295,8 +336,9 @@ def parse_tables(doc: dict[str, Any]) -> dict[str, Any]:
         results.append(ResultNode(field=name, node=_node(res, "node", where),
                                   unit=_unit(res, where, units.canonical_unit(name) or ""), scale=_scale(res, where)))
     return {"tool": tool, "status": status, "commands": commands, "job": job, "setpoints": tuple(setpoints),
-            "readbacks": tuple(readbacks), "alarms": tuple(alarms), "interlocks": tuple(interlocks),
-            "limits": tuple(limits), "safe_state": tuple(safe), "results": tuple(results)}
+            "extras": tuple(extras), "readbacks": tuple(readbacks), "alarms": tuple(alarms),
+            "interlocks": tuple(interlocks), "limits": tuple(limits), "safe_state": tuple(safe),
+            "results": tuple(results)}
 
 
 def _state_values(s: dict[str, Any], key: str, required: bool = True) -> tuple[Any, ...]:

@@ -240,6 +240,66 @@ class Setpoint:
 
 
 @dataclass(frozen=True)
+class ExtraSetpoint:
+    """An extra variable of a campaign (a tool setting the twin does not model: substrate bias, magnetron rotation)
+    written to a node: ``[[setpoint]]`` with ``extra = NAME`` instead of ``field``.
+
+    The value is in ``unit``, which must be the unit the campaign declares for the extra (no conversion: the
+    twin knows nothing of these quantities); the node holds it times ``scale``. ``min``/``max`` are the tool's
+    limits in ``unit`` (optional, enforced by the adapter before anything is written). A categorical extra maps
+    each of its categories to a tool value (``values``).
+    """
+
+    name: str
+    node: str
+    unit: str = ""
+    readback: str = ""
+    tolerance: float = 0.01
+    scale: float = 1.0
+    min: float | None = None
+    max: float | None = None
+    values: dict[str, Scalar] = field(default_factory=dict)
+
+    @property
+    def field(self) -> str:
+        """The name the command log and error messages give this setpoint (as a recipe setpoint's field)."""
+        return self.name
+
+    def check_value(self, value: Any) -> None:
+        """Raise :class:`twin.errors.RecipeError` if ``value`` is not one this tool accepts."""
+        from twin.errors import RecipeError
+
+        if self.values:
+            if value not in self.values:
+                raise RecipeError(f"extras.{self.name}", value, "not a value the tool's mapping knows",
+                                  " | ".join(map(str, self.values)))
+            return
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise RecipeError(f"extras.{self.name}", value, "expected a finite number", self.unit)
+        lo = -math.inf if self.min is None else self.min
+        hi = math.inf if self.max is None else self.max
+        if not lo <= value <= hi:
+            raise RecipeError(f"extras.{self.name}", value, "outside the mapping's limits",
+                              f"[{lo:.6g}, {hi:.6g}] {self.unit}".rstrip())
+
+    def to_tool(self, value: Any) -> Scalar:
+        """The raw value to write for ``value`` (checked first: :meth:`check_value`)."""
+        self.check_value(value)
+        return self.values[value] if self.values else float(value) * self.scale
+
+    def from_tool(self, raw: Any) -> Any:
+        """The extra's value a raw node value means (the emulator reads it back)."""
+        if self.values:
+            inverse = {tv: v for v, tv in self.values.items()}
+            return inverse.get(raw, raw)
+        return float(raw) / self.scale
+
+    def matches(self, sent: Scalar, echo: Any) -> bool:
+        """Whether the echo read back confirms the value sent (as :meth:`Setpoint.matches`)."""
+        return Setpoint.matches(self, sent, echo)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class Readback:
     """A measured value followed during the run into telemetry (``column`` in canonical units)."""
 

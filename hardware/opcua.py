@@ -169,24 +169,31 @@ class OpcUaTool:
         if self.chamber is not None:
             self.chamber.check(recipe)
 
-    def run(self, recipe: Recipe) -> RunResult:
-        """Execute ``recipe`` on the tool and wait for completion.
+    def check_extras(self, declared: dict[str, dict[str, Any]]) -> None:
+        """Dry check that the mapping can write every extra variable a campaign declares (a ``[[setpoint]]`` with
+        ``extra = NAME``, the same unit, a range inside the mapping's limits); :class:`MappingError` otherwise."""
+        self.mapping.check_extras(declared)
+
+    def run(self, recipe: Recipe, extras: dict[str, Any] | None = None) -> RunResult:
+        """Execute ``recipe`` on the tool, with the ``extras`` (extra variables: ``name → value``) written to their
+        nodes beside the recipe's setpoints, and wait for completion.
 
         Ctrl-C aborts the run into the safe state, then raises :class:`~hardware.errors.RunInterrupted` (a
         ``KeyboardInterrupt``) carrying the telemetry, the command log and whether the safe state was confirmed.
         """
         self.check(recipe)
+        self.mapping.extra_writes(extras)  # an unmapped extra or one outside the mapping's limits: nothing written
         if not self._busy.acquire(blocking=False):
             raise RunFaultError(f"{self.name}: a run is already going on through this adapter")
         self._cancel = ""
         try:
-            return self._run_blocking(recipe)
+            return self._run_blocking(recipe, extras)
         finally:
             self._busy.release()
 
-    def _run_blocking(self, recipe: Recipe) -> RunResult:
+    def _run_blocking(self, recipe: Recipe, extras: dict[str, Any] | None = None) -> RunResult:
         loop = self._ensure_loop()
-        fut = asyncio.run_coroutine_threadsafe(self._run(recipe), loop)
+        fut = asyncio.run_coroutine_threadsafe(self._run(recipe, extras), loop)
         ctrl_c: list[bool] = []
         try:
             result = self._wait(fut, ctrl_c)
@@ -273,13 +280,13 @@ class OpcUaTool:
         """A new, unconnected OPC UA transport to the tool (the run procedure's backend)."""
         return OpcUaTransport(self.endpoint, self.mapping.tool.namespace_uri, self.timeout_s)
 
-    async def _run(self, recipe: Recipe) -> RunResult:
+    async def _run(self, recipe: Recipe, extras: dict[str, Any] | None = None) -> RunResult:
         timing = Timing(timeout_s=self.timeout_s, watchdog_s=self.watchdog_s, settle_s=self.settle_s,
                         run_timeout_s=self.run_timeout_s, frozen_after_s=self.frozen_after_s)
         proc = RunProcedure(self.mapping, self.transport(), timing, self.name, lambda: self._cancel, self.run_id)
         self._status = ToolStatus.RUNNING
         try:
-            return await proc.run(recipe)
+            return await proc.run(recipe, extras)
         finally:
             self.command_log = proc.ctx.command_log if proc.ctx is not None else []
             self._status = proc.status

@@ -90,8 +90,10 @@ class RunProcedure:
         self.ctx: RunContext | None = None
         self.status = ToolStatus.IDLE
 
-    async def run(self, recipe: Recipe) -> RunResult:
-        """Execute ``recipe``; raises a :class:`~hardware.errors.RunRecord` with what the run left."""
+    async def run(self, recipe: Recipe, extras: dict[str, Any] | None = None) -> RunResult:
+        """Execute ``recipe`` with the campaign's ``extras`` (extra variables, written to their own nodes beside
+        the recipe: :meth:`hardware.mapping.Mapping.extra_writes`); raises a :class:`~hardware.errors.RunRecord`
+        with what the run left."""
         t, m, tm = self.transport, self.mapping, self.timing
         ctx = self.ctx = RunContext(recipe, t.now(), t.now)
         self.status = ToolStatus.RUNNING
@@ -109,8 +111,9 @@ class RunProcedure:
             self._check(ctx, watchdog=False)
             if m.job is not None:
                 await download_job(ctx, m, t, recipe, self.run_id or f"{self.name}-run", tm.timeout_s)
+                await self._write_setpoints(ctx, m.extra_writes(extras))  # extras: nodes of their own
             else:
-                await self._write_setpoints(ctx, recipe)
+                await self._write_setpoints(ctx, [*m.setpoint_writes(recipe), *m.extra_writes(extras)])
             await t.subscribe(watched(m), lambda text, value: record_value(ctx, m, text, value), m.tool.publish_ms)
             await self._wait_for(ctx, lambda: m.status.node in ctx.values, tm.timeout_s,
                                  "no data from the tool's subscription", watchdog=False)
@@ -189,9 +192,9 @@ class RunProcedure:
                 raise Stop(RunFaultError, "timeout", what)
             await t.sleep(POLL_S)
 
-    async def _write_setpoints(self, ctx: RunContext, recipe: Recipe) -> None:
+    async def _write_setpoints(self, ctx: RunContext, writes: list[tuple[Any, Any]]) -> None:
+        """Write each ``(setpoint, raw value)`` (recipe setpoints and extras), then wait for every echo."""
         t, tm = self.transport, self.timing
-        writes = self.mapping.setpoint_writes(recipe)
         for sp, raw in writes:
             self._check(ctx, watchdog=False)
             if not await write_logged(ctx, t, "setpoint", sp.field, sp.node, raw, tm.timeout_s):

@@ -60,6 +60,12 @@ def initial_values(mapping: Mapping, published_limits: dict[str, float]) -> dict
             values[sp.node] = default
             if sp.readback:
                 values[sp.readback] = default
+    for ex in m.extras:  # extra variables of a campaign: a neutral start value (the first category, or 0 in range)
+        v = 0.0 if ex.min is None else max(0.0, ex.min)
+        v = v if ex.max is None else min(v, ex.max)
+        values[ex.node] = next(iter(ex.values.values())) if ex.values else v * ex.scale
+        if ex.readback:
+            values[ex.readback] = values[ex.node]
     for rb in m.readbacks:
         values[rb.node] = False if rb.is_bool else 0.0
     for al in m.alarms:
@@ -107,6 +113,8 @@ class ToolModel:
         """Faults injected: (the front's clock, spec)."""
         self.runs: list[Any] = []
         """RunResults of the runs started, in order."""
+        self.extras: list[dict[str, Any]] = []
+        """The extra variables' values at each run's start (node value divided by scale), in run order."""
         self.jobs: dict[str, dict[str, Any]] = {}
         """Jobs stored, by the tool's job id."""
         self.on_link_fault: Callable[[str, str], None] = lambda kind, target: None
@@ -164,7 +172,7 @@ class ToolModel:
             self.set(text, False)
             self._reset()
         else:
-            for sp in m.setpoints:
+            for sp in (*m.setpoints, *m.extras):
                 if sp.node == text and sp.readback and sp.readback != sp.node and sp.field not in self._stuck:
                     self.set(sp.readback, value)
 
@@ -274,7 +282,10 @@ class ToolModel:
                 log.warning("start refused: alarm %s", al.name)
                 self._end("fault", "fault")
                 return
-        result = self.tool.run(recipe)
+        # extra variables (tool settings the twin does not model): read back and handed to the simulated tool
+        extras = {ex.name: ex.from_tool(self.values[ex.node]) for ex in m.extras}
+        self.extras.append(extras)
+        result = self.tool.run(recipe, extras=extras) if extras else self.tool.run(recipe)
         self.runs.append(result)
         df = result.telemetry
         self._play = {"t0": now, "result": result, "time": df["time_s"].to_numpy(), "df": df,
@@ -415,8 +426,8 @@ def commands_of(mapping: Mapping) -> list[Command]:
 
 def writable_nodes(mapping: Mapping) -> set[str]:
     """Nodes a client may write: setpoints, Boolean commands, safe-state actuators."""
-    return {sp.node for sp in mapping.setpoints if sp.node} | {sw.node for sw in mapping.safe_state} | {
-        c.node for c in commands_of(mapping) if c.node}
+    return {sp.node for sp in mapping.setpoints if sp.node} | {ex.node for ex in mapping.extras} | {
+        sw.node for sw in mapping.safe_state} | {c.node for c in commands_of(mapping) if c.node}
 
 
 def _plain(value: Any) -> Any:
