@@ -219,6 +219,17 @@ class Proposal:
         """Every value: the recipe's fields and the extras."""
         return {**self.to_dict(), **self.extras}
 
+    def replace(self, **changes: Any) -> Proposal:
+        """A copy with recipe fields and extras changed (recipe fields validated again, as
+        :meth:`twin.Recipe.replace`); a name that is neither is a ``TypeError``."""
+        fields = set(Recipe.fields())
+        unknown = sorted(set(changes) - fields - set(self.extras))
+        if unknown:
+            raise TypeError(f"{unknown[0]!r} is neither a recipe field nor an extra of this proposal")
+        recipe_changes = {k: v for k, v in changes.items() if k in fields}
+        recipe = self.recipe.replace(**recipe_changes) if recipe_changes and self.recipe is not None else self.recipe
+        return Proposal(recipe, {**self.extras, **{k: v for k, v in changes.items() if k not in fields}})
+
 
 def split(item: Any) -> tuple[Recipe | None, dict[str, Any]]:
     """``(recipe, extras)`` of what a strategy proposed or was told: a :class:`Proposal`, a bare

@@ -44,7 +44,9 @@ def register_charts(app: dash.Dash, data: ReviewData) -> None:
                                           reference=figures.PAPER_R_INT_OHM_CM2 if is_r_int else None)
         names = list(cfg.space.names) if cfg is not None else [f for f in Recipe.fields() if f in df]
         logs = [d.name for d in cfg.space.dimensions if d.log] if cfg is not None else []
-        params = figures.parameter_figure(df, names, objective_label=label, log_fields=logs, log_y=objective.log)
+        units = {d.name: d.unit for d in cfg.space.extras} if cfg is not None else {}  # extras: unit in the title
+        params = figures.parameter_figure(df, names, objective_label=label, log_fields=logs, log_y=objective.log,
+                                          units=units)
         return conv, params
 
 

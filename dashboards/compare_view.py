@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, dcc, html
 
-from dashboards.data import ReviewData, trial_recipe
+from dashboards.data import ReviewData, extra_rows, trial_recipe
 from dashboards.layout import CAMPAIGN_ID, STYLE, datatable, guarded
 from dashboards.review import compare_recipes
 from twin import simulate
@@ -56,7 +56,7 @@ def register_compare(app: dash.Dash, data: ReviewData) -> None:
         ra, rb = trial_recipe(ta), trial_recipe(tb)
         if ra is None or rb is None:
             return [], _columns(["field"])
-        rows = compare_recipes(ra, rb, la, lb)
+        rows = compare_recipes(ra, rb, la, lb) + extra_rows(ta, tb, la, lb, data.extra_units(int(cid)))
         # a trial without a result (a proposal) shows the twin's expected outcome instead, marked "twin"
         outcome = {}
         for label, t, r in ((la, ta, ra), (lb, tb, rb)):

@@ -22,6 +22,7 @@ from campaigns.config import CampaignConfig, Objective
 from campaigns.errors import StoreError, TrialStateError
 from campaigns.runner import load_campaign, rebuild_strategy
 from campaigns.store import CampaignStore, Trial
+from campaigns.variables import Proposal
 from dashboards.errors import DashboardError
 from dashboards.measure import MEASURE_FIELD, parse_measurement, shown_value
 from twin import Chamber, Recipe
@@ -71,6 +72,33 @@ def trial_recipe(trial: Trial) -> Recipe | None:
         return None
 
 
+def trial_point(trial: Trial) -> Recipe | Proposal | None:
+    """The trial's recipe with its extra variables (a :class:`~campaigns.variables.Proposal`) where it has any,
+    as the strategy was told it; None if the recipe does not validate."""
+    recipe = trial_recipe(trial)
+    if recipe is None or not trial.extras:
+        return recipe
+    return Proposal(recipe, dict(trial.extras))
+
+
+def extra_column(name: str, unit: str) -> str:
+    """The column title of an extra variable: its name and unit, ``"substrate_bias_v [V]"``."""
+    return f"{name} [{unit}]" if unit else name
+
+
+def extra_rows(a: Trial | None, b: Trial, la: str, lb: str, units: dict[str, str]) -> list[dict[str, Any]]:
+    """Rows of a comparison table (``field``, ``la``, ``lb``, ``diff``) for the campaign's extra variables
+    (``units``: name → unit) of trials ``a`` (may be None) and ``b``: sent to the tool, not in the twin."""
+    rows = []
+    for name, unit in units.items():
+        va = a.extras.get(name) if a is not None else None
+        vb = b.extras.get(name)
+        num = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (va, vb))
+        rows.append({"field": extra_column(name, unit), la: _round(va), lb: _round(vb),
+                     "diff": _round(float(vb) - float(va)) if num and va != vb else ""})
+    return rows
+
+
 def trial_label(trial: Trial) -> str:
     """``"trial 12 (done, 11.2 Ω·cm²)"``: how a trial is named in lists (its store id, as every surface shows it)."""
     r = trial.interface_resistance_ohm_cm2
@@ -92,8 +120,11 @@ def best_trial(trials: list[Trial], objective: Objective | None = None) -> Trial
     return best
 
 
-def history_rows(trials: list[Trial], objective: Objective | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+def history_rows(trials: list[Trial], objective: Objective | None = None, extra_units: dict[str, str] | None = None
+                 ) -> tuple[list[dict[str, Any]], list[str]]:
     """One JSON-safe row per trial for the history table, and the column ids in order (see :func:`history_columns`).
+
+    ``extra_units`` (name → unit) are the campaign's extra variables: one column each after the recipe fields.
 
     The strategy's prediction at proposal (stored in the optimiser's units: log10 of the objective when the
     objective is logged) is converted to the objective's units, as ``predicted`` and its ±1 σ range, so it can be
@@ -102,8 +133,9 @@ def history_rows(trials: list[Trial], objective: Objective | None = None) -> tup
     objective = objective or Objective()
     unit = field_unit(objective.minimize)
     fields = list(Recipe.fields())
+    extras = dict(extra_units or {})
     cols = ["trial_id", "state", "R_int", "total_R", "shorted", "predicted", "predicted_lo", "predicted_hi", "EI",
-            "P_fail", *fields, "n_arc", "n_rf_trip", "n_flake", "reviewer", "comment", "measured_by"]
+            "P_fail", *fields, *extras, "n_arc", "n_rf_trip", "n_flake", "reviewer", "comment", "measured_by"]
     rows = []
     for t in trials:
         res = t.result or {}
@@ -122,19 +154,24 @@ def history_rows(trials: list[Trial], objective: Objective | None = None) -> tup
         }
         for f in fields:
             row[f] = rounded(t.recipe.get(f), field_unit(f))
+        for n in extras:
+            v = t.extras.get(n)
+            row[n] = _round(v) if isinstance(v, float) else v
         rows.append(row)
     return rows, cols
 
 
-def history_columns(cols: list[str], objective: Objective | None = None) -> list[dict[str, str]]:
+def history_columns(cols: list[str], objective: Objective | None = None,
+                    extra_units: dict[str, str] | None = None) -> list[dict[str, str]]:
     """DataTable columns ``{name, id}`` for :func:`history_rows`: names carry units, so a predicted value in
-    Ω·cm² never stands unlabelled beside a log10 one."""
+    Ω·cm² never stands unlabelled beside a log10 one (an extra variable's unit from ``extra_units``)."""
     objective = objective or Objective()
     unit = field_unit(objective.minimize) or "objective units"
     names = {"trial_id": "trial", "R_int": "R_int [Ω·cm²]", "total_R": "total R [Ω·cm²]",
              "predicted": f"predicted [{unit}]", "predicted_lo": f"predicted −1σ [{unit}]",
              "predicted_hi": f"predicted +1σ [{unit}]",
-             "EI": "EI [log10 units]" if objective.log else f"EI [{unit}]", "P_fail": "P(fail) [%]"}
+             "EI": "EI [log10 units]" if objective.log else f"EI [{unit}]", "P_fail": "P(fail) [%]",
+             **{n: extra_column(n, u) for n, u in (extra_units or {}).items()}}
     for c in cols:
         u = field_unit(c)
         if c not in names and u not in ("", "1"):
@@ -284,6 +321,11 @@ class ReviewData:
         cfg = self.config(campaign_id)
         return cfg.objective if cfg is not None else Objective()
 
+    def extra_units(self, campaign_id: int) -> dict[str, str]:
+        """The campaign's extra variables and their units (name → unit), ``{}`` if none or unknown."""
+        cfg = self.config(campaign_id)
+        return {d.name: d.unit for d in cfg.space.extras} if cfg is not None else {}
+
     def bounds(self, campaign_id: int) -> dict[str, tuple[float, float]]:
         """The campaign's search-space bounds of numeric fields, ``{}`` if unknown."""
         cfg = self.config(campaign_id)
@@ -303,7 +345,7 @@ class ReviewData:
         observed = []
         for t in trials:
             outcome = cfg.objective.outcome(t)
-            recipe = trial_recipe(t)
+            recipe = trial_point(t)
             if outcome is not None and recipe is not None:
                 observed.append((t.id, recipe, outcome))
         key = (campaign_id, hash(tuple((i, o) for i, _, o in observed)))
@@ -386,5 +428,5 @@ def safe_float(v: Any) -> float:
 
 
 __all__ = ["AWAITING_REVIEW", "CampaignSummary", "ReviewData", "StoreError", "Surrogate", "best_trial",
-           "history_columns", "history_rows", "open_store", "safe_float", "to_objective", "trial_label",
-           "trial_recipe"]
+           "extra_column", "extra_rows", "history_columns", "history_rows", "open_store", "safe_float", "to_objective",
+           "trial_label", "trial_point", "trial_recipe"]

@@ -91,13 +91,17 @@ def convergence_figure(df: Any, *, objective_label: str = "interface resistance 
 
 
 def parameter_figure(df: Any, fields: Sequence[str], *, objective_label: str = "R_int [Ω·cm²]",
-                     log_fields: Sequence[str] = (), log_y: bool = True, columns: int = 4) -> go.Figure:
-    """One panel per searched recipe field: the field against the objective, the best run highlighted."""
+                     log_fields: Sequence[str] = (), log_y: bool = True, columns: int = 4,
+                     units: dict[str, str] | None = None) -> go.Figure:
+    """One panel per searched field: the field against the objective, the best run highlighted. ``units`` gives
+    the unit of fields whose name does not carry it (a campaign's extra variables), shown in the panel's title."""
     fields = [f for f in fields if f in df.columns]
     n = max(len(fields), 1)
     cols = min(columns, n)
     rows = math.ceil(n / cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=fields or ["(no searched fields)"],
+    units = units or {}
+    titles = [f"{f} [{units[f]}]" if units.get(f) else f for f in fields]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles or ["(no searched fields)"],
                         vertical_spacing=0.5 / rows if rows > 1 else 0.1)
     ok = _ok(df)
     best = ok.loc[ok["objective"].idxmin()] if not ok.empty else None
@@ -121,15 +125,19 @@ def parameter_figure(df: Any, fields: Sequence[str], *, objective_label: str = "
     return fig
 
 
-def best_recipe_table(df: Any, fields: Sequence[str] | None = None) -> go.Figure:
-    """The best successful run's recipe (all fields, or ``fields``) and its objective, as a table figure."""
+def best_recipe_table(df: Any, fields: Sequence[str] | None = None, extras: dict[str, str] | None = None
+                      ) -> go.Figure:
+    """The best successful run's recipe (all fields, or ``fields``), its extra variables (``extras``: name →
+    unit, shown with the unit) and its objective, as a table figure."""
     ok = _ok(df)
     if ok.empty:
         return go.Figure(go.Table(header={"values": ["best recipe"]}, cells={"values": [["no successful run yet"]]}))
     best = ok.loc[ok["objective"].idxmin()]
     names = list(fields) if fields is not None else [c for c in df.columns if c in _RECIPE_FIELDS]
     values = [fmt(best[n], field_unit(n)) for n in names]  # each at its unit's precision, with the unit
-    names = ["trial", "objective", *names]
+    extras = {n: u for n, u in (extras or {}).items() if n in df.columns}
+    values += [fmt(best[n], u) for n, u in extras.items()]  # an extra's unit is the campaign file's
+    names = ["trial", "objective", *names, *extras]
     values = [str(int(best["trial_id"] if "trial_id" in best else best["index"])), _fmt(best["objective"]), *values]
     fig = go.Figure(go.Table(header={"values": ["field", "value"]}, cells={"values": [names, values]}))
     fig.update_layout(title="Best recipe", template="plotly_white", height=60 + 24 * len(names))

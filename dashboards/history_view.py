@@ -45,7 +45,8 @@ def register_history(app: dash.Dash, data: ReviewData) -> None:
     def history(_version_, cid, run_value, cmp_a, cmp_b):
         trials = data.trials(int(cid))
         objective = data.objective(int(cid))
-        rows, cols = history_rows(trials, objective)
+        extras = data.extra_units(int(cid))  # the campaign's extra variables: a column each, with its unit
+        rows, cols = history_rows(trials, objective, extras)
         options = [{"label": trial_label(t), "value": t.id} for t in trials]
         run_options = [o for o, t in zip(options, trials, strict=True) if t.result or t.state == "running"]
         done = [t for t in trials if t.result]
@@ -59,7 +60,7 @@ def register_history(app: dash.Dash, data: ReviewData) -> None:
             cmp_a = anchor.id
         if cmp_b is None and latest is not None:
             cmp_b = latest.id
-        return (rows, history_columns(cols, objective), run_options, options, options, run_value, cmp_a, cmp_b)
+        return (rows, history_columns(cols, objective, extras), run_options, options, options, run_value, cmp_a, cmp_b)
 
 
 __all__ = ["HISTORY_TABLE", "history_tab", "register_history"]

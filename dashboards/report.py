@@ -33,8 +33,9 @@ def report_html(df: Any, config: CampaignConfig, *, store_name: str = "", extra_
         figures.convergence_figure(df, objective_label=label, reference=figures.PAPER_R_INT_OHM_CM2 if is_r_int
                                    else None, log_y=obj.log),
         figures.parameter_figure(df, config.space.names, objective_label=label,
-                                 log_fields=[d.name for d in config.space.dimensions if d.log], log_y=obj.log),
-        figures.best_recipe_table(df),
+                                 log_fields=[d.name for d in config.space.dimensions if d.log], log_y=obj.log,
+                                 units={d.name: d.unit for d in config.space.extras}),
+        figures.best_recipe_table(df, extras={d.name: d.unit for d in config.space.extras}),
         figures.prediction_figure(df, log_objective=obj.log),
         figures.state_counts_figure(df),
         *(extra_figures or ()),
@@ -81,12 +82,13 @@ def _trials_table(df: Any, config: CampaignConfig) -> str:
     cols = [c for c in ("trial_id", "state", *config.space.names, "interface_resistance_ohm_cm2", "objective",
                         "failure", "reviewer", "finished_at") if c in df.columns]
     shown = df[cols].copy()
+    units = {c: field_unit(c) for c in cols} | {d.name: d.unit for d in config.space.extras}  # extras: the file's
     for c in cols:
         if c in ("trial_id", "state", "failure", "reviewer", "finished_at"):
             continue
-        unit = field_unit(c) if c != "objective" else field_unit(config.objective.minimize)
+        unit = units[c] if c != "objective" else field_unit(config.objective.minimize)
         shown[c] = [fmt(v, unit, with_unit=False) if v is not None and v == v else "" for v in shown[c]]
-    names = {c: (f"{c} [{field_unit(c)}]" if field_unit(c) not in ("", "1") else c) for c in cols}
+    names = {c: (f"{c} [{units[c]}]" if units[c] not in ("", "1") else c) for c in cols}
     names["trial_id"] = "trial"
     return shown.rename(columns=names).to_html(index=False, na_rep="", border=0, classes="trials")
 

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from campaigns.store import CampaignStore
 from dashboards import figures_review as fr
-from dashboards.data import AWAITING_REVIEW, ReviewData, best_trial, trial_recipe
+from dashboards.data import AWAITING_REVIEW, ReviewData, best_trial, trial_point, trial_recipe
 from dashboards.review import limit_margins
 from twin import Chamber, simulate
 
@@ -49,7 +49,7 @@ def extra_figures(store: CampaignStore, campaign_id: int, chamber: Chamber | Non
     if surrogate:
         sur = data.surrogate(campaign_id, trials)
         bounds = data.bounds(campaign_id)
-        past = [r for t in trials if t.result and (r := trial_recipe(t)) is not None]
+        past = [r for t in trials if t.result and (r := trial_point(t)) is not None]
         if sur is not None and bounds and past:
             figs.append(fr.partial_dependence_figure(fr.partial_dependence(sur.predict, past, bounds),
                                                      log10=sur.log, y_label=f"{sur.objective} [Ω·cm²]"))

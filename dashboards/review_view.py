@@ -13,7 +13,7 @@ import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from campaigns.errors import StoreUnavailableError, TrialStateError
-from dashboards.data import ReviewData, best_trial, to_objective, trial_recipe
+from dashboards.data import ReviewData, best_trial, extra_rows, to_objective, trial_recipe
 from dashboards.layout import CAMPAIGN_ID, STYLE, error_box, log_failure, table
 from dashboards.review import (
     compare_recipes,
@@ -118,11 +118,15 @@ def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
     best = best_trial(trials, objective)
     best_recipe = trial_recipe(best) if best else None
 
+    extras = data.extra_units(cid)  # the extra variables the tool is asked to set, which the twin does not model
     if best_recipe is not None:
         rows = compare_recipes(best_recipe, recipe, f"best, {best.name}", f"proposal, {trial.name}")
+        rows += extra_rows(best, trial, f"best, {best.name}", f"proposal, {trial.name}", extras)
         cmp_cols = ["field", f"best, {best.name}", f"proposal, {trial.name}", "diff"]
     else:
         rows = [{"field": f, f"proposal, {trial.name}": rounded(v, field_unit(f))} for f, v in recipe.to_dict().items()]
+        rows += [{k: v for k, v in r.items() if k != "diff"} for r in
+                 extra_rows(None, trial, "-", f"proposal, {trial.name}", extras)]
         cmp_cols = ["field", f"proposal, {trial.name}"]
 
     twin = simulate(recipe, chamber, deterministic=True)

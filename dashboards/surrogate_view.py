@@ -9,7 +9,7 @@ import dash
 from dash import Input, Output, State, dcc, html, no_update
 
 from dashboards import figures_review as fr
-from dashboards.data import AWAITING_REVIEW, ReviewData, to_objective, trial_recipe
+from dashboards.data import AWAITING_REVIEW, ReviewData, to_objective, trial_point
 from dashboards.layout import CAMPAIGN_ID, DATA_VERSION, TABS, error_box, log_failure, table
 from dashboards.review import sig
 
@@ -48,7 +48,7 @@ def surrogate_view(data: ReviewData, cid: int):
     trials = data.trials(cid)
     sur = data.surrogate(cid, trials)
     bounds = data.bounds(cid)
-    past = [r for t in trials if t.result and (r := trial_recipe(t)) is not None]
+    past = [r for t in trials if t.result and (r := trial_point(t)) is not None]
     if sur is None or not bounds or not past:
         return fr.partial_dependence_figure({}), html.P(
             "No surrogate for this campaign yet (its strategy has no model, or fewer than two runs succeeded).",
@@ -56,7 +56,7 @@ def surrogate_view(data: ReviewData, cid: int):
     pdep = fr.partial_dependence(sur.predict, past, bounds)
     label = f"{sur.objective} [Ω·cm²]"
     fig = fr.partial_dependence_figure(pdep, log10=sur.log, y_label=label)
-    proposals = [(t, r) for t in trials if t.state == AWAITING_REVIEW and (r := trial_recipe(t)) is not None]
+    proposals = [(t, r) for t in trials if t.state == AWAITING_REVIEW and (r := trial_point(t)) is not None]
     rows = []
     if proposals:
         mean, std = sur.predict([r for _, r in proposals])
