@@ -16,8 +16,32 @@ from twin.errors import RecipeError
 
 from .conftest import MAPPING_A
 
+BIAS_ENTRY = """
+# An extra variable of a campaign (a tool setting the twin does not model): a campaign that declares
+# [space.extra.substrate_bias_v] with unit "V" and a range inside [-150, 0] V gets it written here.
+[[setpoint]]
+extra = "substrate_bias_v"
+node = "s=Recipe.SubstrateBias"
+unit = "V"
+min = -150.0
+max = 0.0
+readback = "s=Recipe.SubstrateBias.Accepted"
+"""
+"""The example tool rf-a with a substrate bias it can set (appended to its mapping file)."""
 DOC = tomllib.loads(MAPPING_A.read_text(encoding="utf-8"))
 BIAS = {"unit": "V", "kind": "real", "low": -100.0, "high": 0.0, "categories": ()}
+
+
+@pytest.fixture(scope="module")
+def bias_mapping_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("mapping") / "rf_a_bias.toml"
+    path.write_text(MAPPING_A.read_text(encoding="utf-8") + BIAS_ENTRY, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def mapping_a(bias_mapping_path):  # the rf-a mapping with the bias entry, for every test here
+    return Mapping.from_toml(bias_mapping_path)
 
 
 def _with(*entries):
@@ -25,7 +49,7 @@ def _with(*entries):
     return Mapping.from_dict(doc)
 
 
-def test_the_example_mapping_maps_the_substrate_bias_and_accepts_a_campaign_range(mapping_a):
+def test_a_mapping_maps_the_substrate_bias_and_accepts_a_campaign_range(mapping_a):
     (bias,) = mapping_a.extras
     assert (bias.name, bias.node, bias.unit, bias.min, bias.max) == ("substrate_bias_v", "s=Recipe.SubstrateBias",
                                                                       "V", -150.0, 0.0)
@@ -73,7 +97,7 @@ def test_a_declared_extra_the_mapping_cannot_write_is_refused(mapping_a, declare
 
 def test_the_adapter_writes_the_extra_verifies_its_echo_and_the_tool_receives_it(emulator, mapping_a,
                                                                                    short_recipe):
-    emu = emulator()
+    emu = emulator(mapping_a)
     with OpcUaTool(mapping_a, emu.endpoint) as tool:
         res = tool.run(short_recipe, extras={"substrate_bias_v": -40.0})
     assert emu.emulator.extras == [{"substrate_bias_v": -40.0}]  # read back by the tool at the start command
@@ -88,7 +112,7 @@ def test_the_adapter_writes_the_extra_verifies_its_echo_and_the_tool_receives_it
 @pytest.mark.parametrize("extras", [{"substrate_bias_v": -200.0}, {"rotation_rpm": 5.0}])
 def test_an_extra_outside_the_mapping_is_refused_before_anything_is_written(emulator, mapping_a, short_recipe,
                                                                             extras):
-    emu = emulator()
+    emu = emulator(mapping_a)
     with OpcUaTool(mapping_a, emu.endpoint) as tool, pytest.raises(RecipeError) as info:
         tool.run(short_recipe, extras=extras)
     assert "extras." in info.value.field and emu.write_log == [] and emu.emulator.runs == []
@@ -120,9 +144,11 @@ require_approval = true
 """
 
 
-def test_a_campaign_whose_extra_the_mapping_cannot_write_is_refused_before_the_store_changes(tmp_path, capsys):
+def test_a_campaign_whose_extra_the_mapping_cannot_write_is_refused_before_the_store_changes(tmp_path, capsys,
+                                                                                            bias_mapping_path):
     camp = tmp_path / "c.toml"
-    camp.write_text(CAMPAIGN.format(extra="grid_bias_v", endpoint="opc.tcp://127.0.0.1:9/x", mapping=MAPPING_A))
+    camp.write_text(CAMPAIGN.format(extra="grid_bias_v", endpoint="opc.tcp://127.0.0.1:9/x",
+                                    mapping=bias_mapping_path))
     store = tmp_path / "c.sqlite"
     assert main(["campaign", "run", str(camp), "--store", str(store), "--no-progress"]) == 2
     err = capsys.readouterr().err
@@ -130,10 +156,11 @@ def test_a_campaign_whose_extra_the_mapping_cannot_write_is_refused_before_the_s
     assert not store.exists()  # refused before the store was created, nothing proposed, nothing run
 
 
-def test_a_campaign_with_an_extra_runs_it_on_the_tool_after_approval(tmp_path, emulator, capsys):
-    emu = emulator()
+def test_a_campaign_with_an_extra_runs_it_on_the_tool_after_approval(tmp_path, emulator, capsys, mapping_a,
+                                                                     bias_mapping_path):
+    emu = emulator(mapping_a)
     camp = tmp_path / "c.toml"
-    camp.write_text(CAMPAIGN.format(extra="substrate_bias_v", endpoint=emu.endpoint, mapping=MAPPING_A))
+    camp.write_text(CAMPAIGN.format(extra="substrate_bias_v", endpoint=emu.endpoint, mapping=bias_mapping_path))
     store = tmp_path / "c.sqlite"
     assert main(["campaign", "run", str(camp), "--store", str(store), "--no-progress"]) == 0
     with CampaignStore(store, create=False) as st:
