@@ -84,6 +84,15 @@ def test_coverage_prints_the_share_within_one_and_two_sigma():
     assert re.search(r"^all\s+twin-prior\s+\d+", out, re.M), out
 
 
+def test_extras_reality_prints_a_row_per_strategy_and_the_branin_regrets():
+    out = _run("extras_reality.py", "--seeds", "1", "--budget", "4", "--branin-budget", "4", "--strategies",
+               "gp,random")
+    for name in (r"gp \(extras not searched\)", "gp", "random"):
+        assert re.search(rf"^{name}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}", out, re.M), (name, out)
+    assert re.search(rf"gp: best R_int {NUMBER} vs {NUMBER} .*ratio {NUMBER}", out), out
+    assert re.search(rf"median regret over 1 seeds: gp {NUMBER}, random {NUMBER}", out), out
+
+
 def test_whatif_speed_prints_runs_per_second_and_the_speed_up():
     out = _run("whatif_speed.py", "--skip-100k", "--runs-speedup", "2000", ok=(0, 1))
     assert re.search(rf"speed-up 1 -> 2 workers: {NUMBER} x", out), out
