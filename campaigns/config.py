@@ -23,6 +23,10 @@ A campaign file::
     # ...settings of that strategy (see campaigns.strategies)
 
     [space]                        # see campaigns.space
+    [space.extra.substrate_bias_v] # optional: a tool setting the twin does not model (campaigns.variables)
+    low = -100.0
+    high = 0.0
+    unit = "V"
     [fixed]
     [tool]
     type = "simulated"             # a name in the sputter_twin.tools entry-point group
