@@ -77,6 +77,8 @@ class TwinEvaluator:
             v = self.space.fixed.get(name, getattr(defaults, name))
             cols[name] = np.full(n, v, dtype=object if isinstance(v, str) else float)
         for j, d in enumerate(self.space.dimensions):
+            if d.extra:  # an extra variable of the campaign: the twin does not model it (campaigns.variables)
+                continue
             x = np.clip(u[:, j], 0.0, 1.0)
             if d.is_categorical:
                 k = len(d.categories)
