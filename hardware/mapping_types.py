@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hardware import units
-from twin.errors import InputError
+from twin.errors import InputError, RecipeError
 from twin.recipe import Recipe
 
 
@@ -267,8 +267,6 @@ class ExtraSetpoint:
 
     def check_value(self, value: Any) -> None:
         """Raise :class:`twin.errors.RecipeError` if ``value`` is not one this tool accepts."""
-        from twin.errors import RecipeError
-
         if self.values:
             if value not in self.values:
                 raise RecipeError(f"extras.{self.name}", value, "not a value the tool's mapping knows",
