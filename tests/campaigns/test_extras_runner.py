@@ -121,3 +121,13 @@ def test_the_example_campaign_runs_and_exports_its_extras_with_units(tmp_path, c
     df = pd.read_csv(out)
     assert df["substrate_bias_v [V]"].between(-100.0, 0.0).all() and len(df) == 3
     assert df["magnetron_rotation_rpm [rpm]"].isin(range(31)).all()
+
+
+def test_a_bad_extra_in_a_campaign_file_exits_2_with_one_line_and_no_store(tmp_path, capsys):
+    path = _campaign(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace('unit = "V"\n', ""), encoding="utf-8")
+    store = tmp_path / "s.sqlite"
+    assert main(["campaign", "run", str(path), "--store", str(store), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and str(path) in err
+    assert "space.extra.substrate_bias_v.unit" in err and not store.exists()
