@@ -27,6 +27,7 @@ import math
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--branin-budget", type=int, default=25)
     ap.add_argument("--strategies", default="gp,twin-prior,random")
     args = ap.parse_args(argv)
+    # twin-prior's ensemble draws Sobol' samples of sizes that are not powers of 2: a warning per proposal
+    warnings.filterwarnings("ignore", message="The balance properties of Sobol", category=UserWarning)
     if args.seeds < 1 or args.budget < 2 or args.branin_budget < 2:
         ap.error("--seeds must be >= 1 and the budgets >= 2")
     config = CampaignConfig.from_toml(CAMPAIGN)
