@@ -72,3 +72,17 @@ def test_partial_dependence_moves_along_an_extra(store):
     assert moved.extras["substrate_bias_v"] == -20.0 and moved.recipe.rf_power_w == 90.0
     with pytest.raises(TypeError):
         past[0].replace(no_such_field=1.0)
+
+
+def test_a_comparison_table_gets_a_row_per_extra_with_its_unit_and_difference(store):
+    from dashboards.data import extra_rows
+
+    s, cid, _ = store
+    a, b = s.trials(cid)[:2]
+    rows = extra_rows(a, b, "A", "B", {"substrate_bias_v": "V", "magnet_mode": ""})
+    bias, mode = rows
+    assert bias["field"] == "substrate_bias_v [V]" and bias["A"] == pytest.approx(a.extras["substrate_bias_v"])
+    assert bias["diff"] == pytest.approx(b.extras["substrate_bias_v"] - a.extras["substrate_bias_v"], rel=1e-3)
+    assert mode["field"] == "magnet_mode" and mode["B"] == b.extras["magnet_mode"] and mode["diff"] == ""
+    (alone,) = extra_rows(None, b, "A", "B", {"substrate_bias_v": "V"})  # no best run yet
+    assert alone["A"] is None and alone["diff"] == ""
