@@ -81,7 +81,8 @@ def test_a_comparison_table_gets_a_row_per_extra_with_its_unit_and_difference(st
     a, b = s.trials(cid)[:2]
     rows = extra_rows(a, b, "A", "B", {"substrate_bias_v": "V", "magnet_mode": ""})
     bias, mode = rows
-    assert bias["field"] == "substrate_bias_v [V]" and bias["A"] == pytest.approx(a.extras["substrate_bias_v"])
+    assert bias["field"] == "substrate_bias_v [V]"
+    assert bias["A"] == pytest.approx(a.extras["substrate_bias_v"], rel=1e-3)  # 4 significant figures
     assert bias["diff"] == pytest.approx(b.extras["substrate_bias_v"] - a.extras["substrate_bias_v"], rel=1e-3)
     assert mode["field"] == "magnet_mode" and mode["B"] == b.extras["magnet_mode"] and mode["diff"] == ""
     (alone,) = extra_rows(None, b, "A", "B", {"substrate_bias_v": "V"})  # no best run yet
