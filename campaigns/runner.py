@@ -38,7 +38,7 @@ from campaigns.config import CampaignConfig, Outcome
 from campaigns.errors import CampaignError
 from campaigns.store import FINISHED_STATES, CampaignStore, Trial
 from campaigns.strategies import Strategy, context, make_strategy
-from campaigns.variables import Proposal
+from campaigns.tool_extras import check_tool_extras, declared_extras, trial_proposal  # noqa: F401 (re-exported)
 from twin import Chamber, Recipe, load_tool
 from twin.errors import AbortedError, InputError, ToolError
 
@@ -141,38 +141,6 @@ def pinned_settings(config: CampaignConfig, trials: list[Trial]) -> CampaignConf
     if not isinstance(started, dict) or not started:
         return config
     return dataclasses.replace(config, strategy_settings={**started, **config.strategy_settings})
-
-
-def trial_proposal(trial: Trial) -> Recipe | Proposal:
-    """What was proposed for ``trial``: its recipe, with its extra variables where it has any (what the strategy
-    is told, so that the extras are points' coordinates like the recipe fields)."""
-    recipe = Recipe.from_dict(trial.recipe)
-    return Proposal(recipe, dict(trial.extras)) if trial.extras else recipe
-
-
-def declared_extras(config: CampaignConfig) -> dict[str, dict[str, Any]]:
-    """The campaign's extra variables as a tool's ``check_extras`` takes them (:class:`twin.ExtrasTool`)."""
-    return {d.name: {"unit": d.unit, "kind": d.kind, "low": d.low, "high": d.high, "categories": d.categories}
-            for d in config.space.extras}
-
-
-def check_tool_extras(config: CampaignConfig, tool: Any) -> None:
-    """Refuse, before anything runs, a campaign whose extra variables ``tool`` cannot write (one line naming the
-    extra); nothing to check for a campaign without extras."""
-    declared = declared_extras(config)
-    if not declared:
-        return
-    name = getattr(tool, "name", type(tool).__name__)
-    if not hasattr(tool, "check_extras"):
-        first = next(iter(declared))
-        raise CampaignError(f"space.extra.{first}", first, f"tool {name!r} cannot set extra variables",
-                            "a tool with check_extras (simulated, opcua with a [[setpoint]] extra = ...)",
-                            source=config.source)
-    try:
-        tool.check_extras(declared)
-    except InputError as exc:
-        raise CampaignError(exc.field, exc.value, f"tool {name!r} cannot write this extra: {exc.problem}",
-                            exc.allowed, source=exc.source or config.source) from None
 
 
 def rebuild_strategy(config: CampaignConfig, chamber: Chamber, trials: list[Trial]) -> Strategy:
