@@ -12,7 +12,7 @@ from campaigns.config import CampaignConfig
 from campaigns.errors import CampaignError
 from campaigns.runner import Runner, check_tool_extras, open_campaign, rebuild_strategy, trial_proposal
 from campaigns.store import CampaignStore, trial_history
-from cli.main import main
+from sputter_twin.cli.main import main
 from tests.campaigns.helpers import small_campaign
 from tests.conftest import EXAMPLES
 from twin import Chamber, Recipe, SimulatedTool

@@ -9,9 +9,9 @@ import tomllib
 import pytest
 
 from campaigns.store import CampaignStore
-from cli.main import main
 from hardware.mapping import Mapping, MappingError
 from hardware.opcua import OpcUaTool
+from sputter_twin.cli.main import main
 from twin.errors import RecipeError
 
 from .conftest import MAPPING_A
