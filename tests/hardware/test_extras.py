@@ -173,3 +173,31 @@ def test_a_campaign_with_an_extra_runs_it_on_the_tool_after_approval(tmp_path, e
         assert st.trial(t.id).state == "awaiting_measurement"
         kinds = [e.kind for e in st.events(trial_id=t.id)]
     assert "extras" in kinds
+
+
+@pytest.mark.parametrize("profile", ["rf-a", "pvd-c"])
+def test_the_run_procedure_writes_the_extra_for_a_setpoint_tool_and_a_job_tool(profile, short_recipe):
+    """On simulated time (the in-memory tool): rf-a writes setpoint nodes, pvd-c takes the recipe as a job; the
+    extra has a node of its own on both and is written, echoed and read by the tool before the start."""
+    import asyncio
+
+    from hardware.memory_backend import MemoryTool
+    from hardware.procedure import RunProcedure, Timing
+
+    from .conftest import MAPPING_C
+
+    path = MAPPING_A if profile == "rf-a" else MAPPING_C
+    mapping = Mapping.from_dict({**tomllib.loads(path.read_text(encoding="utf-8")),
+                                 "setpoint": tomllib.loads(path.read_text(encoding="utf-8"))["setpoint"]
+                                 + tomllib.loads(BIAS_ENTRY)["setpoint"]})
+    tool = MemoryTool(mapping, speed=300.0)
+    t = mapping.tool
+    proc = RunProcedure(mapping, tool.transport(), Timing(watchdog_s=t.watchdog_s, settle_s=t.settle_s,
+                                                          frozen_after_s=t.frozen_after_s), "mem", run_id="trial-1")
+    res = asyncio.run(proc.run(short_recipe, {"substrate_bias_v": -35.0}))
+    assert tool.model.extras == [{"substrate_bias_v": -35.0}] and tool.runs[0].recipe == short_recipe
+    sent = [e for e in res.telemetry.attrs["command_log"] if e["name"] == "substrate_bias_v"]
+    assert [(e["node"], e["value"], e["ok"]) for e in sent] == [("s=Recipe.SubstrateBias", -35.0, True)]
+    start = mapping.commands.start.address
+    written = [w["node"] for w in tool.write_log]
+    assert written.index("s=Recipe.SubstrateBias") < written.index(start)  # set before the run starts
