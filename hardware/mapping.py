@@ -13,6 +13,7 @@ A mapping is a TOML file (see ``examples/hardware/``)::
     [[limit]]                   # field, unit, min, max (the mapping's), min_node/max_node (published by the tool)
     [[safe_state]]              # node, value: written in this order on every abort (RF off, shutter, gas)
     [[result]]                  # field (thickness_nm, interface_resistance_ohm_cm2, ...), node, unit
+    [security]                  # policy, mode, client certificate and key, pinned or trusted server, user
 
 A node is a NodeId string (``ns=2;s=RF.Power``, or ``s=RF.Power`` in the tool's ``namespace_uri``) or a browse
 path from the Objects folder (``/Objects/Sputter/RF/Power``; segments without ``idx:`` are in the tool's
@@ -51,6 +52,7 @@ from hardware.mapping_types import (
     ToolInfo,
     check_frozen_after_s,
 )
+from hardware.security import Security
 from twin.config import read_toml
 from twin.errors import InputError, RecipeError
 from twin.recipe import Recipe
@@ -74,6 +76,9 @@ class Mapping:
     limits: tuple[Limit, ...] = ()
     safe_state: tuple[SafeWrite, ...] = ()
     results: tuple[ResultNode, ...] = ()
+    security: Security = Security()
+    """How the adapter secures its connection (``[security]``, :mod:`hardware.security`); no table means no
+    security, which the adapter refuses unless the table says ``allow_none = true``."""
     source: str = field(default="", compare=False)
 
     # -- loading -----------------------------------------------------------------------------------------

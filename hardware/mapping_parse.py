@@ -29,6 +29,7 @@ from hardware.mapping_types import (
     ToolInfo,
     check_frozen_after_s,
 )
+from hardware.security import Security, parse_security
 from twin.recipe import Recipe
 
 _NODE_RE = re.compile(r"^(ns=\d+;)?(i=\d+|s=.+|g=[0-9a-fA-F-]{36}|b=.+)$")
@@ -114,7 +115,7 @@ def parse_tables(doc: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments of :class:`hardware.mapping.Mapping` (all but ``source``) from a mapping file's
     tables, validated; raises :class:`MappingError`."""
     top = {"tool", "status", "commands", "setpoint", "readback", "alarm", "interlock", "limit", "safe_state",
-           "result"}
+           "result", "security"}
     unknown = sorted(set(doc) - top)
     if unknown:
         raise MappingError(unknown[0], "...", "unknown table", ", ".join(sorted(top)))
@@ -272,4 +273,5 @@ def parse_tables(doc: dict[str, Any]) -> dict[str, Any]:
                                   unit=_unit(res, where, units.canonical_unit(name) or ""), scale=_scale(res, where)))
     return {"tool": tool, "status": status, "commands": commands, "setpoints": tuple(setpoints),
             "readbacks": tuple(readbacks), "alarms": tuple(alarms), "interlocks": tuple(interlocks),
-            "limits": tuple(limits), "safe_state": tuple(safe), "results": tuple(results)}
+            "limits": tuple(limits), "safe_state": tuple(safe), "results": tuple(results),
+            "security": parse_security(doc["security"]) if "security" in doc else Security()}

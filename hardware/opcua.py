@@ -51,6 +51,8 @@ from hardware.opcua_checks import (
 from hardware.opcua_context import POLL_S, RunContext, Stop, bounded, elapsed, hang_up, resolve, write_logged
 from hardware.opcua_safe_state import safe_state_on_new_connection, write_safe_state
 from hardware.opcua_telemetry import Handler, measured_result, telemetry_frame
+from hardware.security import load_credentials
+from hardware.security_client import SecurityRefused, secure_connect
 from twin.chamber import Chamber
 from twin.errors import InputError, RecipeError
 from twin.recipe import Recipe
@@ -115,6 +117,9 @@ class OpcUaTool:
                                "(0, 5] s")
         self.frozen_after_s = check_frozen_after_s(
             float(frozen_after_s if frozen_after_s is not None else tool.frozen_after_s), self.watchdog_s)
+        self._credentials = load_credentials(mapping.security, mapping.source)
+        """Certificates and key of the secured connection, read and checked now (no password: read when
+        connecting); ``None`` for a connection without security, which the mapping must allow."""
         self.command_log: list[dict[str, Any]] = []
         """Commands of the last run (also on its telemetry and on its error)."""
         self._status = ToolStatus.IDLE
@@ -243,7 +248,7 @@ class OpcUaTool:
             return
         loop = self._ensure_loop()
         standalone = safe_state_on_new_connection(RunContext(Recipe(), loop.time()), self.mapping, self.endpoint,
-                                                  self.timeout_s)
+                                                  self.timeout_s, self._credentials)
         ok = asyncio.run_coroutine_threadsafe(standalone, loop).result(timeout=4 * self.timeout_s + 5)
         self._status = ToolStatus.ABORTED if ok else ToolStatus.DISCONNECTED
 
@@ -285,7 +290,9 @@ class OpcUaTool:
         nodes: dict[str, Any] = {}
         try:
             try:
-                await bounded(client.connect(), self.timeout_s + 1)
+                await secure_connect(client, self._credentials, self.timeout_s + 1)
+            except SecurityRefused as exc:  # before anything is written: nothing to undo
+                raise Stop(RunFaultError, "security", f"connection refused: {exc}", safe=False) from None
             except Exception as exc:
                 raise Stop(RunFaultError, "connect", f"cannot connect to {self.endpoint}: {exc}", safe=False) from None
             nodes = await resolve(client, self.mapping)
@@ -317,7 +324,7 @@ class OpcUaTool:
             # anything written (setpoints, start) is undone by the abort command and the safe state
             attempted = stop.safe and bool(ctx.command_log)
             safe = await write_safe_state(ctx, self.mapping, nodes, self.endpoint, self.timeout_s,
-                                          stop.reason == "connection_lost") if attempted else False
+                                          stop.reason == "connection_lost", self._credentials) if attempted else False
             self._status = ToolStatus.ABORTED if stop.cls is RunAbortedError else ToolStatus.FAULT
             if stop.reason == "connection_lost":
                 self._status = ToolStatus.DISCONNECTED
@@ -336,8 +343,8 @@ class OpcUaTool:
             raise
         except Exception as exc:  # an OPC UA failure we did not foresee: stop safely all the same
             log.exception("run on %s failed", self.name)
-            safe = (await safe_state_on_new_connection(ctx, self.mapping, self.endpoint, self.timeout_s)
-                    if ctx.command_log else True)
+            safe = (await safe_state_on_new_connection(ctx, self.mapping, self.endpoint, self.timeout_s,
+                                                       self._credentials) if ctx.command_log else True)
             self._status = ToolStatus.FAULT
             err = RunFaultError(f"{self.name}: {type(exc).__name__}: {exc}"
                                 + ("; safe state written" if safe else "; SAFE STATE NOT CONFIRMED: check the tool"))

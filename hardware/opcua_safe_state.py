@@ -11,23 +11,28 @@ from typing import Any
 from asyncua import Client
 
 from hardware.mapping import Mapping
-from hardware.opcua_context import RunContext, bounded, elapsed, hang_up, log, resolve, write_logged
+from hardware.opcua_context import RunContext, elapsed, hang_up, log, resolve, write_logged
+from hardware.security import Credentials
+from hardware.security_client import secure_connect
 
 
 async def write_safe_state(ctx: RunContext, mapping: Mapping, nodes: dict[str, Any], endpoint: str,
-                           timeout_s: float, reconnect: bool) -> bool:
+                           timeout_s: float, reconnect: bool, credentials: Credentials | None = None) -> bool:
     """Abort command, then every safe-state write; on a lost connection (``reconnect``, or no nodes resolved yet),
-    one fresh connection is tried. Whether every write was confirmed."""
+    one fresh connection is tried (secured as the run's was: ``credentials``). Whether every write was
+    confirmed."""
     if not reconnect and nodes:
         return await safe_writes(ctx, mapping, nodes, timeout_s)
-    return await safe_state_on_new_connection(ctx, mapping, endpoint, timeout_s)
+    return await safe_state_on_new_connection(ctx, mapping, endpoint, timeout_s, credentials)
 
 
-async def safe_state_on_new_connection(ctx: RunContext, mapping: Mapping, endpoint: str, timeout_s: float) -> bool:
-    """Connect afresh (2.5 s at most), write the abort command and the safe state, hang up."""
+async def safe_state_on_new_connection(ctx: RunContext, mapping: Mapping, endpoint: str, timeout_s: float,
+                                       credentials: Credentials | None = None) -> bool:
+    """Connect afresh (2.5 s at most; secured as ``credentials`` say, a secured one a little longer: discovery,
+    then the session), write the abort command and the safe state, hang up."""
     client = Client(endpoint, timeout=min(timeout_s, 2.0))
     try:
-        await bounded(client.connect(), 2.5)
+        await secure_connect(client, credentials, 2.5)
     except Exception as exc:
         ctx.command_log.append({"t_s": round(elapsed(ctx), 4), "utc": dt.datetime.now(dt.UTC).isoformat(),
                                 "kind": "safe_state", "name": "connect", "node": endpoint, "value": None,
