@@ -121,7 +121,9 @@ def parse_security(table: Any) -> Security:
         raise MappingError("security", table, "expected a table", "[security]")
     unknown = sorted(set(table) - set(KEYS))
     if unknown:
-        raise MappingError(f"security.{unknown[0]}", table[unknown[0]], "unknown key", ", ".join(KEYS))
+        # the value is not echoed: a password written here by mistake must not land in a terminal or a log
+        raise MappingError(f"security.{unknown[0]}", "...", "unknown key (a password never goes in the mapping: "
+                           "password_env or password_file names where it is)", ", ".join(KEYS))
     for key, value in table.items():
         if key == "allow_none":
             if not isinstance(value, bool):

@@ -161,8 +161,8 @@ def make_certificate(key: rsa.RSAPrivateKey, application_uri: str, *, server: bo
     expired one); subjectAltName = the URI and ``hostname``; key usages and the extended key usage (server or
     client authentication) of OPC 10000-6 §6.2.2.
     """
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, application_uri.rpartition(":")[2] or "opcua"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sputter-twin")])
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sputter-twin"),  # reads CN=...,O=...
+                      x509.NameAttribute(NameOID.COMMON_NAME, application_uri.rpartition(":")[2] or "opcua")])
     usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
     builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
                .serial_number(x509.random_serial_number())
