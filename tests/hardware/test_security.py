@@ -309,6 +309,16 @@ def test_campaign_wrong_password_refused_before_any_write_and_nothing_lost(tmp_p
         assert second.state == "failed" and second.result is None
         kinds = [e.kind for e in st.events(trial_id=second.id)]
         assert "command" not in kinds and kinds[-1] == "fail"                                   # nothing sent
+    # a refusal found offline (here the adapter's own certificate expired) stops the runner before any trial moves
+    secure_mapping(tmp_path, pki, certificate=str(pki.folder / "client_expired.der"))
+    monkeypatch.setenv(PW_ENV, PASSWORD)
+    with CampaignStore(store, create=False) as st:
+        before = [(t.id, t.state) for t in st.trials(c.id)]
+    assert main(["campaign", "run", str(camp), "--store", str(store), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "security.certificate" in err and "expired on" in err
+    with CampaignStore(store, create=False) as st:
+        assert [(t.id, t.state) for t in st.trials(c.id)] == before
     for path in tmp_path.glob("c.sqlite*"):                                                     # WAL included
         data = path.read_bytes()
         assert PASSWORD.encode() not in data and WRONG.encode() not in data
