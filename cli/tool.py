@@ -153,14 +153,14 @@ def certs(args) -> int:
         raise InputError("--days", args.days, "must be positive", "> 0")
     out = args.out.resolve()
     pki = write_pki(out, now=dt.datetime.now(dt.UTC), days=args.days)
+    table = {"policy": "Basic256Sha256", "mode": "SignAndEncrypt", "certificate": str(pki.client_certificate),
+             "private_key": str(pki.client_key), "server_certificate": str(pki.server_certificate),
+             "user": "operator", "password_env": "SPUTTER_TWIN_OPCUA_PASSWORD"}
     print(f"wrote a server and a client certificate under {out}\n"
           f"emulator:  sputter-twin tool emulate --mapping MAPPING --certificate {pki.server_certificate} "
           f"--private-key {pki.server_key} --trusted-clients {pki.trusted_clients} --user operator "
           "--password-env SPUTTER_TWIN_OPCUA_PASSWORD\n"
-          "mapping:\n[security]\npolicy = \"Basic256Sha256\"\nmode = \"SignAndEncrypt\"\n"
-          f"certificate = \"{pki.client_certificate}\"\nprivate_key = \"{pki.client_key}\"\n"
-          f"server_certificate = \"{pki.server_certificate}\"\nuser = \"operator\"\n"
-          "password_env = \"SPUTTER_TWIN_OPCUA_PASSWORD\"")
+          "mapping:\n[security]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in table.items()))
     return 0
 
 

@@ -142,7 +142,15 @@ async def secure_connect(client: Client, creds: Credentials | None, timeout_s: f
     """
     endpoint = client.server_url.geturl()
     if creds is None:
-        await bounded(client.connect(), timeout_s)
+        try:
+            await bounded(client.connect(), timeout_s)
+        except ua.UaError as exc:
+            if "No matching endpoints" not in str(exc):
+                raise
+            offered = offers(await discover(endpoint, timeout_s))
+            raise SecurityRefused(f"{endpoint}: the tool offers no endpoint without security (it offers "
+                                  f"{', '.join(offered) or 'none'}): write a [security] table with one of those"
+                                  ) from None
         return SessionSecurity(endpoint, (), "None/None")
     sec = creds.security
     redact_identity_tokens()

@@ -258,6 +258,10 @@ def test_no_security_is_refused_unless_the_mapping_allows_it(tmp_path, pki, secu
     assert "the tool offers Basic256Sha256/Sign, Basic256Sha256/SignAndEncrypt, Aes128" in err  # what to write
     with pytest.raises(MappingError, match="refused unless the mapping allows it"):
         OpcUaTool(Mapping.from_toml(bare), secure_emu.endpoint)
+    # allowed, but this tool serves no endpoint without security: one line, what it offers
+    code, out, err = check(MAPPING_A, secure_emu.endpoint, capsys)
+    assert code == 1 and err.count("\n") == 1
+    assert "the tool offers no endpoint without security (it offers Basic256Sha256/Sign, " in err
     # an unsecured tool, allowed explicitly (the example mapping): checked, and reported as unsecured
     plain = emulator()
     code, out, err = check(MAPPING_A, plain.endpoint, capsys)
@@ -275,14 +279,14 @@ def test_safe_state_written_over_a_fresh_secured_connection(tmp_path, pki, emula
     _assert_safe_state_written(info.value, emu, mapping)
 
 
-def test_campaign_wrong_password_refused_before_any_write_and_nothing_lost(tmp_path, pki, emulator, monkeypatch,
-                                                                         capsys, caplog):
+def test_campaign_wrong_password_or_certificate_refused_before_any_write_and_nothing_lost(
+        tmp_path, pki, emulator, monkeypatch, capsys, caplog):
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="asyncua")
     monkeypatch.setenv(PW_ENV, PASSWORD)
     emu = emulator(security=server_security(pki))
     camp, store = tmp_path / "campaign.toml", tmp_path / "c.sqlite"
-    camp.write_text(CAMPAIGN.format(budget=3, endpoint=emu.endpoint, mapping=secure_mapping(tmp_path, pki)))
+    camp.write_text(CAMPAIGN.format(budget=4, endpoint=emu.endpoint, mapping=secure_mapping(tmp_path, pki)))
 
     def run_one() -> int:
         assert main(["campaign", "run", str(camp), "--store", str(store), "--no-progress"]) == 0
@@ -292,33 +296,42 @@ def test_campaign_wrong_password_refused_before_any_write_and_nothing_lost(tmp_p
         assert main(["campaign", "approve", str(trial.id), "--store", str(store), "--reviewer", "alice"]) == 0
         return main(["campaign", "run", str(camp), "--store", str(store), "--no-progress"])
 
+    def trials() -> list:
+        with CampaignStore(store, create=False) as st:
+            (c,) = st.campaigns()
+            return [(t, [e.kind for e in st.events(trial_id=t.id)], st.telemetry(t.id))
+                    for t in sorted(st.trials(c.id), key=lambda t: t.index)]
+
     assert run_one() == 0
     assert main(["campaign", "measure", "1", "--interface-resistance", "9.1", "--store", str(store), "--actor",
                  "bob"]) == 0
-    monkeypatch.setenv(PW_ENV, WRONG)
+    written = list(emu.write_log)
+    assert len(emu.emulator.runs) == 1 and len(written) == len(Mapping.from_toml(MAPPING_A).setpoints) + 1
     capsys.readouterr()
-    assert run_one() == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "wrong user name or password" in err
-    assert len(emu.emulator.runs) == 1 and len(emu.write_log) == len(Mapping.from_toml(MAPPING_A).setpoints) + 1
-    with CampaignStore(store, create=False) as st:
-        (c,) = st.campaigns()
-        first, second = sorted(st.trials(c.id), key=lambda t: t.index)
-        assert first.state == "done" and first.result["thickness_nm"] > 0                       # kept
-        assert len(st.telemetry(first.id)) > 10
-        assert second.state == "failed" and second.result is None
-        kinds = [e.kind for e in st.events(trial_id=second.id)]
-        assert "command" not in kinds and kinds[-1] == "fail"                                   # nothing sent
+    refusals = [("wrong password", WRONG, {}, "wrong user name or password"),
+                ("wrong certificate", PASSWORD, {"certificate": str(pki.folder / "client_untrusted.der")},
+                 "the tool does not trust the client certificate")]
+    for _name, secret, keys, words in refusals:
+        monkeypatch.setenv(PW_ENV, secret)
+        secure_mapping(tmp_path, pki, **keys)
+        assert run_one() == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in err
+        trial, kinds, telemetry = trials()[-1]
+        assert trial.state == "failed" and trial.result is None and telemetry is None
+        assert "command" not in kinds and kinds[-1] == "fail"                        # nothing sent ...
+        assert emu.write_log == written and len(emu.emulator.runs) == 1             # ... nothing received
+    first, kinds, telemetry = trials()[0]
+    assert first.state == "done" and first.result["thickness_nm"] > 0 and len(telemetry) > 10   # kept
+    assert kinds.count("command") == len(written)
     # a refusal found offline (here the adapter's own certificate expired) stops the runner before any trial moves
     secure_mapping(tmp_path, pki, certificate=str(pki.folder / "client_expired.der"))
     monkeypatch.setenv(PW_ENV, PASSWORD)
-    with CampaignStore(store, create=False) as st:
-        before = [(t.id, t.state) for t in st.trials(c.id)]
+    before = [(t.id, t.state) for t, _k, _t in trials()]
     assert main(["campaign", "run", str(camp), "--store", str(store), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "security.certificate" in err and "expired on" in err
-    with CampaignStore(store, create=False) as st:
-        assert [(t.id, t.state) for t in st.trials(c.id)] == before
+    assert [(t.id, t.state) for t, _k, _t in trials()] == before
     for path in tmp_path.glob("c.sqlite*"):                                                     # WAL included
         data = path.read_bytes()
         assert PASSWORD.encode() not in data and WRONG.encode() not in data
