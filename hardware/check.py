@@ -3,8 +3,8 @@
 
 The last findings (role ``security``) report the endpoint's security: the policy and mode used, the server
 certificate and how it was trusted, the user, and every policy/mode the tool offers. A mapping without a
-``[security]`` table (or ``allow_none = true``) is refused before any session: the one-line error lists what the
-tool offers, so the table can be written from it."""
+``[security]`` table (no security, not allowed: that needs ``allow_none = true``) is refused before any session;
+the one-line error lists what the tool offers, so that the table can be written from it."""
 
 from __future__ import annotations
 

@@ -16,6 +16,13 @@ passed on as :class:`~hardware.errors.RunInterrupted` (a ``KeyboardInterrupt`` c
 that the caller stops as it does on Ctrl-C with any other tool. Every command sent is in
 ``result.telemetry.attrs["command_log"]`` (and on the error).
 
+Security: every connection (the run's, and the fresh one that writes the safe state after a lost connection)
+is opened as the mapping's ``[security]`` table says (:mod:`hardware.security`, :mod:`hardware.security_client`):
+certificates and password source are checked when the adapter is built (a bad one is a
+:class:`~hardware.mapping.MappingError`), and a refusal at connection time (untrusted server, client certificate
+or user refused by the tool) is a :class:`~hardware.errors.RunFaultError` with reason ``security`` before
+anything is written. A mapping without security is refused unless it says ``allow_none = true``.
+
 asyncua is asynchronous; the adapter runs it in a private event loop in a background thread so that
 :meth:`OpcUaTool.run` is an ordinary blocking call.
 
