@@ -161,6 +161,14 @@ def test_server_trusted_from_a_folder_and_password_from_a_file(pki, secure_emu, 
     assert code == 2 and "security.password_file" in err and "readable by others (mode 644)" in err
 
 
+def test_tool_check_notes_a_tool_that_also_serves_no_security(tmp_path, pki, emulator, password, capsys):
+    emu = emulator(security=server_security(pki, allow_none=True))
+    code, out, err = check(secure_mapping(tmp_path, pki), emu.endpoint, capsys)
+    assert code == 0 and "Basic256Sha256/SignAndEncrypt; server certificate" in out
+    notes = [line for line in out.splitlines() if line.startswith("NOTE") and "security" in line]
+    assert len(notes) == 1 and "the tool also offers an endpoint without security" in notes[0]
+
+
 # -- refusals: one line, the documented exit status, nothing written ----------------------------------------------
 REFUSALS = {
     # name: (mapping keys, password in the environment, exit status, words of the one line)
