@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import os
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,22 +155,24 @@ def new_private_key() -> rsa.RSAPrivateKey:
 
 def make_certificate(key: rsa.RSAPrivateKey, application_uri: str, *, server: bool, now: dt.datetime,
                      valid_from_days: float = -1.0, valid_to_days: float = 365.0,
-                     hostname: str = "localhost") -> x509.Certificate:
+                     hostnames: tuple[str, ...] | None = None) -> x509.Certificate:
     """A self-signed OPC UA application instance certificate for ``application_uri``.
 
     Valid from ``now + valid_from_days`` to ``now + valid_to_days`` (a negative ``valid_to_days`` makes an
-    expired one); subjectAltName = the URI and ``hostname``; key usages and the extended key usage (server or
+    expired one); subjectAltName = the URI and ``hostnames`` (default: this machine's name and localhost, which
+    asyncua checks its own certificate for); key usages and the extended key usage (server or
     client authentication) of OPC 10000-6 §6.2.2.
     """
     name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sputter-twin"),  # reads CN=...,O=...
                       x509.NameAttribute(NameOID.COMMON_NAME, application_uri.rpartition(":")[2] or "opcua")])
     usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+    names = dict.fromkeys(hostnames if hostnames is not None else (socket.gethostname(), "localhost"))
     builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
                .serial_number(x509.random_serial_number())
                .not_valid_before(now + dt.timedelta(days=valid_from_days))
                .not_valid_after(now + dt.timedelta(days=valid_to_days))
                .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(application_uri),
-                                                           x509.DNSName(hostname)]), critical=False)
+                                                           *map(x509.DNSName, names)]), critical=False)
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=True,
                                             data_encipherment=True, key_agreement=False, key_cert_sign=False,
