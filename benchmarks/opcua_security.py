@@ -27,23 +27,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from asyncua import Client  # noqa: E402
-
 from hardware import _ua  # noqa: E402
 from hardware.emulator import EmulatorThread  # noqa: E402
 from hardware.mapping import Mapping  # noqa: E402
 from hardware.opcua_context import hang_up  # noqa: E402
 from hardware.security import MODES, SECURE_POLICIES, Security, load_credentials  # noqa: E402
-from hardware.security_client import secure_connect  # noqa: E402
+from hardware.security_client import make_client, secure_connect  # noqa: E402
 from hardware.security_server import ServerSecurity, write_pki  # noqa: E402
 
 PASSWORD_ENV = "SPUTTER_TWIN_BENCH_PASSWORD"
 
 
 async def one(endpoint: str, creds, nodes: list[str], ns_uri: str) -> tuple[float, float]:
-    client = Client(endpoint, timeout=4)
+    client = make_client(endpoint, 4, creds)
     t0 = time.perf_counter()
-    await secure_connect(client, creds, 8)
+    await secure_connect(client, 8)
     t1 = time.perf_counter()
     try:
         ns = await client.get_namespace_index(ns_uri)

@@ -20,7 +20,7 @@ from hardware import _ua
 from hardware.mapping import Mapping, MappingError
 from hardware.opcua_context import bounded
 from hardware.security import load_credentials
-from hardware.security_client import SecurityRefused, discover, offers, secure_connect
+from hardware.security_client import SecurityRefused, discover, make_client, offers, secure_connect
 from twin.errors import ToolError
 
 PROBLEMS = ("missing", "type", "unit", "range")
@@ -77,9 +77,9 @@ async def _check(mapping: Mapping, endpoint: str, timeout_s: float) -> list[Find
     if sec.is_none and not sec.allow_none:
         await _refuse_none(mapping, endpoint, timeout_s)
     credentials = load_credentials(sec, mapping.source)
-    client = Client(endpoint, timeout=timeout_s)
+    client = make_client(endpoint, timeout_s, credentials)
     try:
-        session = await secure_connect(client, credentials, timeout_s + 1)
+        session = await secure_connect(client, timeout_s + 1)
     except SecurityRefused:
         with contextlib.suppress(BaseException):
             client.disconnect_socket()

@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from asyncua import Client
 
 from hardware.errors import RunAbortedError, RunFaultError, RunInterrupted, RunRecord
 from hardware.mapping import Mapping, MappingError, check_frozen_after_s
@@ -59,7 +58,7 @@ from hardware.opcua_context import POLL_S, RunContext, Stop, bounded, elapsed, h
 from hardware.opcua_safe_state import safe_state_on_new_connection, write_safe_state
 from hardware.opcua_telemetry import Handler, measured_result, telemetry_frame
 from hardware.security import load_credentials
-from hardware.security_client import SecurityRefused, secure_connect
+from hardware.security_client import SecurityRefused, make_client, secure_connect
 from twin.chamber import Chamber
 from twin.errors import InputError, RecipeError
 from twin.recipe import Recipe
@@ -292,12 +291,12 @@ class OpcUaTool:
         ctx = RunContext(recipe, loop.time())
         self.command_log = ctx.command_log
         self._status = ToolStatus.RUNNING
-        client = Client(self.endpoint, timeout=self.timeout_s)
+        client = make_client(self.endpoint, self.timeout_s, self._credentials)
         beat: asyncio.Task | None = None
         nodes: dict[str, Any] = {}
         try:
             try:
-                await secure_connect(client, self._credentials, self.timeout_s + 1)
+                await secure_connect(client, self.timeout_s + 1)
             except SecurityRefused as exc:  # before anything is written: nothing to undo
                 raise Stop(RunFaultError, "security", f"connection refused: {exc}", safe=False) from None
             except Exception as exc:

@@ -8,12 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from asyncua import Client
-
 from hardware.mapping import Mapping
 from hardware.opcua_context import RunContext, elapsed, hang_up, log, resolve, write_logged
 from hardware.security import Credentials
-from hardware.security_client import secure_connect
+from hardware.security_client import make_client, secure_connect
 
 
 async def write_safe_state(ctx: RunContext, mapping: Mapping, nodes: dict[str, Any], endpoint: str,
@@ -28,11 +26,11 @@ async def write_safe_state(ctx: RunContext, mapping: Mapping, nodes: dict[str, A
 
 async def safe_state_on_new_connection(ctx: RunContext, mapping: Mapping, endpoint: str, timeout_s: float,
                                        credentials: Credentials | None = None) -> bool:
-    """Connect afresh (2.5 s at most; secured as ``credentials`` say, a secured one a little longer: discovery,
-    then the session), write the abort command and the safe state, hang up."""
-    client = Client(endpoint, timeout=min(timeout_s, 2.0))
+    """Connect afresh (2.5 s at most; secured as ``credentials`` say, 5 s: discovery, then the session), write
+    the abort command and the safe state, hang up."""
+    client = make_client(endpoint, min(timeout_s, 2.0), credentials)
     try:
-        await secure_connect(client, credentials, 2.5)
+        await secure_connect(client, 2.5 if credentials is None else 5.0)
     except Exception as exc:
         ctx.command_log.append({"t_s": round(elapsed(ctx), 4), "utc": dt.datetime.now(dt.UTC).isoformat(),
                                 "kind": "safe_state", "name": "connect", "node": endpoint, "value": None,

@@ -14,6 +14,10 @@ A secured connection is opened in three steps, every one bounded in time:
    environment or a file, :func:`hardware.security.read_password`). The tool's refusals — an untrusted or
    expired client certificate, a wrong user name or password — become one-line :class:`SecurityRefused`.
 
+:class:`SecureClient` (an asyncua ``Client``) does the three steps in its ``connect()``, so whoever connects a
+client made by :func:`make_client` — or by :func:`client_factory`, for code that takes an ``(endpoint, timeout)
+→ Client`` factory — gets them without knowing them; :func:`secure_connect` bounds the whole.
+
 :class:`SecurityRefused` is a :class:`twin.errors.ToolError` (exit status 1: found at run time, on the tool).
 Problems found offline (files, an expired own certificate, an unset variable) are
 :class:`~hardware.mapping_types.MappingError` from :func:`hardware.security.load_credentials` (exit status 2).
@@ -22,6 +26,8 @@ Problems found offline (files, an expired own certificate, an unset variable) ar
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,52 +139,86 @@ def check_server_certificate(der: bytes, creds: Credentials, endpoint: str, now:
     return f"{who} ({how})"
 
 
-async def secure_connect(client: Client, creds: Credentials | None, timeout_s: float) -> SessionSecurity:
-    """Connect ``client`` (created by the caller, who also disconnects it) as ``creds`` say.
+class SecureClient(Client):
+    """An asyncua ``Client`` whose :meth:`connect` secures the connection as ``credentials`` say first.
 
-    ``creds`` is ``None`` for an allowed connection without security (checked when the credentials were
-    loaded). Every step is bounded by ``timeout_s``. Raises :class:`SecurityRefused` for a refusal; any other
-    failure (no answer, connection refused) passes through as it comes.
+    Made by :func:`make_client` (or a ``client_factory``): whoever connects a client — the run, the safe state's
+    fresh connection, ``tool check`` — gets the same steps (discovery, the server certificate checked, the
+    session with certificate and user) without knowing them. ``credentials`` ``None`` is an allowed connection
+    without security. After :meth:`connect`, :attr:`session_security` says what was used.
     """
-    endpoint = client.server_url.geturl()
-    if creds is None:
+
+    def __init__(self, url: str, timeout: float = 4.0, credentials: Credentials | None = None) -> None:
+        super().__init__(url, timeout=timeout)
+        self.credentials = credentials
+        self.step_timeout_s = float(timeout) + 1.0
+        """Bound of the discovery step [s] (the caller bounds the whole :meth:`connect`)."""
+        self.session_security: SessionSecurity | None = None
+
+    async def connect(self, *args: Any, **kwargs: Any) -> None:
+        """Connect as the credentials say; :class:`SecurityRefused` for a refusal, anything else as it comes."""
+        endpoint = self.server_url.geturl()
+        creds = self.credentials
+        if creds is None:
+            try:
+                await super().connect(*args, **kwargs)
+            except ua.UaError as exc:
+                if "No matching endpoints" not in str(exc):
+                    raise
+                offered = offers(await discover(endpoint, self.step_timeout_s))
+                raise SecurityRefused(f"{endpoint}: the tool offers no endpoint without security (it offers "
+                                      f"{', '.join(offered) or 'none'}): write a [security] table with one of "
+                                      "those") from None
+            self.session_security = SessionSecurity(endpoint, (), "None/None")
+            return
+        sec = creds.security
+        redact_identity_tokens()
+        endpoints = await discover(endpoint, self.step_timeout_s)
+        offered = offers(endpoints)
+        wanted = f"{sec.policy}/{sec.mode}"
+        match = [ep for ep in endpoints if offer(ep) == wanted]
+        if not match:
+            raise SecurityRefused(f"{endpoint}: the tool offers no {wanted} endpoint (it offers "
+                                  f"{', '.join(offered) or 'none'}): set security.policy and security.mode to one "
+                                  "of those")
+        server_der = _first_certificate(match[0].ServerCertificate)
+        trusted = check_server_certificate(server_der, creds, endpoint)
+        self.application_uri = creds.application_uri
+        await self.set_security(POLICY_CLASSES[sec.policy], creds.certificate_der, creds.private_key_der,
+                                server_certificate=server_der, mode=MESSAGE_MODES[sec.mode])
+        user = user_name(sec)
+        if user:
+            self.set_user(user)
+            try:
+                self.set_password(read_password(sec, creds.base, creds.source))
+            except MappingError as exc:
+                raise SecurityRefused(str(exc)) from None
         try:
-            await bounded(client.connect(), timeout_s)
-        except ua.UaError as exc:
-            if "No matching endpoints" not in str(exc):
-                raise
-            offered = offers(await discover(endpoint, timeout_s))
-            raise SecurityRefused(f"{endpoint}: the tool offers no endpoint without security (it offers "
-                                  f"{', '.join(offered) or 'none'}): write a [security] table with one of those"
-                                  ) from None
-        return SessionSecurity(endpoint, (), "None/None")
-    sec = creds.security
-    redact_identity_tokens()
-    endpoints = await discover(endpoint, timeout_s)
-    offered = offers(endpoints)
-    wanted = f"{sec.policy}/{sec.mode}"
-    match = [ep for ep in endpoints if offer(ep) == wanted]
-    if not match:
-        raise SecurityRefused(f"{endpoint}: the tool offers no {wanted} endpoint (it offers "
-                              f"{', '.join(offered) or 'none'}): set security.policy and security.mode to one "
-                              "of those")
-    server_der = _first_certificate(match[0].ServerCertificate)
-    trusted = check_server_certificate(server_der, creds, endpoint)
-    client.application_uri = creds.application_uri
-    await client.set_security(POLICY_CLASSES[sec.policy], creds.certificate_der, creds.private_key_der,
-                              server_certificate=server_der, mode=MESSAGE_MODES[sec.mode])
-    user = user_name(sec)
-    if user:
-        client.set_user(user)
-        try:
-            client.set_password(read_password(sec, creds.base, creds.source))
-        except MappingError as exc:
-            raise SecurityRefused(str(exc)) from None
-    try:
-        await bounded(client.connect(), timeout_s)
-    except ua.UaStatusCodeError as exc:
-        raise SecurityRefused(_refusal(exc, endpoint, user, creds)) from None
-    return SessionSecurity(endpoint, offered, wanted, trusted, user)
+            await super().connect(*args, **kwargs)
+        except ua.UaStatusCodeError as exc:
+            raise SecurityRefused(_refusal(exc, endpoint, user, creds)) from None
+        finally:
+            self._password = None  # asyncua keeps it for reconnections; this adapter opens a fresh client instead
+        self.session_security = SessionSecurity(endpoint, offered, wanted, trusted, user)
+
+
+def make_client(endpoint: str, timeout_s: float, credentials: Credentials | None = None) -> SecureClient:
+    """An unconnected client for ``endpoint`` (request timeout ``timeout_s`` [s]) that connects as
+    ``credentials`` say."""
+    return SecureClient(endpoint, timeout_s, credentials)
+
+
+def client_factory(credentials: Credentials | None) -> Callable[[str, float], SecureClient]:
+    """``(endpoint, timeout_s) → client`` for code that makes its clients through a factory."""
+    return functools.partial(make_client, credentials=credentials)
+
+
+async def secure_connect(client: SecureClient, timeout_s: float) -> SessionSecurity:
+    """``await client.connect()`` bounded by ``timeout_s`` [s]; what the session uses."""
+    await bounded(client.connect(), timeout_s)
+    if client.session_security is None:  # connect() returned without setting it: cannot happen
+        raise RuntimeError("the client connected without recording its security")
+    return client.session_security
 
 
 def _refusal(exc: ua.UaStatusCodeError, endpoint: str, user: str, creds: Credentials) -> str:

@@ -23,7 +23,7 @@ from hardware.errors import RunAbortedError, RunFaultError
 from hardware.mapping import Mapping, MappingError
 from hardware.opcua import OpcUaTool
 from hardware.security import load_credentials
-from hardware.security_client import SecurityRefused, secure_connect
+from hardware.security_client import SecurityRefused, make_client, secure_connect
 from hardware.security_server import (
     ServerSecurity,
     make_certificate,
@@ -238,9 +238,9 @@ def test_tool_refuses_an_expired_client_certificate_too(tmp_path, pki, secure_em
     creds = load_credentials(mapping.security, mapping.source, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=10))
 
     async def connect() -> None:
-        client = Client(secure_emu.endpoint, timeout=3)
+        client = make_client(secure_emu.endpoint, 3, creds)
         try:
-            await secure_connect(client, creds, 4)
+            await secure_connect(client, 4)
         finally:
             client.disconnect_socket()
 
