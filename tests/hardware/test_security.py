@@ -32,7 +32,7 @@ from hardware.security_server import (
 )
 from sputter_twin.cli.main import main
 
-from .conftest import MAPPING_A, ROOT, SPEED
+from .conftest import MAPPING_A, MAPPING_C, ROOT, SPEED
 from .test_campaign_e2e import CAMPAIGN
 from .test_runs import _assert_safe_state_written, _fault
 
@@ -79,13 +79,13 @@ def password(monkeypatch):
     monkeypatch.setenv(PW_ENV, PASSWORD)
 
 
-def secure_mapping(folder, pki, name="rf_a_secure.toml", **keys) -> os.PathLike:
-    """rf_a_si.toml with a [security] table (``key=None`` drops a key of the default table)."""
+def secure_mapping(folder, pki, name="rf_a_secure.toml", base=MAPPING_A, **keys) -> os.PathLike:
+    """rf_a_si.toml (or ``base``) with a [security] table (``key=None`` drops a key of the default table)."""
     table = {"policy": "Basic256Sha256", "mode": "SignAndEncrypt", "certificate": str(pki.client_certificate),
              "private_key": str(pki.client_key), "server_certificate": str(pki.server_certificate), "user": USER,
              "password_env": PW_ENV}
     table.update(keys)
-    body = MAPPING_A.read_text().split("[security]")[0]
+    body = base.read_text().split("\n[security]\n")[0] + "\n\n"
     lines = [f"{k} = {json.dumps(v)}" for k, v in table.items() if v is not None]
     path = folder / name
     path.write_text(body + "[security]\n" + "\n".join(lines) + "\n")
@@ -285,6 +285,46 @@ def test_safe_state_written_over_a_fresh_secured_connection(tmp_path, pki, emula
         tool.run(short_recipe)
     assert info.value.reason == "connection_lost"
     _assert_safe_state_written(info.value, emu, mapping)
+
+
+def test_pvd_c_job_run_check_abort_and_reset_over_sign_and_encrypt(tmp_path, pki, emulator, mapping_c, password,
+                                                                   short_recipe, capsys, monkeypatch):
+    """The second emulator profile serves secure endpoints through the same start-up hook; its job is stored, read
+    back and started by methods inside the encrypted session, and every connection the adapter opens to it (the
+    run, tool check, abort's fresh one, tool reset) is secured."""
+    emu = emulator(mapping_c, speed=300.0, security=server_security(pki))
+    path = secure_mapping(tmp_path, pki, "pvd_c_secure.toml", base=MAPPING_C)
+    mapping = Mapping.from_toml(path)
+    assert mapping.job is not None and mapping.security.mode == "SignAndEncrypt"
+    with OpcUaTool(mapping, emu.endpoint) as tool:
+        tool.run_id = "camp-trial-9"
+        res = tool.run(short_recipe)
+        assert emu.emulator.runs[0].recipe == short_recipe             # through the job, in mTorr, sccm and kelvin
+        log = res.telemetry.attrs["command_log"]
+        assert [(e["name"], e["ok"]) for e in log] == [("job_store", True), ("job_read", True), ("start", True)]
+        assert res.telemetry.attrs["job_id"].endswith("camp-trial-9")
+        n = len(emu.write_log)
+        tool.abort()                                                    # idle: the safe state on a fresh connection
+        assert tool.status.name == "ABORTED"
+        assert [w["node"] for w in emu.write_log[n:]] == [mapping.commands.abort.method] + \
+            [sw.node for sw in mapping.safe_state]
+    code, out, err = check(path, emu.endpoint, capsys, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["ok"] and err == ""
+    (used,) = report["security"]
+    assert used.startswith("Basic256Sha256/SignAndEncrypt; server certificate") and f"user '{USER}'" in used
+    assert {"method", "method_object"} <= {f["role"] for f in report["findings"]}   # hwproc's checks, secured
+    argv = ["tool", "reset", "--mapping", str(path), "--endpoint", emu.endpoint, "--timeout", "3", "--yes"]
+    n = len(emu.write_log)
+    monkeypatch.setenv(PW_ENV, WRONG)
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert "refused user 'operator': wrong user name or password" in err and len(err.strip().splitlines()) == 1
+    assert len(emu.write_log) == n and WRONG not in out + err
+    monkeypatch.setenv(PW_ENV, PASSWORD)
+    assert main(argv) == 0
+    assert emu.write_log[-1]["node"] == mapping.commands.reset.method and len(emu.write_log) == n + 1
+    assert PASSWORD not in "".join(capsys.readouterr())
 
 
 def test_campaign_wrong_password_or_certificate_refused_before_any_write_and_nothing_lost(
