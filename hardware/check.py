@@ -1,7 +1,13 @@
 """Commissioning check: read every node a mapping names on a live tool and report what is missing or disagrees
 (data type, engineering unit, range, published limits, write access of setpoints, commands and safe-state nodes,
 the state values the tool can report, methods). Reads only; writes nothing. :func:`hardware.run_checks.run_time_checks`
-lists which checks a run of this mapping will make."""
+lists which checks a run of this mapping will make.
+
+The last findings (role ``security``) report the endpoint's security: the policy and mode used, the server
+certificate and how it was trusted, the user, and every policy/mode the tool offers. The session is the
+mapping's own (its user), so the write-access findings are those of the user the adapter runs as. A mapping
+without a ``[security]`` table (no security, not allowed: that needs ``allow_none = true``) is refused before any
+session; the one-line error lists what the tool offers, so that the table can be written from it."""
 
 from __future__ import annotations
 
@@ -14,8 +20,10 @@ from typing import Any
 from asyncua import Client, ua
 
 from hardware import _ua
-from hardware.mapping import Mapping
+from hardware.mapping import Mapping, MappingError
 from hardware.opcua_context import bounded
+from hardware.security import load_credentials
+from hardware.security_client import SecurityRefused, discover, make_client, offers, secure_connect
 from twin.errors import ToolError
 
 PROBLEMS = ("missing", "type", "unit", "range", "access", "state")
@@ -70,17 +78,32 @@ def check_tool(mapping: Mapping, endpoint: str, timeout_s: float = 4.0) -> list[
 
 
 async def _check(mapping: Mapping, endpoint: str, timeout_s: float) -> list[Finding]:
-    client = Client(endpoint, timeout=timeout_s)
+    sec = mapping.security
+    if sec.is_none and not sec.allow_none:
+        await _refuse_none(mapping, endpoint, timeout_s)
+    credentials = load_credentials(sec, mapping.source)
+    client = make_client(endpoint, timeout_s, credentials)
     try:
-        await bounded(client.connect(), timeout_s + 1)
+        session = await secure_connect(client, timeout_s + 1)
+    except SecurityRefused:
+        with contextlib.suppress(BaseException):
+            client.disconnect_socket()
+        raise
     except Exception as exc:
+        with contextlib.suppress(BaseException):
+            client.disconnect_socket()
         raise ToolError(f"cannot connect to {endpoint}: {type(exc).__name__}: {exc}") from None
+    found = [Finding("ok", "security", "endpoint", endpoint, session.describe() if credentials is not None
+                     else "None/None: neither signed nor encrypted (allowed by security.allow_none)")]
+    if credentials is not None and any(o.startswith("None/") for o in session.offers):
+        found.append(Finding("note", "security", "endpoint", endpoint, "the tool also offers an endpoint without "
+                             "security: anyone on its network can read and write it"))
     try:
         try:
             ns = await client.get_namespace_index(mapping.tool.namespace_uri)
         except Exception:
             return [Finding("missing", "tool", "namespace_uri", mapping.tool.namespace_uri,
-                            "the server has no such namespace: every node is missing")]
+                            "the server has no such namespace: every node is missing"), *found]
         rows = mapping.node_roles()
         rows += [{"role": "safe_state", "name": "safe_state", "node": sw.node, "type": _scalar(sw.value), "unit": "",
                   "min": None, "max": None} for sw in mapping.safe_state]
@@ -93,10 +116,21 @@ async def _check(mapping: Mapping, endpoint: str, timeout_s: float) -> list[Find
             elif f.role == "status" and f.kind == "ok" and f.name == "phase":
                 f = await _phases(client, ns, mapping, f)
             out.append(f)
-        return out
+        return [*out, *found]
     finally:
         with contextlib.suppress(BaseException):
             await bounded(client.disconnect(), 2.0)
+
+
+async def _refuse_none(mapping: Mapping, endpoint: str, timeout_s: float) -> None:
+    """The mapping does not allow an endpoint without security: say what the tool offers, then refuse."""
+    try:
+        offered = ", ".join(offers(await discover(endpoint, timeout_s))) or "no endpoint"
+    except Exception as exc:
+        offered = f"unknown: no answer to discovery ({type(exc).__name__})"
+    raise MappingError("security.policy", "None", "an endpoint without signing or encryption is refused unless "
+                       f"the mapping allows it; the tool offers {offered}",
+                       "a [security] table with one of those, or allow_none = true", mapping.source)
 
 
 def _scalar(value: Any) -> str:

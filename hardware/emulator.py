@@ -21,6 +21,10 @@ Faults (:data:`hardware.emulator_faults.FAULTS`: ``alarm[:NAME]``, ``stuck:COLUM
 (:meth:`Emulator.inject`, the writable ``s=Emulator.Fault`` node) or scheduled with
 ``FAULT@PHASE[+SECONDS]`` (:class:`~hardware.emulator_faults.ScheduledFault`).
 
+With ``security=`` (:class:`~hardware.security_server.ServerSecurity`) the emulator serves secure endpoints only:
+the policies and modes given, its own certificate, client certificates checked against a trust list, users with
+passwords (:func:`~hardware.security_server.serve_secure`, which any emulator profile can call).
+
 Every value a client writes is kept in :attr:`Emulator.write_log` and published as JSON in
 ``s=Emulator.WriteLog``. The address space is built by :mod:`hardware.emulator_address_space`; the faults, their
 check and :class:`ScheduledFault` live in :mod:`hardware.emulator_faults` and stay importable from here.
@@ -52,6 +56,7 @@ from hardware.emulator_faults import (
     check_spec,
 )
 from hardware.mapping import Mapping
+from hardware.security_server import ServerSecurity, serve_secure
 from hardware.tool_model import ToolModel
 from twin.chamber import Chamber
 
@@ -67,7 +72,7 @@ class Emulator:
     def __init__(self, mapping: Mapping, chamber: Chamber | None = None, *, host: str = "127.0.0.1",
                  port: int = 0, speed: float = 600.0, seed: int = 0, tick_s: float = 0.02,
                  faults: tuple[ScheduledFault, ...] = (), published_limits: dict[str, float] | None = None,
-                 allow_exit: bool = False, noise: float = 0.002) -> None:
+                 allow_exit: bool = False, noise: float = 0.002, security: ServerSecurity | None = None) -> None:
         if not speed > 0:
             raise EmulatorError("--speed", speed, "must be positive", "> 0")
         if not 0 <= noise <= 0.05:
@@ -78,6 +83,9 @@ class Emulator:
         self.model.on_link_fault = self._link_fault
         self.host, self.port, self.speed, self.tick_s = host, port, float(speed), tick_s
         self.allow_exit = allow_exit
+        self.security = security
+        """Secure endpoints only (:func:`hardware.security_server.serve_secure`); ``None``: one endpoint without
+        security, as a bare PLC on a lab network serves."""
         self.server: Server | None = None
         self._nodes: dict[str, Any] = {}
         self._vtypes: dict[str, ua.VariantType] = {}
@@ -115,6 +123,8 @@ class Emulator:
         await self.server.init()
         self.server.set_endpoint(f"opc.tcp://{self.host}:{self.port}/sputter-twin/")
         self.server.set_server_name(f"sputter-twin emulator ({self.mapping.tool.name})")
+        if self.security is not None:
+            await serve_secure(self.server, self.security)
         self._ns = await self.server.register_namespace(self.mapping.tool.namespace_uri)
         space = await build_address_space(self.server, self._ns, self.mapping, self.model.values, self._call)
         self._nodes, self._vtypes, self._by_id = space.nodes, space.vtypes, space.by_id

@@ -17,6 +17,7 @@ A mapping is a TOML file (see ``examples/hardware/``)::
     [[limit]]                   # field (or total_flow_sccm), unit, min, max, min_node/max_node (tool-published)
     [[safe_state]]              # node, value: written in this order on every abort (RF off, shutter, gas)
     [[result]]                  # field (thickness_nm, interface_resistance_ohm_cm2, ...), node, unit
+    [security]                  # policy, mode, client certificate and key, pinned or trusted server, user
 
 A node is a NodeId string (``ns=2;s=RF.Power``, or ``s=RF.Power`` in the tool's ``namespace_uri``) or a browse
 path from the Objects folder (``/Objects/Sputter/RF/Power``; segments without ``idx:`` are in the tool's
@@ -61,6 +62,7 @@ from hardware.mapping_types import (
     ToolInfo,
     check_frozen_after_s,
 )
+from hardware.security import Security
 from twin.config import read_toml
 from twin.errors import InputError, RecipeError
 from twin.recipe import Recipe
@@ -88,6 +90,9 @@ class Mapping:
     """Set when the tool takes the recipe as a job (stored, read back, started by methods)."""
     extras: tuple[ExtraSetpoint, ...] = ()
     """Extra variables of a campaign this tool can set (``[[setpoint]]`` with ``extra = NAME``)."""
+    security: Security = Security()
+    """How the adapter secures its connection (``[security]``, :mod:`hardware.security`); no table means no
+    security, which the adapter refuses unless the table says ``allow_none = true``."""
     source: str = field(default="", compare=False)
 
     # -- loading -----------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from hardware.mapping_types import (
     ToolInfo,
     check_frozen_after_s,
 )
+from hardware.security import Security, parse_security
 from twin.recipe import Recipe
 
 _NODE_RE = re.compile(r"^(ns=\d+;)?(i=\d+|s=.+|g=[0-9a-fA-F-]{36}|b=.+)$")
@@ -153,7 +154,7 @@ def parse_tables(doc: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments of :class:`hardware.mapping.Mapping` (all but ``source``) from a mapping file's
     tables, validated; raises :class:`MappingError`."""
     top = {"tool", "status", "commands", "setpoint", "readback", "alarm", "interlock", "limit", "safe_state",
-           "result", "job"}
+           "result", "job", "security"}
     unknown = sorted(set(doc) - top)
     if unknown:
         raise MappingError(unknown[0], "...", "unknown table", ", ".join(sorted(top)))
@@ -338,7 +339,8 @@ def parse_tables(doc: dict[str, Any]) -> dict[str, Any]:
     return {"tool": tool, "status": status, "commands": commands, "job": job, "setpoints": tuple(setpoints),
             "extras": tuple(extras), "readbacks": tuple(readbacks), "alarms": tuple(alarms),
             "interlocks": tuple(interlocks), "limits": tuple(limits), "safe_state": tuple(safe),
-            "results": tuple(results)}
+            "results": tuple(results),
+            "security": parse_security(doc["security"]) if "security" in doc else Security()}
 
 
 def _state_values(s: dict[str, Any], key: str, required: bool = True) -> tuple[Any, ...]:

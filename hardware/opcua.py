@@ -17,6 +17,14 @@ passed on as :class:`~hardware.errors.RunInterrupted` (a ``KeyboardInterrupt`` c
 that the caller stops as it does on Ctrl-C with any other tool. Every command sent is in
 ``result.telemetry.attrs["command_log"]`` (and on the error).
 
+Security: every connection (the run's, the fresh one that writes the safe state after a lost connection or on
+:meth:`OpcUaTool.abort` of an idle tool, and ``tool reset``'s) is opened as the mapping's ``[security]`` table
+says (:mod:`hardware.security`, :mod:`hardware.security_client`, through the transport's ``client_factory``):
+certificates and password source are checked when the adapter is built (a bad one is a
+:class:`~hardware.mapping.MappingError`), and a refusal at connection time (untrusted server, client certificate
+or user refused by the tool) is a :class:`~hardware.errors.RunFaultError` with reason ``security`` before
+anything is written. A mapping without security is refused unless it says ``allow_none = true``.
+
 asyncua is asynchronous; the adapter runs it in a private event loop in a background thread so that
 :meth:`OpcUaTool.run` is an ordinary blocking call.
 
@@ -43,6 +51,8 @@ from hardware.opcua_transport import OpcUaTransport
 from hardware.procedure import RunProcedure, Timing
 from hardware.run_context import RunContext
 from hardware.safe_state import safe_state_on_new_connection
+from hardware.security import load_credentials
+from hardware.security_client import SECURE_CONNECT_S, client_factory
 from twin.chamber import Chamber
 from twin.errors import InputError
 from twin.recipe import Recipe
@@ -107,6 +117,9 @@ class OpcUaTool:
                                "(0, 5] s")
         self.frozen_after_s = check_frozen_after_s(
             float(frozen_after_s if frozen_after_s is not None else tool.frozen_after_s), self.watchdog_s)
+        self._credentials = load_credentials(mapping.security, mapping.source)
+        """Certificates and key of the secured connection, read and checked now (no password: read when
+        connecting); ``None`` for a connection without security, which the mapping must allow."""
         self.command_log: list[dict[str, Any]] = []
         """Commands of the last run (also on its telemetry and on its error)."""
         self.run_id = ""
@@ -277,8 +290,12 @@ class OpcUaTool:
 
     # -- the run ----------------------------------------------------------------------------------------------------
     def transport(self) -> OpcUaTransport:
-        """A new, unconnected OPC UA transport to the tool (the run procedure's backend)."""
-        return OpcUaTransport(self.endpoint, self.mapping.tool.namespace_uri, self.timeout_s)
+        """A new, unconnected OPC UA transport to the tool (the run procedure's backend), whose clients connect
+        as the mapping's ``[security]`` table says (:func:`hardware.security_client.client_factory`); its
+        :meth:`~hardware.opcua_transport.OpcUaTransport.fresh` copy (the safe state's) does too."""
+        return OpcUaTransport(self.endpoint, self.mapping.tool.namespace_uri, self.timeout_s,
+                              client_factory=client_factory(self._credentials),
+                              connect_s=0.0 if self._credentials is None else SECURE_CONNECT_S)
 
     async def _run(self, recipe: Recipe, extras: dict[str, Any] | None = None) -> RunResult:
         timing = Timing(timeout_s=self.timeout_s, watchdog_s=self.watchdog_s, settle_s=self.settle_s,

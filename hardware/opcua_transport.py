@@ -4,7 +4,9 @@ reads the server's clock every ``watchdog_s / 5`` (a hung server keeps its socke
 tell). Every await on the server is bounded (:func:`hardware.opcua_context.bounded`).
 
 The client is made by ``client_factory`` (by default a plain :class:`asyncua.Client`): where connection security
-(policies, certificates, user) plugs in.
+(policies, certificates, user) plugs in (:func:`hardware.security_client.client_factory`, whose clients raise
+:class:`~hardware.transport.SecurityRefused` from ``connect``). A secured connection takes two steps (discovery,
+then the session with its asymmetric handshake): ``connect_s`` lets it take longer than the caller's bound.
 """
 
 from __future__ import annotations
@@ -50,11 +52,13 @@ class OpcUaTransport:
     """One OPC UA connection to ``endpoint`` whose tool lives in namespace ``namespace_uri``."""
 
     def __init__(self, endpoint: str, namespace_uri: str, timeout_s: float = 4.0,
-                 client_factory: ClientFactory = plain_client) -> None:
+                 client_factory: ClientFactory = plain_client, connect_s: float = 0.0) -> None:
         self.address = endpoint
         self.namespace_uri = namespace_uri
         self.timeout_s = timeout_s
         self.client_factory = client_factory
+        self.connect_s = connect_s
+        """The least time :meth:`connect` is given [s], whatever the caller's bound (0: the caller's)."""
         self.client: Client | None = None
         self.nodes: dict[str, tuple[Any, ua.VariantType | None]] = {}
         self.lost = ""
@@ -69,7 +73,7 @@ class OpcUaTransport:
 
     async def connect(self, timeout_s: float) -> None:
         self.client = self.client_factory(self.address, self.timeout_s)
-        await bounded(self.client.connect(), timeout_s)
+        await bounded(self.client.connect(), max(timeout_s, self.connect_s))
 
     async def resolve(self, addresses: Sequence[str], timeout_s: float) -> None:
         client = self._client()
@@ -123,7 +127,8 @@ class OpcUaTransport:
             await hang_up(self.client)
 
     def fresh(self) -> OpcUaTransport:
-        return OpcUaTransport(self.address, self.namespace_uri, min(self.timeout_s, 2.0), self.client_factory)
+        return OpcUaTransport(self.address, self.namespace_uri, min(self.timeout_s, 2.0), self.client_factory,
+                              self.connect_s)
 
     def _client(self) -> Client:
         if self.client is None:

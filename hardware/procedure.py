@@ -30,7 +30,7 @@ from hardware.run_checks import (
 from hardware.run_context import POLL_S, RunContext, Stop, elapsed, send, write_logged
 from hardware.run_telemetry import measured_result, record_value, telemetry_frame
 from hardware.safe_state import write_safe_state
-from hardware.transport import NoSuchAddress, Transport
+from hardware.transport import NoSuchAddress, SecurityRefused, Transport
 from twin.errors import InputError, RecipeError
 from twin.recipe import Recipe
 from twin.result import Event, RunResult
@@ -100,6 +100,8 @@ class RunProcedure:
         try:
             try:
                 await t.connect(tm.timeout_s + 1)
+            except SecurityRefused as exc:  # before anything is written: nothing to undo
+                raise Stop(RunFaultError, "security", f"connection refused: {exc}", safe=False) from None
             except Exception as exc:
                 raise Stop(RunFaultError, "connect", f"cannot connect to {t.address}: {exc}", safe=False) from None
             try:

@@ -15,7 +15,7 @@ from typing import Any
 
 from hardware.mapping import Mapping, MappingError
 from hardware.run_context import RunContext, send
-from hardware.transport import Transport
+from hardware.transport import SecurityRefused, Transport
 from twin.errors import ToolError
 from twin.recipe import Recipe
 
@@ -66,6 +66,9 @@ async def reset_tool(mapping: Mapping, transport: Transport, confirm: Callable[[
     st = mapping.status
     try:
         await transport.connect(timeout_s + 1)
+    except SecurityRefused:  # its own line already (exit status 1): nothing was sent
+        await transport.close()
+        raise
     except Exception as exc:
         raise ToolError(f"cannot connect to {transport.address}: {type(exc).__name__}: {exc}") from None
     try:

@@ -9,6 +9,9 @@ methods (addresses are then SVIDs/ECIDs or registers) and reuses the procedure, 
 
 Addresses are the mapping's node texts. Every method that waits takes ``timeout_s`` and raises
 :class:`TimeoutError` when the tool did not answer in time: the backend bounds its own waits, on its own clock.
+A backend whose connection is secured (OPC UA's ``[security]`` table, :mod:`hardware.security_client`) raises
+:class:`SecurityRefused` from :meth:`Transport.connect` when the tool or the adapter refused it: the procedure
+stops with reason ``security`` before anything is written.
 """
 
 from __future__ import annotations
@@ -16,12 +19,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from twin.errors import ToolError
+
 OnChange = Callable[[str, Any], None]
 """Called with (address, new value) for each data change of a subscribed address."""
 
 
 class NoSuchAddress(LookupError):
     """An address the mapping names does not exist on the tool."""
+
+
+class SecurityRefused(ToolError):
+    """The secured connection was refused, by the tool or by the adapter: no endpoint with the mapping's policy,
+    an untrusted server certificate, a client certificate or user the tool refused. Nothing was written.
+
+    Defined with the protocol (no asyncua here) so that the procedure can tell it from a tool that cannot be
+    reached; :mod:`hardware.security_client` raises it."""
 
 
 @runtime_checkable
@@ -38,7 +51,8 @@ class Transport(Protocol):
         """Let ``seconds`` pass on :meth:`now`'s clock (subscriptions are delivered meanwhile)."""
 
     async def connect(self, timeout_s: float) -> None:
-        """Open the connection; any exception means the tool cannot be reached."""
+        """Open the connection; :class:`SecurityRefused` if its security was refused, any other exception means
+        the tool cannot be reached."""
 
     async def resolve(self, addresses: Sequence[str], timeout_s: float) -> None:
         """Look every address up once; :class:`NoSuchAddress` names the first one missing."""

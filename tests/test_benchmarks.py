@@ -119,3 +119,11 @@ def test_fault_latency_prints_a_row_per_fault_and_profile_and_the_watchdog_targe
             assert re.search(rf"^{fault}\s+{profile}\s+{NUMBER}\s+{NUMBER}\s+-?{NUMBER}", out, re.M), out
     assert re.search(rf"lost connection declared within {NUMBER} s at worst \(target <= 5 s\): (met|NOT met)",
                      out), out
+
+
+def test_opcua_security_prints_connect_and_read_per_policy_and_mode_against_no_security():
+    out = _run("opcua_security.py", "--repeats", "1")
+    assert re.search(rf"^None/None \(baseline\)\s+{NUMBER}\s+1\.00\s+{NUMBER}\s+1\.00$", out, re.M), out
+    for policy in ("Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss"):
+        for mode in ("Sign", "SignAndEncrypt"):
+            assert re.search(rf"^{policy}/{mode}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}$", out, re.M), out

@@ -15,6 +15,7 @@ from hardware.mapping import Mapping
 from hardware.memory_backend import MemoryTool, MemoryTransport
 from hardware.procedure import RunProcedure, Timing
 from hardware.run_context import POLL_S
+from hardware.transport import SecurityRefused
 from twin import Recipe
 
 from .conftest import MAPPING_A, MAPPING_C
@@ -342,3 +343,32 @@ def test_integer_states_carrying_the_phase(recipe):
     busy.inject("busy:4")
     refused = run(busy, recipe)
     assert isinstance(refused, RunFaultError) and refused.reason == "busy" and "state 4" in str(refused)
+
+
+class RefusedTransport(MemoryTransport):
+    """A backend whose secured connection is refused (a wrong password, a certificate one side does not trust)."""
+
+    async def connect(self, timeout_s):
+        raise SecurityRefused(f"{self.address}: the tool refused user 'operator': wrong user name or password "
+                              "(BadUserAccessDenied)")
+
+
+def test_a_refused_secured_connection_stops_the_run_before_anything_is_written(mapping, recipe):
+    tool = MemoryTool(mapping)
+    err = run(tool, recipe, transport=RefusedTransport(tool))
+    assert isinstance(err, RunFaultError) and err.reason == "security"
+    assert "connection refused: " in str(err) and "wrong user name or password" in str(err)
+    assert err.safe_state_written and "SAFE STATE" not in str(err)     # nothing written, so nothing to undo
+    assert_nothing_written(err, tool)
+
+
+def test_reset_passes_a_refused_secured_connection_on_as_its_own_line():
+    from hardware.reset import reset_tool
+
+    m = PROFILES["pvd-c"]
+    tool = MemoryTool(m)
+    tool.inject("alarm:rf_generator")
+    asked = []
+    with pytest.raises(SecurityRefused, match=r"^memory://pvd-c: the tool refused user 'operator'"):
+        asyncio.run(reset_tool(m, RefusedTransport(tool), lambda now: asked.append(now) or True))
+    assert asked == [] and tool.write_log == [] and tool.sessions == []
