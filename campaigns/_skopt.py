@@ -192,6 +192,10 @@ class GPSurrogate:
         z2 = ((self.y - mu) / sd) ** 2
         return float(np.clip(np.sqrt(np.median(z2) / MEDIAN_CHI2_1), 1.0, 10.0))
 
+    def prefix(self, j: int) -> GPSurrogate:
+        """This GP (kernel frozen) told only its first ``j`` observations: what it knew before run ``j``."""
+        return GPSurrogate(self.u[:j], self.y[:j], seed=self.seed, frozen=self)
+
     def log_loo_density(self) -> np.ndarray:
         """log N(y_i; LOO mean, LOO std) per run: the leave-one-out predictive density (model averaging)."""
         mu, sd = self.loo()
@@ -331,10 +335,49 @@ class GPModel:
 
     def predictive(self, points: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of a new *measurement* at ``points``: latent and noise, widened by the
-        leave-one-out check (:attr:`GPSurrogate.std_scale`)."""
+        larger of the leave-one-out check (:attr:`GPSurrogate.std_scale`) and the sequential check
+        (:func:`prequential_scale`)."""
         mean, std = self.predict(points)
-        return mean, np.sqrt(std**2 + self.surrogate.noise_std**2) * self.surrogate.std_scale
+        scale = max(self.surrogate.std_scale, self.prequential_scale())
+        return mean, np.sqrt(std**2 + self.surrogate.noise_std**2) * scale
+
+    def prequential_scale(self) -> float:
+        """How much wider the intervals must be to have held the recent runs before they were run (see
+        :func:`prequential_scale`); cached."""
+        if not hasattr(self, "_preq"):
+            u, y = self.surrogate.u, self.surrogate.y
+
+            def predict(j: int) -> tuple[float, float]:
+                sub = self.surrogate.prefix(j)
+                m, sd = sub.predict_unit(u[j:j + 1])
+                return float(m[0]), float(np.sqrt(sd[0] ** 2 + sub.noise_std**2))
+
+            self._preq = prequential_scale(y, predict)
+        return self._preq
+
 
     def expected_improvement(self, points: Sequence[Sequence[Any]], xi: float = 0.01) -> np.ndarray:
         """Expected improvement [score units] over the best observed score at ``points``."""
         return acq.expected_improvement(self.surrogate.posterior(self.unit(points)), min(self.scores), xi)
+
+
+def prequential_scale(y: np.ndarray, predict: Any, *, first: int = 5, last: int = 15) -> float:
+    """Widening factor of predictive intervals from a sequential (prequential, Dawid 1984) check: each of the last
+    ``last`` runs (from run ``first`` on) is predicted from the runs before it alone, with the model's
+    hyper-parameters frozen, and its standardised error ``z`` kept; the factor is ``√(median z² / 0.455)`` clipped
+    to [1, 10] (1 with fewer than five such runs).
+
+    Unlike leave-one-out, this sees what a proposal's interval faces: the next run was chosen *because* the model
+    rated it well, so the model's error there is larger than at the runs it was fitted to (the winner's curse of
+    any optimiser).
+
+    ``predict(j) -> (mean, std)`` predicts run ``j`` from runs ``0 … j−1`` [score units, noise included]."""
+    n = len(y)
+    z2 = []
+    for j in range(max(first, n - last), n):
+        m, sd = predict(j)
+        if sd > 0 and np.isfinite(m):
+            z2.append(((y[j] - m) / sd) ** 2)
+    if len(z2) < 5:
+        return 1.0
+    return float(np.clip(np.sqrt(np.median(z2) / MEDIAN_CHI2_1), 1.0, 10.0))

@@ -394,6 +394,15 @@ class EnsembleSurrogate:
         var = np.maximum(prior_var - np.sum(kux * v.T, axis=1), 1e-12)
         return acq.Posterior(self.member_w, mean, np.tile(np.sqrt(var), (len(m), 1)), self.noise_std)
 
+    def prefix(self, j: int, state_now: Mapping[str, float] | None = None) -> EnsembleSurrogate:
+        """The same members told only the first ``j`` runs (what the ensemble knew before run ``j``), predicting in
+        ``state_now``; the members' weights are kept (a sequential check, not a refit)."""
+        post = TwinPosterior(self.post.priors, self.post.log_theta, self.post.weights, self.post.residuals[:j],
+                             self.post.disc, self.post.diagnostics)
+        return EnsembleSurrogate(self.evaluator, post, self.u[:j], self.y[:j], n_members=self.n_members,
+                                 seed=self.seed, state_now=state_now if state_now is not None else self.state_now,
+                                 members=self.members, member_w=self.member_w)
+
     def failure(self, u: np.ndarray) -> np.ndarray:
         """The members' weighted chance that a run at ``u`` fails by the campaign's rules [0–1]."""
         _, pf = self.twin(np.atleast_2d(u))

@@ -396,13 +396,33 @@ class TwinPriorStrategy(_Observed):
         runs_failure = None
         if s["failure_penalty"] == "model" and len(uf):
             runs_failure = _skopt.KernelFailureModel(u, uf, seed=seed)
+        scale = self._prequential_scale(parts, ensemble, u, y, state)
         diag = dict(post.diagnostics)
+        diag["interval_scale"] = scale
         diag.update({"twin_weight": twin_share, "noise_std": self.noise_std, "discrepancy_floor": floor,
                      "twin_spread": spread, "calibrated": [p.name for p in priors],
                      "profile_gain": {k: round(v, 2) for k, v in sorted(gains.items(), key=lambda kv: -kv[1])[:8]},
                      "sensitivity": {k: round(v, 4) for k, v in sorted(sens.items(), key=lambda kv: -kv[1])[:8]}})
-        return _Model(_Averaged(parts), _Failure(ensemble, twin_share, runs_failure), ensemble, diag,
-                      float(np.min(y)), self.noise_std)
+        model = _Model(_Averaged(parts), _Failure(ensemble, twin_share, runs_failure), ensemble, diag,
+                       float(np.min(y)), self.noise_std)
+        model.interval_scale = scale
+        return model
+
+    @staticmethod
+    def _prequential_scale(parts: list[tuple[float, Any]], ensemble: EnsembleSurrogate, u: np.ndarray,
+                           y: np.ndarray, state: dict[str, np.ndarray]) -> float:
+        """Widening of the reported intervals from the sequential check of :func:`campaigns._skopt.prequential_scale`:
+        each recent run predicted by the model told only the runs before it (members and hyper-parameters kept), in
+        the chamber state that run started in."""
+        from campaigns import _skopt
+
+        def predict(j: int) -> tuple[float, float]:
+            st = {k: float(v[j]) for k, v in state.items()}
+            subs = [(w, ensemble.prefix(j, st) if s is ensemble else s.prefix(j)) for w, s in parts]
+            post = acq.Posterior.mix([(w, sub.posterior(u[j:j + 1])) for w, sub in subs])
+            return float(post.mean[0]), float(post.predictive_std[0])
+
+        return _skopt.prequential_scale(y, predict)
 
     def calibrate(self, priors: list[ParameterPrior], u: np.ndarray, y: np.ndarray, state: dict[str, np.ndarray],
                   seed: int) -> TwinPosterior:
@@ -457,12 +477,13 @@ class TwinPriorStrategy(_Observed):
 
     def predict(self, recipes: Sequence[Recipe]) -> tuple[np.ndarray, np.ndarray]:
         """Mean of the score at ``recipes`` and the standard deviation of a new *measurement* there (the
-        mixture's latent spread and the measurement noise); before any run, the twin and the noise alone."""
+        mixture's latent spread and the measurement noise, widened by the sequential check of the recent runs);
+        before any run, the twin and the noise alone."""
         post = self._posterior(recipes)
         if post is None:
             t = self.twin.scores([self.space.to_point(r) for r in recipes])
             return t, np.full(len(recipes), self.noise_std)
-        return post.mean, post.predictive_std
+        return post.mean, post.predictive_std * self.model().interval_scale
 
     def expected_improvement(self, recipes: Sequence[Recipe]) -> np.ndarray:
         """Expected improvement over the best score told so far (NaN before a successful run)."""
