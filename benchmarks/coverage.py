@@ -57,10 +57,7 @@ def run(args: tuple) -> dict[str, Any]:
         latent = np.nan
         if strategy == "gp" and s.model() is not None:
             latent = float(s.model().predict([s.space.to_point(recipe)])[1][0])
-        before = tool.state_before()
-        res = tool.run(recipe)
-        out = dataclasses.replace(cfg.objective.evaluate(res.to_dict(), recipe.to_dict()), state=before,
-                                  state_after=dict(res.chamber_state_after))
+        out = tool.measure(recipe, cfg.objective)
         recipes.append(recipe)
         outcomes.append(out)
         if out.failed or out.score is None or not np.isfinite(mean[0]) or not std[0] > 0:

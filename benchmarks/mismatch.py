@@ -133,6 +133,14 @@ class RealityTool:
         """The chamber state the next run starts in (always the initial one)."""
         return {k: float(getattr(self.reality.chamber().state, k)) for k in STATE_KEYS}
 
+    def measure(self, recipe: Recipe, objective: Any) -> Any:
+        """Run ``recipe`` and return its outcome under ``objective``, with the chamber state it started and ended in
+        (as the runner tells a strategy)."""
+        before = self.state_before()
+        res = self.run(recipe)
+        return dataclasses.replace(objective.evaluate(res.to_dict(), recipe.to_dict()), state=before,
+                                   state_after=dict(res.chamber_state_after))
+
     def run(self, recipe: Recipe) -> RunResult:
         self.tool = SimulatedTool(self.reality.chamber(), seed=self.seed, run_index=self.runs)
         self.runs += 1
@@ -259,10 +267,7 @@ def run_campaign(args: tuple) -> dict[str, Any]:
             if recipes:
                 s.tell(recipes, outcomes)
             (recipe,) = s.ask(1)
-        before = tool.state_before()
-        res = tool.run(recipe)
-        out = dataclasses.replace(cfg.objective.evaluate(res.to_dict(), recipe.to_dict()), state=before,
-                                  state_after=dict(res.chamber_state_after))
+        out = tool.measure(recipe, cfg.objective)
         recipes.append(recipe)
         outcomes.append(out)
         if tpe is not None:
