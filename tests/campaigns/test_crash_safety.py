@@ -71,7 +71,6 @@ def test_sigkill_at_random_moments_then_resume_equals_uninterrupted_run(tmp_path
     path = tmp_path / "killed.sqlite"
     rng = np.random.default_rng(2024)
     kills, seen, stalled = 0, {}, 0
-    deadline = time.monotonic() + 150.0
     while True:
         proc = subprocess.Popen([str(EXE), "campaign", "run", str(cfile), "--store", str(path), "--no-progress"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -91,7 +90,9 @@ def test_sigkill_at_random_moments_then_resume_equals_uninterrupted_run(tmp_path
                 assert now[idx] == row, f"finished trial #{idx} changed after a kill"
             stalled = 0 if len(now) > len(seen) else stalled + 1
             seen = now
-            assert time.monotonic() < deadline, "the killed campaign did not finish in time"
+            # bounded by a count, not the wall clock: a busy machine slows each run, and the doubling window
+            # (reset by progress) then simply waits longer; 200 kills without finishing means it does not advance
+            assert kills <= 200, f"the killed campaign did not finish in {kills} kills"
             continue
         assert proc.returncode == 0, err
         break
