@@ -197,17 +197,24 @@ async def _serve(emu: Emulator) -> int:
     return 0
 
 
-def check(args) -> int:
-    from hardware.check import check_tool
+def _connection(args):
+    """The mapping of a command that connects to a tool (``check``, ``reset``), after checking its endpoint and
+    timeout in one line each."""
     from hardware.mapping import Mapping
-    from hardware.run_checks import run_time_checks
 
     _quiet_asyncua(getattr(args, "verbose", 0))
     if not args.endpoint.startswith("opc.tcp://"):
         raise InputError("--endpoint", args.endpoint, "not an OPC UA endpoint", "opc.tcp://HOST:PORT/PATH")
     if not args.timeout > 0:
         raise InputError("--timeout", args.timeout, "must be positive", "> 0 s")
-    mapping = Mapping.from_toml(args.mapping)
+    return Mapping.from_toml(args.mapping)
+
+
+def check(args) -> int:
+    from hardware.check import check_tool
+    from hardware.run_checks import run_time_checks
+
+    mapping = _connection(args)
     for path in args.recipe:  # the tool's dry check of each recipe, before anything is contacted
         recipe = Recipe.from_toml(path)
         try:
@@ -239,18 +246,12 @@ def reset(args) -> int:
     import concurrent.futures
     import sys
 
-    from hardware.mapping import Mapping
     from hardware.opcua_transport import OpcUaTransport
     from hardware.reset import ToolCondition, reset_tool
     from hardware.security import load_credentials
     from hardware.security_client import SECURE_CONNECT_S, client_factory
 
-    _quiet_asyncua(getattr(args, "verbose", 0))
-    if not args.endpoint.startswith("opc.tcp://"):
-        raise InputError("--endpoint", args.endpoint, "not an OPC UA endpoint", "opc.tcp://HOST:PORT/PATH")
-    if not args.timeout > 0:
-        raise InputError("--timeout", args.timeout, "must be positive", "> 0 s")
-    mapping = Mapping.from_toml(args.mapping)
+    mapping = _connection(args)
     name = mapping.tool.name
 
     def confirm(now: ToolCondition) -> bool:
