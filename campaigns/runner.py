@@ -119,13 +119,31 @@ def load_campaign(store: CampaignStore, campaign: int | str) -> tuple[int, Campa
 
 
 def outcomes(config: CampaignConfig, trials: list[Trial]) -> list[tuple[Trial, Outcome]]:
-    """Trials that taught the optimiser something, in proposal order, with their outcomes."""
+    """Trials that taught the optimiser something, in proposal order, with their outcomes (each with the model's
+    own prediction of it from before it ran, where the proposal recorded one: :func:`proposal_prediction`)."""
     out = []
+    position: dict[int, int] = {}
     for t in trials:
+        k = position[t.batch] = position.get(t.batch, -1) + 1
         o = config.objective.outcome(t)
         if o is not None:
-            out.append((t, o))
+            predicted = proposal_prediction(t, k)
+            out.append((t, dataclasses.replace(o, predicted=predicted) if predicted is not None else o))
     return out
+
+
+def proposal_prediction(trial: Trial, position: int) -> tuple[float, float] | None:
+    """The model's own (uncalibrated) mean and standard deviation of ``trial``'s score at proposal time, kept in the
+    provenance of its batch (``interval.model``, one pair per recipe in batch order; ``position`` is the trial's
+    place in its batch); None for trials proposed before it was kept, imported or picked by hand."""
+    rows = (trial.provenance.get("interval") or {}).get("model") if isinstance(trial.provenance, dict) else None
+    if not isinstance(rows, list) or not 0 <= position < len(rows):
+        return None
+    try:
+        mean, std = (float(v) for v in rows[position])
+    except (TypeError, ValueError):
+        return None
+    return (mean, std) if math.isfinite(mean) and math.isfinite(std) and std > 0 else None
 
 
 def pinned_settings(config: CampaignConfig, trials: list[Trial]) -> CampaignConfig:
@@ -197,7 +215,8 @@ def recommended_trial(config: CampaignConfig, chamber: Chamber, trials: list[Tri
     strategy = rebuild_strategy(config, chamber, trials)
     if not hasattr(strategy, "predict"):
         return None
-    mean, _ = strategy.predict([trial_proposal(t) for t, _ in ok])
+    # the model's own mean: the calibration's shift is for runs not yet made (see campaigns.intervals)
+    mean, _ = getattr(strategy, "model_predictive", strategy.predict)([trial_proposal(t) for t, _ in ok])
     mean = np.asarray(mean, float)
     if not np.isfinite(mean).all():
         return None
@@ -284,6 +303,10 @@ def propose(store: CampaignStore, campaign_id: int, config: CampaignConfig, cham
     preds = _predictions(strategy, recipes)
     prov = provenance(config, strategy, tool_name or config.tool.get("type", "simulated"),
                       len(outcomes(config, trials)))
+    if hasattr(strategy, "model_predictive"):  # the track record that calibrates later intervals
+        own_mean, own_std = strategy.model_predictive(recipes)
+        prov["interval"] = _plain_json({**strategy.interval_calibration().to_dict(),
+                                        "model": [[m, s] for m, s in zip(own_mean, own_std, strict=True)]})
     return store.add_proposals(campaign_id, recipes, provenance=prov, predictions=preds, actor=actor,
                                expect_count=len(trials))
 
