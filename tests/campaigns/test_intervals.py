@@ -14,8 +14,8 @@ from campaigns.config import Outcome
 from campaigns.intervals import HALF_LIFE_RUNS, PRIOR_RUNS, IntervalCalibration
 from campaigns.runner import load_campaign, outcomes, proposal_prediction, rebuild_strategy, trial_proposal
 from campaigns.store import CampaignStore
-from campaigns.strategies import make_strategy
 from campaigns.strategies import context as make_context
+from campaigns.strategies import make_strategy
 from sputter_twin.cli.main import main
 from tests.campaigns.helpers import small_campaign
 
