@@ -230,8 +230,9 @@ def model_summary(trials: list[Trial]) -> str | None:
     or None when no proposal recorded one."""
     latest = next((t for t in reversed(trials) if isinstance(t.provenance.get("model"), dict)
                    and t.provenance["model"]), None)
+    intervals = _interval_summary(trials)
     if latest is None:
-        return None
+        return intervals
     m = latest.provenance["model"]
     chi = m.get("reduced_chi2")
     parts = [f"model at trial {latest.id} ({m.get('n_runs', '?')} runs): twin weight {m.get('twin_weight', 1.0):.2f}",
@@ -244,7 +245,20 @@ def model_summary(trials: list[Trial]) -> str | None:
     if m.get("structural"):
         line += ("\nWARNING structural error: no parameter set of the twin fits the measured runs; the proposals "
                  "lean on the plain GP, not on the twin")
-    return line
+    return line + "\n" + intervals if intervals else line
+
+
+def _interval_summary(trials: list[Trial]) -> str | None:
+    """How the latest proposal's intervals were calibrated on the track record (:mod:`campaigns.intervals`)."""
+    latest = next((t for t in reversed(trials) if isinstance(t.provenance.get("interval"), dict)), None)
+    if latest is None:
+        return None
+    cal = latest.provenance["interval"]
+    n = int(cal.get("n") or 0)
+    if n == 0:
+        return f"intervals at trial {latest.id}: the model's own (no earlier proposal measured yet)"
+    return (f"intervals at trial {latest.id}: calibrated on {n} earlier proposal(s), ×{float(cal['scale']):.2g} "
+            f"the model's σ, shifted {float(cal['bias']):+.2f}σ")
 
 
 def chamber_before(chamber: Chamber, trials: list[Trial], trial: Trial) -> Chamber:

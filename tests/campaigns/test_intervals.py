@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
@@ -117,3 +118,13 @@ def test_the_runner_keeps_the_models_own_prediction_and_replays_it_as_the_track_
     probe = [trial_proposal(t) for t in trials[:3]]
     assert np.array_equal(a.predict(probe)[1], b.predict(probe)[1])
     assert a.interval_calibration().n == sum(1 for _, o in with_record if not o.failed)
+
+
+def test_campaign_status_says_how_the_intervals_were_calibrated(tmp_path, capsys):
+    cfile = small_campaign(tmp_path, budget=8)
+    store = tmp_path / "s.sqlite"
+    assert main(["campaign", "run", str(cfile), "--store", str(store)]) == 0
+    assert main(["campaign", "status", "--store", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"intervals at trial \d+: calibrated on \d+ earlier proposal\(s\), ×[0-9.]+ the model's σ, "
+                     r"shifted [+-][0-9.]+σ", out), out
