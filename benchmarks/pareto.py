@@ -30,6 +30,7 @@ otherwise). Every strategy gets the same seeds, the same tools and the same eval
 from __future__ import annotations
 
 import argparse
+import pickle
 import statistics
 import sys
 import time
@@ -132,8 +133,26 @@ def run_optuna(p: pp.Problem, name: str, seed: int, cap: int) -> list[tuple[np.n
     return out
 
 
-def run_one(task: tuple[str, str, int, int]) -> tuple[str, str, int, list[tuple[np.ndarray, Any]], float]:
-    name, strategy, seed, cap = task
+def run_one(task: tuple[str, str, int, int, str]) -> tuple[str, str, int, list[tuple[np.ndarray, Any]], float]:
+    """One seed of one strategy on one problem; kept in ``cache`` (a directory, "" for none) as a pickle, so that
+    an interrupted measurement resumes where it stopped."""
+    name, strategy, seed, cap, cache = task
+    path = Path(cache) / f"{name}-{strategy}-{seed}-{cap}.pkl" if cache else None
+    if path is not None and path.exists():
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+    out = _run_one(name, strategy, seed, cap)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(out, fh)
+        tmp.replace(path)
+    return out
+
+
+def _run_one(name: str, strategy: str, seed: int, cap: int) -> tuple[str, str, int, list[tuple[np.ndarray, Any]],
+                                                                     float]:
     p = problem(name, reference=False)
     t = time.perf_counter()
     if strategy in OURS:
@@ -189,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--qnehvi-seeds", type=int, default=None,
                     help="seeds for qNEHVI (default: --seeds; it costs ~100x ours per proposal)")
     ap.add_argument("--sobol", type=int, default=17, help="log2 of the reference search's Sobol points")
+    ap.add_argument("--cache", default="", help="directory keeping each finished seed (resume after a stop); "
+                    "not a file to commit: delete it to measure again")
     args = ap.parse_args(argv)
     problems = [s for s in args.problems.split(",") if s]
     strategies = [s for s in args.strategies.split(",") if s]
@@ -202,8 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"qnehvi: skipped, {why}")
         strategies.remove("qnehvi")
     n_q = args.seeds if args.qnehvi_seeds is None else args.qnehvi_seeds
-    tasks = [(q, s, seed, args.cap) for q in problems for s in strategies
-             for seed in range(n_q if s == "qnehvi" else args.seeds) if not (s == "twin-mobo" and q != "lipon_pareto")]
+    tasks = [(q, s, seed, args.cap, args.cache) for seed in range(max(args.seeds, n_q)) for q in problems
+             for s in strategies if seed < (n_q if s == "qnehvi" else args.seeds)
+             and not (s == "twin-mobo" and q != "lipon_pareto")]
     t0 = time.perf_counter()
     if args.jobs > 1:
         with Pool(args.jobs) as pool:
