@@ -9,6 +9,7 @@ on the outside problems, which are noise-free).
 
 from __future__ import annotations
 
+import bisect
 import math
 import sys
 from collections.abc import Callable
@@ -204,14 +205,38 @@ def _hv2_sorted(P: np.ndarray, ref: np.ndarray) -> float:
 
 
 def hypervolume_3d(Y: np.ndarray, ref: np.ndarray) -> float:
-    """Exact 3-D hypervolume of thousands of points: slabs along the third score, each a vectorised 2-D sweep."""
+    """Exact 3-D hypervolume of tens of thousands of points in O(n log n + n·k): a sweep along the third score
+    that keeps the 2-D staircase of the points below and its area, updated locally at each insertion
+    (Beume et al., *IEEE Trans. Evol. Comput.* 13, 1075 (2009), in spirit)."""
+    Y = np.asarray(Y, float)
     Y = Y[np.all(Y < ref, axis=1)]
     if not len(Y):
         return 0.0
     Y = Y[np.argsort(Y[:, 2], kind="stable")]
-    levels = np.append(Y[:, 2], ref[2])
-    return float(sum((levels[k + 1] - levels[k]) * _hv2_sorted(Y[: k + 1, :2], ref[:2])
-                     for k in range(len(Y)) if levels[k + 1] > levels[k]))
+    r0, r1 = float(ref[0]), float(ref[1])
+    xs: list[float] = []
+    ys: list[float] = []
+    area = vol = 0.0
+    for k in range(len(Y)):
+        x, y = float(Y[k, 0]), float(Y[k, 1])
+        i = bisect.bisect_right(xs, x)
+        if not (i > 0 and ys[i - 1] <= y):  # not dominated by the staircase
+            j = i
+            while j < len(xs) and ys[j] >= y:
+                j += 1
+            nxt = xs[j] if j < len(xs) else r0
+            before = sum(((xs[t + 1] if t + 1 < len(xs) else r0) - xs[t]) * (r1 - ys[t]) for t in range(i, j))
+            after = (nxt - x) * (r1 - y)
+            if i > 0:
+                old_next = xs[i] if i < len(xs) else r0
+                before += (old_next - xs[i - 1]) * (r1 - ys[i - 1])
+                after += (x - xs[i - 1]) * (r1 - ys[i - 1])
+            area += after - before
+            xs[i:j] = [x]
+            ys[i:j] = [y]
+        top = float(Y[k + 1, 2]) if k + 1 < len(Y) else float(ref[2])
+        vol += area * (top - float(Y[k, 2]))
+    return vol
 
 
 def _hv_any(Y: np.ndarray, ref: np.ndarray) -> float:

@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             results = pool.map(run_one, tasks, chunksize=1)
     else:
         results = [run_one(t) for t in tasks]
-    marks = [n for n in (20, 40, 60) if n <= args.cap]
+    marks = [n for n in (20, 40, 60) if n <= args.cap] or [args.cap]
     ok_all = True
     for q in problems:
         if q == "lipon_pareto":
