@@ -3,8 +3,8 @@ out; the review app's Pareto tab and the static report both use them.
 
 - :func:`front_figure`: two goals against each other (any pair of three or more, coloured by a third): every
   measured run (feasible on the front, feasible behind it, infeasible), the model's predicted front with ±1 σ bars
-  (its points carry their index K as ``customdata``, so a click picks one), and pending proposals at their
-  predicted position.
+  (its points carry ``["K", index]`` as ``customdata``, so a click picks one; runs and proposals carry
+  ``["trial", id]``), and pending proposals at their predicted position.
 - :func:`parallel_figure`: every goal at once (parallel coordinates) for the measured runs and the predicted front.
 - :func:`hypervolume_figure`: the measured front's hypervolume after each run.
 
@@ -71,7 +71,7 @@ def front_figure(fd: FrontData, x: int = 0, y: int = 1, color: int | None = None
                           cmax=max(_finite(fd, color), default=1.0))
         fig.add_trace(go.Scatter(
             x=_col(rows, "values", x), y=_col(rows, "values", y), mode="markers", name=name, marker=marker,
-            text=[f"trial {r['trial_id']}" for r in rows], customdata=[r["trial_id"] for r in rows],
+            text=[f"trial {r['trial_id']}" for r in rows], customdata=[["trial", r["trial_id"]] for r in rows],
             hovertemplate="%{text}<br>%{x:.4g}, %{y:.4g}<extra>" + name + "</extra>"))
     if fd.predicted:
         rows = sorted(fd.predicted, key=lambda r: r["values"][x])
@@ -79,7 +79,7 @@ def front_figure(fd: FrontData, x: int = 0, y: int = 1, color: int | None = None
             x=_col(rows, "values", x), y=_col(rows, "values", y), mode="markers+lines", name="predicted front (model)",
             marker={"color": COLOURS["predicted"], "symbol": "diamond", "size": 8},
             line={"color": COLOURS["predicted"], "dash": "dot", "width": 1},
-            error_x=_err(rows, x), error_y=_err(rows, y), customdata=[r["k"] for r in rows],
+            error_x=_err(rows, x), error_y=_err(rows, y), customdata=[["K", r["k"]] for r in rows],
             text=[f"K {r['k']}" for r in rows],
             hovertemplate="predicted point %{text}<br>%{x:.4g}, %{y:.4g}<extra>click to pick</extra>"))
         chosen = [r for r in fd.predicted if r["k"] == selected]
@@ -96,7 +96,7 @@ def front_figure(fd: FrontData, x: int = 0, y: int = 1, color: int | None = None
             marker={"color": [COLOURS["picked"] if r["picked"] else COLOURS["proposal"] for r in rows],
                     "symbol": "star", "size": 13, "line": {"width": 1, "color": "#333"}},
             text=[f"trial {r['trial_id']} ({r['state']}{', picked from the front' if r['picked'] else ''})"
-                  for r in rows], customdata=[r["trial_id"] for r in rows],
+                  for r in rows], customdata=[["trial", r["trial_id"]] for r in rows],
             hovertemplate="%{text}<br>predicted %{x:.4g}, %{y:.4g}<extra></extra>"))
     fig.update_layout(title=f"Pareto front: {gy.field} against {gx.field}", height=480,
                       margin={"l": 60, "r": 30, "t": 50, "b": 50}, legend={"orientation": "h", "y": -0.2})

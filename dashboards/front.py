@@ -8,12 +8,20 @@ predicted front) and the trials' stored predictions, converted to each goal's ow
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from campaigns.config import CampaignConfig
-from campaigns.front import hypervolume_history, measured_runs, predicted_front, value_band
+from campaigns.front import (
+    hypervolume_history,
+    measured_runs,
+    observed_count,
+    predicted_front,
+    propose_front_point,
+    value_band,
+)
 from campaigns.records import Trial
 from twin import Chamber
 
@@ -87,6 +95,39 @@ def front_data(config: CampaignConfig, chamber: Chamber, trials: Sequence[Trial]
                      front is not None)
 
 
+class FrontCache:
+    """The front of each campaign, rebuilt only when its trials change (the predicted front refits the strategy's
+    models, seconds per campaign); one fit per campaign at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._fit_locks: dict[int, threading.Lock] = {}
+        self._cache: dict[int, tuple[Any, tuple[FrontData, int]]] = {}
+
+    def get(self, campaign_id: int, config: CampaignConfig, chamber: Chamber,
+            trials: Sequence[Trial]) -> tuple[FrontData, int]:
+        """``(front, observed)``: the campaign's :class:`FrontData` and how many outcomes it was computed from."""
+        key = tuple((t.id, t.state, t.run_index) for t in trials)
+        with self._lock:
+            lock = self._fit_locks.setdefault(campaign_id, threading.Lock())
+        with lock:
+            hit = self._cache.get(campaign_id)
+            if hit is not None and hit[0] == key:
+                return hit[1]
+            value = (front_data(config, chamber, trials), observed_count(config, trials))
+            self._cache[campaign_id] = (key, value)
+            return value
+
+
+def pick_front_point(store: Any, campaign_id: int, config: CampaignConfig, chamber: Chamber, k: int,
+                     reviewer: str | None, observed: int | None) -> Trial:
+    """Propose point ``k`` of the predicted front for review (:func:`campaigns.front.propose_front_point`), as
+    ``reviewer``; ``observed`` is how many outcomes the front the reviewer saw was computed from."""
+    tid = propose_front_point(store, campaign_id, config, chamber, k, actor=(reviewer or "").strip(),
+                              expect_observed=observed)
+    return store.trial(tid)
+
+
 def point_label(fd: FrontData, point: dict[str, Any]) -> str:
     """``"K 3: interface_resistance_ohm_cm2 7.68 Ω·cm², process_time_s 4679 s"``: a predicted-front point in a
     list."""
@@ -99,4 +140,4 @@ def _num(v: float) -> str:
     return "–" if v is None or not math.isfinite(v) else f"{v:.4g}"
 
 
-__all__ = ["FrontData", "GoalInfo", "front_data", "point_label"]
+__all__ = ["FrontCache", "FrontData", "GoalInfo", "front_data", "pick_front_point", "point_label"]
