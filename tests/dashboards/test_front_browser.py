@@ -52,7 +52,7 @@ def mo_served(mo_template, tmp_path):
 
 def _plot_data(page, graph_id: str) -> list:
     return page.evaluate(f"document.querySelector('#{graph_id} .js-plotly-plot').data"
-                         ".map(t => ({{name: t.name, x: t.x, y: t.y, customdata: t.customdata}}))")
+                         ".map(t => ({name: t.name, x: t.x, y: t.y, customdata: t.customdata}))")
 
 
 def test_pick_a_front_point_approve_it_the_runner_runs_it_and_the_front_updates(page, mo_served, screenshot_dir):
