@@ -76,7 +76,9 @@ def front_figure(fd: FrontData, x: int = 0, y: int = 1, color: int | None = None
     if fd.predicted:
         rows = sorted(fd.predicted, key=lambda r: r["values"][x])
         fig.add_trace(go.Scatter(
-            x=_col(rows, "values", x), y=_col(rows, "values", y), mode="markers+lines", name="predicted front (model)",
+            # a line joins the points only for two goals: in a projection of three or more it would zigzag
+            x=_col(rows, "values", x), y=_col(rows, "values", y), name="predicted front (model)",
+            mode="markers+lines" if len(fd.goals) == 2 else "markers",
             marker={"color": COLOURS["predicted"], "symbol": "diamond", "size": 8},
             line={"color": COLOURS["predicted"], "dash": "dot", "width": 1},
             error_x=_err(rows, x), error_y=_err(rows, y), customdata=[["K", r["k"]] for r in rows],
@@ -125,7 +127,7 @@ def parallel_figure(fd: FrontData) -> go.Figure:
                                "colorscale": [[0.0, COLOURS["predicted"]], [0.5, COLOURS["behind"]],
                                               [1.0, COLOURS["front"]]]}))
     fig.update_layout(title="All goals: measured front (dark blue), other feasible runs (light blue), predicted "
-                      "front (orange)", height=420, margin={"l": 80, "r": 80, "t": 70, "b": 30})
+                      "front (orange)", height=440, margin={"l": 80, "r": 80, "t": 110, "b": 30})
     return fig
 
 

@@ -74,7 +74,8 @@ def front_tab() -> dcc.Tab:
                             style={"margin": "6px 0", "background": "#9467bd", "color": "white"}),
                 html.Div(id=FRONT_MSG, style={"marginBottom": "8px"}),
                 dcc.RadioItems(id=FRONT_POINTS, options=[], value=None,
-                               labelStyle={"display": "block", "padding": "2px 0", "fontSize": "12px"}),
+                               labelStyle={"display": "block", "padding": "2px 0", "fontSize": "12px"},
+                               style={"maxHeight": "640px", "overflowY": "auto"}),
             ]),
         ]),
     ])

@@ -78,6 +78,13 @@ def test_pick_a_front_point_approve_it_the_runner_runs_it_and_the_front_updates(
     page.wait_for_selector("#front-parallel-graph .js-plotly-plot")  # three goals: parallel coordinates too
     page.screenshot(path=screenshot_dir / "front.png", full_page=True)
 
+    # a click on a predicted point in the graph selects it in the list (plotly's click event, as a mouse sends it)
+    traces = _plot_data(page, "front-graph")
+    curve = next(i for i, t in enumerate(traces) if t["name"] == "predicted front (model)")
+    point = next(i for i, c in enumerate(traces[curve]["customdata"]) if c == ["K", 2])
+    page.evaluate("([c, p]) => document.querySelector('#front-graph .js-plotly-plot')"
+                  ".emit('plotly_click', {points: [{curveNumber: c, pointNumber: p}]})", [curve, point])
+    page.wait_for_function("document.querySelector(\"#front-points input[value='2']\").checked")
     k = 1
     page.click(f"#front-points input[value='{k}']")
     page.click("#front-propose-btn")  # no reviewer yet: refused, nothing added
