@@ -8,6 +8,7 @@ interface resistance goes through :meth:`~campaigns.store.CampaignStore.record_m
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -454,8 +455,6 @@ def display_objective(objective: Any) -> Objective:
     goal = next((g for g in objective.goals if g.direction == "minimize"), None)
     if goal is None:
         return objective.hard
-    import dataclasses
-
     return dataclasses.replace(objective.hard, minimize=goal.field, log=goal.log, secondary="", secondary_weight=0.0)
 
 
