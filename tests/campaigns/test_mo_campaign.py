@@ -156,3 +156,19 @@ def test_pick_a_front_point_approve_and_run_it_with_mobo(mobo_store, tmp_path, c
     with CampaignStore(store, create=False) as s:
         assert s.trial(t.id).state in ("done", "failed")
         assert hypervolume_history(config, s.trials(1)).trial_ids[-1] == t.id
+
+
+def test_a_mobo_campaign_stopped_and_resumed_is_the_uninterrupted_one(mobo_store, tmp_path):
+    """Resume replays ``tell`` from the store: the same proposals, results and vector predictions."""
+    from campaigns.store import trial_history
+
+    camp = mo_campaign(tmp_path, budget=6, strategy="mobo", settings="n_initial = 4\nn_points = 300")
+    store = tmp_path / "s.sqlite"
+    for max_runs in ("5", "3"):  # stop after the first model-based run, then resume to the end
+        assert main(["campaign", "run", str(camp), "--store", str(store), "--no-progress", "--max-runs",
+                     max_runs]) == 0
+    with CampaignStore(store, create=False) as s, CampaignStore(mobo_store, create=False) as ref:
+        resumed, whole = trial_history(s.trials(1)), trial_history(ref.trials(1))
+    assert len(resumed) == len(whole) == 6
+    for a, b in zip(resumed, whole, strict=True):
+        assert a["recipe"] == b["recipe"] and a["result"] == b["result"] and a["prediction"] == b["prediction"]
