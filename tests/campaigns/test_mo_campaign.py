@@ -60,6 +60,8 @@ def test_export_marks_the_pareto_front_of_feasible_runs_and_the_hypervolume_afte
     sc = ordered[[f"score_{f}" for f in GOAL_FIELDS]].to_numpy()
     expect = [hypervolume(sc[: k + 1][ok[: k + 1]], ref) if ok[: k + 1].any() else 0.0 for k in range(len(ordered))]
     np.testing.assert_allclose(ordered["hypervolume"], expect)
+    with CampaignStore(random_store, create=False) as s:  # the same history from the store
+        np.testing.assert_allclose(s.hypervolume_history(1).hypervolume, expect)
     assert np.all(np.diff(expect) >= 0) and expect[-1] > 0
     pq = tmp_path / "x.parquet"
     assert main(["campaign", "export", "--store", str(random_store), "--format", "parquet", "--out", str(pq)]) == 0
