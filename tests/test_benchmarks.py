@@ -127,3 +127,10 @@ def test_opcua_security_prints_connect_and_read_per_policy_and_mode_against_no_s
     for policy in ("Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss"):
         for mode in ("Sign", "SignAndEncrypt"):
             assert re.search(rf"^{policy}/{mode}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}$", out, re.M), out
+
+
+def test_front_latency_prints_a_row_per_size_and_agrees_with_optunas_hypervolume():
+    out = _run("front_latency.py", "--runs", "6", "--repeats", "1")
+    assert "agree with Optuna's WFG" in out
+    row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["6"])
+    assert len(row) == 7 and float(row[-1]) <= 1e-9
