@@ -163,8 +163,10 @@ def vector_predictions(strategy: Any, recipes: Sequence[Any], config: CampaignCo
     acq = np.asarray(strategy.acquisition(list(recipes)), float) if hasattr(strategy, "acquisition") \
         else np.full(n, np.nan)
     goals = list(_multi(config).fields)
-    return [{"goals": goals, "mean": [_f(x) for x in mean[i]], "std": [_f(x) for x in std[i]],
-             "p_feasible": _f(feas[i]), "acquisition": _f(acq[i])} for i in range(n)]
+    out = [{"goals": goals, "mean": [_f(x) for x in mean[i]], "std": [_f(x) for x in std[i]],
+            "p_feasible": _f(feas[i]), "acquisition": _f(acq[i])} for i in range(n)]
+    # before the model exists (the initial design) there is nothing to keep
+    return [p if any(v is not None for v in (*p["mean"], p["p_feasible"], p["acquisition"])) else {} for p in out]
 
 
 def _f(x: Any) -> float | None:
