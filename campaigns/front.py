@@ -163,8 +163,10 @@ def vector_predictions(strategy: Any, recipes: Sequence[Any], config: CampaignCo
     acq = np.asarray(strategy.acquisition(list(recipes)), float) if hasattr(strategy, "acquisition") \
         else np.full(n, np.nan)
     goals = list(_multi(config).fields)
-    return [{"goals": goals, "mean": [_f(x) for x in mean[i]], "std": [_f(x) for x in std[i]],
-             "p_feasible": _f(feas[i]), "acquisition": _f(acq[i])} for i in range(n)]
+    out = [{"goals": goals, "mean": [_f(x) for x in mean[i]], "std": [_f(x) for x in std[i]],
+            "p_feasible": _f(feas[i]), "acquisition": _f(acq[i])} for i in range(n)]
+    # before the model exists (the initial design) there is nothing to keep
+    return [p if any(v is not None for v in (*p["mean"], p["p_feasible"], p["acquisition"])) else {} for p in out]
 
 
 def _f(x: Any) -> float | None:
@@ -172,20 +174,31 @@ def _f(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def observed_count(config: CampaignConfig, trials: Sequence[Trial]) -> int:
+    """How many outcomes the strategy is told (what its predicted front was computed from)."""
+    return sum(config.objective.outcome(t) is not None for t in trials)
+
+
 def propose_front_point(store: Any, campaign_id: int, config: CampaignConfig, chamber: Chamber, index: int, *,
-                        actor: str, tool_name: str = "") -> int:
+                        actor: str, tool_name: str = "", expect_observed: int | None = None) -> int:
     """Add point ``index`` of the predicted front (:func:`predicted_front`, as status and the dashboard list it)
     as a ``proposed`` trial, whose provenance says a reviewer (``actor``) picked it from the front.
 
     It waits for approval like any proposal. Refused (:class:`CampaignError`) when the strategy has no predicted
-    front, or ``index`` is outside it; refused (:class:`~campaigns.errors.TrialStateError`) when someone added a
-    trial meanwhile, since the front was computed from the trials as they were.
+    front, or ``index`` is outside it, or (``expect_observed``: the :func:`observed_count` the front was shown
+    for) when a run finished since, which moved the front; refused (:class:`~campaigns.errors.TrialStateError`)
+    when someone added a trial meanwhile.
     """
     from campaigns.runner import provenance, rebuild_strategy
 
     if not actor:
         raise CampaignError("reviewer", actor, "picking a point of the front needs the reviewer's name")
     trials = store.trials(campaign_id)
+    n_told = observed_count(config, trials)
+    if expect_observed is not None and expect_observed != n_told:
+        raise CampaignError("front point", index, f"the predicted front changed since it was shown (it was "
+                            f"computed from {expect_observed} outcomes, the campaign now has {n_told}); pick again",
+                            source=str(store.path))
     strategy = rebuild_strategy(config, chamber, trials)
     front = predicted_front(config, chamber, trials, strategy=strategy)
     if front is None:
@@ -198,7 +211,6 @@ def propose_front_point(store: Any, campaign_id: int, config: CampaignConfig, ch
     recipe = front.recipes[index]
     pred = vector_predictions(strategy, [recipe], config)[0]
     pred.update(mean=[_f(x) for x in front.mean[index]], std=[_f(x) for x in front.std[index]])
-    n_told = sum(config.objective.outcome(t) is not None for t in trials)
     prov = provenance(config, strategy, tool_name or config.tool.get("type", "simulated"), n_told)
     prov["picked_from_front"] = {"index": index, "front_size": len(front), "by": actor,
                                  "predicted_mean": pred["mean"], "predicted_std": pred["std"]}
@@ -209,5 +221,6 @@ def propose_front_point(store: Any, campaign_id: int, config: CampaignConfig, ch
 
 
 __all__ = ["HypervolumeHistory", "MeasuredRun", "PredictedFront", "hypervolume_history", "measured_runs",
+           "observed_count",
            "pareto_set", "predicted_front", "propose_front_point", "reference_point", "value_band",
            "vector_predictions"]

@@ -523,5 +523,8 @@ class Runner:
             state, reason = ("failed", outcome.reason) if outcome.failed else ("done", "")
         self.store.record_result(trial.id, rd, state, actor=RUNNER, reason=reason, telemetry=result.telemetry)
         self.store.checkpoint()  # one run's changes into the database file: the write-ahead log stays small
-        values = getattr(outcome, "value", None) if not self.config.is_multi else getattr(outcome, "values", None)
-        log.info("trial %d (%s): %s", trial.id, state, reason or f"objective {values}")
+        if reason:
+            log.info("trial %d (%s): %s", trial.id, state, reason)
+        else:
+            log.info("trial %d (%s): %s", trial.id, state, f"goals {outcome.values}" if self.config.is_multi
+                     else f"objective {outcome.value:.4g}")

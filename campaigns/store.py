@@ -582,6 +582,17 @@ class CampaignStore:
         return trials_frame(self, campaign_id)
 
 
+    def hypervolume_history(self, campaign_id: int) -> Any:
+        """A multi-objective campaign's hypervolume after each run (:func:`campaigns.front.hypervolume_history`:
+        trial ids in run order, hypervolumes, the reference point and its source); a
+        :class:`~campaigns.errors.CampaignError` for a single-objective campaign."""
+        from campaigns.config import CampaignConfig
+        from campaigns.front import hypervolume_history
+
+        config = CampaignConfig.from_text(self.campaign(campaign_id).config_toml, check_limits=False)
+        return hypervolume_history(config, self.trials(campaign_id))
+
+
 def _parquet(frame: Any) -> bytes | None:
     if frame is None:
         return None

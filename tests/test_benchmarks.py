@@ -139,3 +139,10 @@ def test_pareto_prints_the_reference_the_difficulty_and_a_row_per_strategy():
     for name in ("mobo", "random", "nsga2", "tpe"):
         assert len(re.findall(rf"^{name}\s+{NUMBER}\s+{NUMBER}\s+>?{NUMBER} \(\s*>?{NUMBER}\)", out, re.M)) == 2, out
     assert re.search(r"lipon_pareto: mobo median .* runs to 90 % .*: (met|NOT met)", out), out
+
+
+def test_front_latency_prints_a_row_per_size_and_agrees_with_optunas_hypervolume():
+    out = _run("front_latency.py", "--runs", "6", "--repeats", "1")
+    assert "agree with Optuna's WFG" in out
+    row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["6"])
+    assert len(row) == 7 and float(row[-1]) <= 1e-9
