@@ -86,6 +86,13 @@ class Trial:
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)
     """Extra variables sent to the tool with the recipe (``[space.extra.NAME]`` of the campaign); empty for a
     campaign without extras, or a store that predates schema 3."""
+    prediction: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """A multi-objective strategy's prediction at proposal time, in score units (every goal minimised: log10 where
+    the goal is logged, negated where it is maximised; :mod:`campaigns.objectives`): ``mean`` and ``std`` (one per
+    goal, in the order of ``goals``), ``p_feasible`` (the chance that the run succeeds and meets every outcome
+    constraint) and ``acquisition`` (the acquisition value the strategy ranked it by), each None where the strategy
+    has no such model. Empty for a single-objective campaign, a strategy without a model, or a store that predates
+    schema 4. A trial a reviewer picked from the predicted front carries the same prediction."""
 
     @property
     def name(self) -> str:

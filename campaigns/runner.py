@@ -39,6 +39,7 @@ from campaigns.errors import CampaignError
 from campaigns.store import FINISHED_STATES, CampaignStore, Trial
 from campaigns.strategies import Strategy, context, make_strategy
 from campaigns.tool_extras import check_tool_extras, declared_extras, trial_proposal  # noqa: F401 (re-exported)
+from campaigns.tool_outcomes import check_tool_outcomes
 from twin import Chamber, Recipe, load_tool
 from twin.errors import AbortedError, InputError, ToolError
 
@@ -193,7 +194,13 @@ def with_states(chamber: Chamber, trials: list[Trial],
 
 
 def best_trial(config: CampaignConfig, trials: list[Trial]) -> tuple[Trial, Outcome] | None:
-    """The successful trial with the lowest objective (the first one on a tie)."""
+    """The successful trial with the lowest objective (the first one on a tie).
+
+    None for a multi-objective campaign: it has no single best but a trade-off, the measured Pareto set
+    (:func:`campaigns.front.pareto_set`) and the model's predicted front (:func:`campaigns.front.predicted_front`).
+    """
+    if config.is_multi:
+        return None
     ok = [(t, o) for t, o in outcomes(config, trials) if not o.failed and o.value is not None]
     return min(ok, key=lambda to: to[1].value) if ok else None
 
@@ -208,7 +215,11 @@ def recommended_trial(config: CampaignConfig, chamber: Chamber, trials: list[Tri
     it. None when the strategy has no model (``random``, ``space-filling``) or fewer than two runs succeeded.
     On the throughput example this pick reached 10 % of the twin's optimum 2–7 runs sooner (median over 10 seeds)
     than the best measured run.
+
+    None for a multi-objective campaign: see :func:`campaigns.front.predicted_front` for what its model rates best.
     """
+    if config.is_multi:
+        return None
     ok = [(t, o) for t, o in outcomes(config, trials) if not o.failed and o.value is not None]
     if len(ok) < 2:
         return None
@@ -314,13 +325,18 @@ def propose(store: CampaignStore, campaign_id: int, config: CampaignConfig, cham
         raise CampaignError("--n", n, "must be at least 1", ">= 1")
     strategy = rebuild_strategy(config, chamber, trials)
     recipes = strategy.ask(n)
-    preds = _predictions(strategy, recipes)
     prov = provenance(config, strategy, tool_name or config.tool.get("type", "simulated"),
                       len(outcomes(config, trials)))
     if hasattr(strategy, "model_predictive"):  # the track record that calibrates later intervals
         own_mean, own_std = strategy.model_predictive(recipes)
         prov["interval"] = _plain_json({**strategy.interval_calibration().to_dict(),
                                         "model": [[m, s] for m, s in zip(own_mean, own_std, strict=True)]})
+    if config.is_multi:  # a vector prediction per recipe: its predicted position on the front
+        from campaigns.front import vector_predictions
+
+        return store.add_proposals(campaign_id, recipes, provenance=prov, actor=actor, expect_count=len(trials),
+                                   vector_predictions=vector_predictions(strategy, recipes, config))
+    preds = _predictions(strategy, recipes)
     return store.add_proposals(campaign_id, recipes, provenance=prov, predictions=preds, actor=actor,
                                expect_count=len(trials))
 
@@ -418,6 +434,7 @@ class Runner:
         trials = self.store.trials(self.campaign_id)
         self.tool = self._make_tool(trials)
         check_tool_extras(self.config, self.tool)
+        check_tool_outcomes(self.config, self.tool)
         used = sum(t.state in FINISHED_STATES for t in trials)
         runs = 0
         bar = tqdm(total=self.budget, initial=min(used, self.budget), desc=self.config.name, unit="run",
@@ -543,4 +560,8 @@ class Runner:
             state, reason = ("failed", outcome.reason) if outcome.failed else ("done", "")
         self.store.record_result(trial.id, rd, state, actor=RUNNER, reason=reason, telemetry=result.telemetry)
         self.store.checkpoint()  # one run's changes into the database file: the write-ahead log stays small
-        log.info("trial %d (%s): %s", trial.id, state, reason or f"objective {outcome.value:.4g}")
+        if reason:
+            log.info("trial %d (%s): %s", trial.id, state, reason)
+        else:
+            log.info("trial %d (%s): %s", trial.id, state, f"goals {outcome.values}" if self.config.is_multi
+                     else f"objective {outcome.value:.4g}")

@@ -8,6 +8,7 @@ interface resistance goes through :meth:`~campaigns.store.CampaignStore.record_m
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -252,6 +253,9 @@ class ReviewData:
         self._surrogates: dict[tuple[int, int], Surrogate | None] = {}
         self._fit_locks: dict[int, threading.Lock] = {}
         self._configs: dict[int, tuple[CampaignConfig, Chamber]] = {}
+        from dashboards.front import FrontCache
+
+        self._fronts = FrontCache()
 
     # -- reading ---------------------------------------------------------------------------------------
     def campaign_summaries(self) -> list[CampaignSummary]:
@@ -317,9 +321,27 @@ class ReviewData:
         return c[0] if c is not None else None
 
     def objective(self, campaign_id: int) -> Objective:
-        """The campaign's objective (default: interface resistance, logged)."""
+        """The campaign's objective (default: interface resistance, logged). A multi-objective campaign's is
+        :func:`display_objective`: the single-objective tabs show its first minimised goal, the Pareto tab all."""
         cfg = self.config(campaign_id)
-        return cfg.objective if cfg is not None else Objective()
+        return display_objective(cfg.objective) if cfg is not None else Objective()
+
+    def front(self, campaign_id: int) -> tuple[Any, int | None]:
+        """``(front, observed)`` of a multi-objective campaign (:class:`dashboards.front.FrontData`, and how many
+        outcomes it was computed from), ``(None, None)`` for a single objective. Cached until the trials change."""
+        cfg = self.config(campaign_id)
+        if cfg is None or not cfg.is_multi:
+            return None, None
+        return self._fronts.get(campaign_id, cfg, self.chamber(campaign_id), self.trials(campaign_id))
+
+    def propose_front_point(self, campaign_id: int, k: int, reviewer: str | None, observed: int | None) -> Trial:
+        """Propose point ``k`` of the predicted front for approval (:func:`dashboards.front.pick_front_point`)."""
+        from dashboards.front import pick_front_point
+
+        cfg = self.config(campaign_id)
+        if cfg is None:
+            raise DashboardError("campaign", campaign_id, "its configuration cannot be read")
+        return pick_front_point(self.store, campaign_id, cfg, self.chamber(campaign_id), k, reviewer, observed)
 
     def extra_units(self, campaign_id: int) -> dict[str, str]:
         """The campaign's extra variables and their units (name → unit), ``{}`` if none or unknown."""
@@ -339,7 +361,7 @@ class ReviewData:
         Cached per campaign and set of outcomes; a GP fit takes seconds, so only the surrogate tab asks for it.
         """
         cfg = self.config(campaign_id)
-        if cfg is None:
+        if cfg is None or cfg.is_multi:  # several goals: the Pareto tab shows the models' predicted front
             return None
         trials = self.trials(campaign_id) if trials is None else trials
         observed = []
@@ -419,6 +441,23 @@ class ReviewData:
             raise
 
 
+def display_objective(objective: Any) -> Objective:
+    """``objective`` itself, or for a multi-objective campaign a single objective the single-objective views can
+    show: its first minimised goal (logged as the goal is), with the campaign's hard failure rules.
+
+    >>> from campaigns.objectives import Goal, MultiObjective
+    >>> display_objective(MultiObjective((Goal("ionic_conductivity_s_cm", "maximize"),
+    ...                                   Goal("process_time_s")))).minimize
+    'process_time_s'
+    """
+    if isinstance(objective, Objective):
+        return objective
+    goal = next((g for g in objective.goals if g.direction == "minimize"), None)
+    if goal is None:
+        return objective.hard
+    return dataclasses.replace(objective.hard, minimize=goal.field, log=goal.log, secondary="", secondary_weight=0.0)
+
+
 def safe_float(v: Any) -> float:
     """``float(v)``, NaN for None or junk."""
     try:
@@ -428,5 +467,6 @@ def safe_float(v: Any) -> float:
 
 
 __all__ = ["AWAITING_REVIEW", "CampaignSummary", "ReviewData", "StoreError", "Surrogate", "best_trial",
+           "display_objective",
            "extra_column", "extra_rows", "history_columns", "history_rows", "open_store", "safe_float", "to_objective",
            "trial_label", "trial_point", "trial_recipe"]

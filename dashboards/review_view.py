@@ -168,6 +168,7 @@ def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
         html.Tr([html.Th("the model about itself (at proposal)"), html.Td(
             diagnostics or "– (this strategy does not calibrate the twin)", id="pred-model",
             style={"color": "#a00"} if diagnostics and diagnostics.startswith("STRUCTURAL") else {})]),
+        *front_rows(data, cid, trial),
         html.Tr([html.Th("best so far"), html.Td(
             f"{fmt_ohm(best.interface_resistance_ohm_cm2)} ({best.name})" if best else "none yet")]),
         html.Tr([html.Th("tool limits"), html.Td(limit_note)]),
@@ -185,6 +186,36 @@ def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
         html.H4("Margins to the tool's limits"),
         margins_table(limit_margins(recipe, chamber)),
     ])
+
+
+def front_rows(data: ReviewData, cid: int, trial) -> list:
+    """Rows of the prediction table for a multi-objective proposal: its predicted position on the front (each
+    goal's value and ±1 σ band, P(feasible), the acquisition value, at proposal) and who picked it from the
+    front; none for a single objective."""
+    cfg = data.config(cid)
+    if cfg is None or not cfg.is_multi:
+        return []
+    from campaigns.front import value_band
+
+    p = trial.prediction or {}
+    goals = cfg.objective.goals
+    cells = []
+    for g, m, s in zip(goals, p.get("mean") or [None] * len(goals), p.get("std") or [None] * len(goals),
+                       strict=True):
+        v, lo, hi = value_band(g, m, s)
+        cells.append(f"{g.field} {v:.4g} {g.unit} (±1σ {lo:.4g} – {hi:.4g})" if math.isfinite(v)
+                     else f"{g.field} –")
+    pf, acq = p.get("p_feasible"), p.get("acquisition")
+    picked = trial.provenance.get("picked_from_front")
+    return [
+        html.Tr([html.Th("predicted position on the front (at proposal)"),
+                 html.Td("; ".join(cells) if p else "– (the strategy has no model of the goals)", id="pred-front")]),
+        html.Tr([html.Th("P(feasible), acquisition"), html.Td(
+            f"{'–' if pf is None else f'{pf:.1%}'}, {'–' if acq is None else f'{acq:.4g}'}", id="pred-feasible")]),
+        html.Tr([html.Th("origin"), html.Td(
+            f"picked from the predicted front (K {picked['index']}) by {picked['by']}" if picked
+            else f"strategy {trial.provenance.get('strategy', '?')}", id="pred-origin")]),
+    ]
 
 
 def margins_table(margins) -> html.Table:

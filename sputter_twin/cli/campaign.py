@@ -20,6 +20,7 @@ from campaigns.runner import (
     recommended_trial,
 )
 from campaigns.store import CampaignStore
+from campaigns.tool_outcomes import check_tool_outcomes
 from sputter_twin.cli.slips import campaign_slips, warn
 from sputter_twin.cli.tables import recipe_line, trials_table
 from twin import Chamber, load_tool
@@ -52,7 +53,8 @@ def register(sub) -> None:
         if campaign:
             q.add_argument("--campaign", help="campaign name (default: the only campaign in the store)")
 
-    s = cs.add_parser("status", help="trials, their states and the best recipe so far")
+    s = cs.add_parser("status", help="trials, their states and the best recipe so far (several goals: the "
+                                     "Pareto front, the hypervolume and the predicted front)")
     store_args(s)
     s.set_defaults(func=cmd_status)
 
@@ -62,6 +64,10 @@ def register(sub) -> None:
     store_args(q)
     q.add_argument("--chamber", type=Path, help="chamber TOML for a new campaign")
     q.add_argument("--n", type=int, help="how many recipes (default: the batch size)")
+    q.add_argument("--front-point", type=int, metavar="K",
+                   help="multi-objective campaigns: propose point K of the model's predicted front (the K column of "
+                        "`campaign status`) for review instead of asking the strategy")
+    q.add_argument("--reviewer", default=None, help="who picked the front point (default: the login name)")
     q.set_defaults(func=cmd_propose)
 
     for name, helptext in (("approve", "approve proposed trials"), ("reject", "reject proposed trials")):
@@ -135,10 +141,13 @@ def _load_new(campaign_file: Path, chamber_file: Path | None) -> tuple[CampaignC
     chamber = Chamber.from_toml(chamber_file) if chamber_file else Chamber()
     config = CampaignConfig.from_toml(campaign_file, chamber)
     warn(str(campaign_file), campaign_slips(config.space))
-    try:  # an unknown tool type, or extras the tool cannot write, is bad input found before the store changes
+    try:  # an unknown tool type, extras the tool cannot write or goals it cannot measure: bad input found before
+        # the store changes
         cls = load_tool(config.tool.get("type", "simulated"))
-        if config.space.extras:
-            check_tool_extras(config, cls.from_config(dict(config.tool), chamber))
+        if config.space.extras or config.is_multi:
+            tool = cls.from_config(dict(config.tool), chamber)
+            check_tool_extras(config, tool)
+            check_tool_outcomes(config, tool)
     except InputError as exc:
         raise (exc if exc.source else exc.with_source(str(campaign_file))) from None
     return config, chamber
@@ -161,6 +170,16 @@ def cmd_run(args) -> int:
               f"used, {summary.runs} in this invocation (store {args.store})")
         if summary.status == "awaiting_approval":
             print("proposed trials await approval: sputter-twin campaign status / approve / reject")
+        if config.is_multi:
+            from campaigns.front import pareto_set
+            from sputter_twin.cli.campaign_front import hypervolume_line
+
+            trials = store.trials(cid)
+            front = pareto_set(config, trials)
+            print(f"measured Pareto front: {len(front)} run(s): {', '.join(r.trial.name for r in front) or 'none'}"
+                  "; the front and the predicted front: sputter-twin campaign status")
+            print(hypervolume_line(config, trials))
+            return 0
         _print_best(summary.best)
     return 0
 
@@ -215,6 +234,11 @@ def cmd_status(args) -> int:
             counts[t.state] = counts.get(t.state, 0) + 1
         print(f"campaign {config.name} (strategy {config.strategy}, seed {config.seed}, budget {config.budget}): "
               + ", ".join(f"{v} {k}" for k, v in counts.items()))
+        if config.is_multi:
+            from sputter_twin.cli.campaign_front import print_status
+
+            print_status(config, chamber, trials)
+            return 0
         _print_trials(config, trials)
         best = best_trial(config, trials)
         _print_best(best)
@@ -226,6 +250,8 @@ def cmd_status(args) -> int:
 
 
 def cmd_propose(args) -> int:
+    if args.front_point is not None:
+        return _propose_front_point(args)
     if args.campaign_file is not None:
         config, chamber = _load_new(args.campaign_file, args.chamber)
         with CampaignStore(args.store) as store:
@@ -239,7 +265,34 @@ def cmd_propose(args) -> int:
             trials = [store.trial(i) for i in ids]
     print(f"proposed {', '.join(t.name for t in trials)}; approve or reject with "
           "`campaign approve TRIAL` / `campaign reject TRIAL`")
+    if config.is_multi:
+        from sputter_twin.cli.campaign_front import prediction_table
+
+        print(prediction_table(config, trials))
+        return 0
     _print_trials(config, trials)
+    return 0
+
+
+def _propose_front_point(args) -> int:
+    """``campaign propose --front-point K``: point K of the predicted front, proposed for review."""
+    from campaigns.front import propose_front_point
+    from sputter_twin.cli.campaign_front import prediction_table
+
+    if args.n is not None:
+        raise CampaignError("--n", args.n, "--front-point proposes one recipe; leave out --n", "no --n")
+    if args.campaign_file is not None:
+        raise CampaignError("--front-point", args.front_point, "picks from a running campaign's predicted front; "
+                            "give the store without the campaign file", "--store FILE [--campaign NAME]")
+    with _open(args.store) as store:
+        cid, config, chamber = load_campaign(store, _campaign_id(store, args.campaign))
+        tid = propose_front_point(store, cid, config, chamber, args.front_point, actor=_user(args.reviewer))
+        t = store.trial(tid)
+    print(f"proposed {t.name}: point {args.front_point} of the predicted front, picked by "
+          f"{t.provenance['picked_from_front']['by']}; approve or reject with `campaign approve {t.id}` / "
+          f"`campaign reject {t.id}`")
+    print(prediction_table(config, [t]))
+    print(textwrap.indent(recipe_line(t.recipe), "  "))
     return 0
 
 
