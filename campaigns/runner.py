@@ -36,7 +36,8 @@ import numpy as np
 import process_models as pm
 from campaigns.config import CampaignConfig, Outcome
 from campaigns.errors import CampaignError
-from campaigns.store import FINISHED_STATES, CampaignStore, Trial
+from campaigns.records import is_imported, runs_used
+from campaigns.store import CampaignStore, Trial
 from campaigns.strategies import Strategy, context, make_strategy
 from campaigns.tool_extras import check_tool_extras, declared_extras, trial_proposal  # noqa: F401 (re-exported)
 from twin import Chamber, Recipe, load_tool
@@ -157,7 +158,11 @@ def rebuild_strategy(config: CampaignConfig, chamber: Chamber, trials: list[Tria
 def with_states(chamber: Chamber, trials: list[Trial],
                 told: list[tuple[Trial, Outcome]]) -> list[tuple[Trial, Outcome]]:
     """Outcomes with the chamber state each run started in and left behind (from the runs' recorded
-    ``chamber_state_after``), so that a strategy can predict a run in the state it ran in."""
+    ``chamber_state_after``), so that a strategy can predict a run in the state it ran in.
+
+    An imported past run (:func:`campaigns.records.is_imported`) has no run index: it started in the state its
+    context columns give (hours since vent, target and shield kWh), the chamber's ``[state]`` for what they leave
+    out, and what it left behind is unknown (None)."""
     after = {t.run_index: t.result.get("chamber_state_after") for t in trials
              if t.run_index is not None and t.result is not None}
     init = {k: float(v) for k, v in dataclasses.asdict(chamber.state).items()
@@ -165,6 +170,10 @@ def with_states(chamber: Chamber, trials: list[Trial],
     out = []
     for t, o in told:
         if t.run_index is None:
+            if is_imported(t):
+                from campaigns.importer import context_state
+
+                o = dataclasses.replace(o, state=context_state(t, chamber), state_after=None)
             out.append((t, o))
             continue
         before = after.get(t.run_index - 1) if t.run_index > 0 else init
@@ -304,7 +313,8 @@ def _predictions(strategy: Strategy, recipes: list[Recipe]) -> list[tuple[float 
 @dataclass(frozen=True)
 class RunSummary:
     """How a runner pass ended: ``status`` is ``budget_spent``, ``awaiting_approval``, ``awaiting_measurement``
-    or ``stopped`` (``max_runs`` reached); ``runs`` counts runs executed in this pass."""
+    or ``stopped`` (``max_runs`` reached); ``runs`` counts runs executed in this pass, ``used`` the runs of the
+    budget used so far (imported past runs are not counted: :func:`campaigns.records.runs_used`)."""
 
     status: str
     runs: int
@@ -381,14 +391,14 @@ class Runner:
         trials = self.store.trials(self.campaign_id)
         self.tool = self._make_tool(trials)
         check_tool_extras(self.config, self.tool)
-        used = sum(t.state in FINISHED_STATES for t in trials)
+        used = runs_used(trials)
         runs = 0
         bar = tqdm(total=self.budget, initial=min(used, self.budget), desc=self.config.name, unit="run",
                    file=sys.stderr, disable=not self.progress, leave=False)
         try:
             while True:
                 trials = self.store.trials(self.campaign_id)
-                used = sum(t.state in FINISHED_STATES for t in trials)
+                used = runs_used(trials)
                 by_state: dict[str, list[Trial]] = {}
                 for t in trials:
                     by_state.setdefault(t.state, []).append(t)
