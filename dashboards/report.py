@@ -82,6 +82,8 @@ def _trials_table(df: Any, config: CampaignConfig) -> str:
     cols = [c for c in ("trial_id", "state", *config.space.names, "interface_resistance_ohm_cm2", "objective",
                         "failure", "reviewer", "finished_at") if c in df.columns]
     shown = df[cols].copy()
+    if "imported" in df.columns and df["imported"].any():  # past runs imported from a file, marked as such
+        shown["state"] = [f"{s} (imported)" if imp else s for s, imp in zip(df["state"], df["imported"], strict=True)]
     units = {c: field_unit(c) for c in cols} | {d.name: d.unit for d in config.space.extras}  # extras: the file's
     for c in cols:
         if c in ("trial_id", "state", "failure", "reviewer", "finished_at"):
