@@ -127,3 +127,12 @@ def test_opcua_security_prints_connect_and_read_per_policy_and_mode_against_no_s
     for policy in ("Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss"):
         for mode in ("Sign", "SignAndEncrypt"):
             assert re.search(rf"^{policy}/{mode}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}$", out, re.M), out
+
+
+def test_import_headstart_prints_the_share_and_runs_with_and_without_past_runs():
+    out = _run("import_headstart.py", "--seeds", "1", "--budget", "2", "--n-past", "12", "--optimum-search", "500",
+               "--strategies", "gp,tpe")
+    assert re.search(rf"optimum {NUMBER} \(objective units\); share of the space within 10 %: {NUMBER}%", out), out
+    assert re.search(rf"past runs: 12 per seed, .* median {NUMBER}", out), out
+    for name in ("gp", "tpe"):  # runs without and with the past runs, how many reached, the saving
+        assert re.search(rf"^{name}\s+>?{NUMBER}\s+>?{NUMBER}\s+\d+/1\s+\d+/1\s+-?{NUMBER}$", out, re.M), (name, out)
