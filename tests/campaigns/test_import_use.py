@@ -125,3 +125,42 @@ def test_the_dashboard_marks_imported_trials(tmp_path):
     assert trial_label(trials[0]).startswith("trial 1 (done, imported, ")
     assert shown_name(trials[0]) == "trial 1 (imported)"
     assert "(imported)" in str(header)  # "best so far: ... (trial N (imported))"
+
+
+def test_an_import_during_a_run_stops_the_runner_with_one_line_and_it_resumes(tmp_path, capsys, monkeypatch):
+    import campaigns.runner as runner
+
+    store, cfile = make_store(tmp_path, budget=2)
+    real = runner.rebuild_strategy
+    done = []
+
+    def import_meanwhile(config, chamber, trials):  # another process imports while the runner builds its model
+        strategy = real(config, chamber, trials)
+        if not done:
+            done.append(True)
+            with CampaignStore(store) as other:
+                import_past_runs(other, "small", write_csv(tmp_path / "past.csv", GOOD_ROWS))
+        return strategy
+
+    monkeypatch.setattr(runner, "rebuild_strategy", import_meanwhile)
+    rc = main(["campaign", "run", str(cfile), "--store", str(store), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.splitlines()) == 1 and "someone else proposed meanwhile" in err
+    monkeypatch.setattr(runner, "rebuild_strategy", real)
+    assert main(["campaign", "run", str(cfile), "--store", str(store), "--no-progress"]) == 0
+    with CampaignStore(store) as s:
+        trials = s.trials(1)
+    assert sum(is_imported(t) for t in trials) == 5 and runs_used(trials) == 2
+
+
+def test_the_store_refuses_rows_imported_meanwhile_whole(tmp_path):
+    store, _ = make_store(tmp_path)
+    rows = [{"recipe": {"rf_power_w": 100.0}, "extras": {}, "result": {"interface_resistance_ohm_cm2": 9.0},
+             "state": "done", "provenance": {"imported": True, "row": k, "row_key": f"key{k}"}} for k in (1, 2)]
+    from campaigns.errors import TrialStateError
+
+    with CampaignStore(store) as s:
+        assert s.import_trials(1, rows[:1], source="a.csv") == [1]
+        with pytest.raises(TrialStateError, match="imported into the campaign meanwhile"):
+            s.import_trials(1, rows, source="b.csv")
+        assert len(s.trials(1)) == 1
