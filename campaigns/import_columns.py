@@ -127,10 +127,10 @@ def canonical_names(extras: Sequence[Dimension] = ()) -> list[str]:
             *(d.name for d in extras)]
 
 
-def wrong_unit(header: str, known: dict[str, Column]) -> tuple[str, list[str]] | None:
-    """``(canonical name, allowed headers)`` when ``header`` is a known name in a unit without a conversion
-    (``pressure_psi``); None otherwise. The longest matching stem wins (``base_pressure_psi`` is about the base
-    pressure, not the process pressure)."""
+def wrong_unit(header: str, known: dict[str, Column]) -> tuple[str, str, list[str]] | None:
+    """``(canonical name, the unit written, allowed headers)`` when ``header`` is a known name in a unit without a
+    conversion (``pressure_psi`` → ``("pressure_pa", "psi", [...])``); None otherwise. The longest matching stem
+    wins (``base_pressure_psi`` is about the base pressure, not the process pressure)."""
     best: tuple[int, str] | None = None
     for col in known.values():
         if col.canonical_unit and col.header == col.name:
@@ -140,8 +140,8 @@ def wrong_unit(header: str, known: dict[str, Column]) -> tuple[str, list[str]] |
                 best = (len(stem), col.name)
     if best is None:
         return None
-    name = best[1]
-    return name, [c.header for c in known.values() if c.name == name]
+    stem_len, name = best
+    return name, header[stem_len + 1:], [c.header for c in known.values() if c.name == name]
 
 
 def _suffix(name: str) -> str:

@@ -93,9 +93,9 @@ def resolve_header(table: Table, config: CampaignConfig) -> tuple[list[Column], 
         if col is None:
             wrong = wrong_unit(header, known)
             if wrong is not None:
-                name, allowed = wrong
-                problems.append(f"{where} {header!r}: unit {header.removeprefix(name.rsplit('_', 1)[0] + '_')!r} "
-                                f"has no conversion to {name} (allowed: {', '.join(allowed)})")
+                name, unit, allowed = wrong
+                problems.append(f"{where} {header!r}: unit {unit!r} has no conversion to {name} (allowed: "
+                                f"{', '.join(allowed)})")
             else:
                 problems.append(f"{where} {header!r}: unknown column (allowed: "
                                 f"{', '.join(canonical_names(config.space.extras))}; a name ending in a unit may "
@@ -357,6 +357,10 @@ class _RowCheck:
                     self.bad(name, "empty: a run that neither failed nor shorted needs this measurement", "> 0",
                              None)
                     ok = False
+            if ok and obj.minimize not in result:  # total resistance: neither given nor interface + bulk
+                self.bad(obj.minimize, "empty: the campaign's objective; give it, or bulk_resistance_ohm_cm2 "
+                         "beside interface_resistance_ohm_cm2", "> 0", None)
+                ok = False
         if context:
             result["context"] = context
         return result if ok else None

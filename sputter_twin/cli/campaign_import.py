@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import textwrap
 from pathlib import Path
 
 from campaigns.import_columns import CONTEXT_COLUMNS, RESULT_COLUMNS
 from campaigns.store import CampaignStore
+
+
+def _wrap(names) -> str:
+    return textwrap.fill(", ".join(names), width=110, initial_indent=" " * 20, subsequent_indent=" " * 20)
+
 
 EPILOG = f"""\
 columns (one row per past run; names without case; a name ending in a unit may use another unit of the same
@@ -20,10 +26,11 @@ substrate_temperature_k, pumpdown_h, n2_percent, ...):
   recipe fields     every searched field of the campaign (required); others default to the campaign's [fixed]
                     values, then the recipe's defaults; a fixed field given must equal its fixed value
   results           interface_resistance_ohm_cm2 (required; empty only on a failed or shorted row), and the
-                    campaign's objective fields; optional: {', '.join(n for n in RESULT_COLUMNS
-                                                                   if n != 'interface_resistance_ohm_cm2')}
+                    campaign's objective fields; optional:
+{_wrap(n for n in RESULT_COLUMNS if n != 'interface_resistance_ohm_cm2')}
   flags             shorted, failed (true/false/yes/no/1/0; empty = false)
-  context           {', '.join(CONTEXT_COLUMNS)} (the chamber state the run started in)
+  context           the chamber state the run started in:
+{_wrap(CONTEXT_COLUMNS)}
   dates             run_date, started_at, finished_at (ISO 8601; no zone = UTC)
   note              free text, kept as the trial's comment
   extras            each [space.extra.NAME] of the campaign, under its name (required)

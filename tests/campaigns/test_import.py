@@ -231,3 +231,77 @@ def test_a_read_only_store_refuses_with_one_line(tmp_path, capsys):
         undo()
     assert rc == 2 and len(err.splitlines()) == 1 and "cannot be written" in err
     assert digest(store) == before
+
+
+# -- extra variables and other objectives ----------------------------------------------------------------------------
+BIAS_ROWS = [{"rf_power_w": 100 + 10 * k, "pressure_pa": 0.5, "n2_fraction": 1, "pumpdown_min": 600,
+              "substrate_bias_v": -20.0 * k, "magnetron_rotation_rpm": 5 * k, "interface_resistance_ohm_cm2": 9 + k}
+             for k in range(4)]
+
+
+def _bias_store(tmp_path) -> Path:
+    from campaigns.config import CampaignConfig
+    from campaigns.runner import open_campaign
+    from tests.conftest import EXAMPLES
+    from twin import Chamber
+
+    store = tmp_path / "bias.sqlite"
+    with CampaignStore(store) as s:
+        open_campaign(s, CampaignConfig.from_toml(EXAMPLES / "campaigns" / "lipon_bias.toml"), Chamber())
+    return store
+
+
+def test_extra_variables_are_columns_of_their_own_name_kept_as_the_trials_extras(tmp_path, capsys):
+    store = _bias_store(tmp_path)
+    rc, _, err = _run(capsys, "campaign", "import", write_csv(tmp_path / "b.csv", BIAS_ROWS), "--store", store)
+    assert rc == 0, err
+    with CampaignStore(store) as s:
+        trials = s.trials(1)
+    assert [t.extras for t in trials] == [{"substrate_bias_v": -20.0 * k, "magnetron_rotation_rpm": 5 * k}
+                                          for k in range(4)]
+
+
+@pytest.mark.parametrize(("change", "pattern"), [
+    ({"substrate_bias_v": 20.0}, r"row 2 \(line 3\): substrate_bias_v = '20.0': out of range \(allowed: "
+                                 r"\[-100, 0\] V\)"),
+    ({"magnetron_rotation_rpm": 2.5}, r"row 2 \(line 3\): magnetron_rotation_rpm = '2.5': not a whole number"),
+    ({"substrate_bias_v": None}, r"row 2 \(line 3\): substrate_bias_v = '': empty"),
+])
+def test_a_bad_extra_value_is_one_line(tmp_path, capsys, change, pattern):
+    store = _bias_store(tmp_path)
+    rows = [dict(r) for r in BIAS_ROWS]
+    rows[1] |= change
+    before = digest(store)
+    rc, _, err = _run(capsys, "campaign", "import", write_csv(tmp_path / "b.csv", rows), "--store", store)
+    assert rc == 2 and len(err.splitlines()) == 1 and re.search(pattern, err), err
+    assert digest(store) == before
+
+
+def test_a_missing_extra_column_is_one_line(tmp_path, capsys):
+    store = _bias_store(tmp_path)
+    rows = [{k: v for k, v in r.items() if k != "magnetron_rotation_rpm"} for r in BIAS_ROWS]
+    rc, _, err = _run(capsys, "campaign", "import", write_csv(tmp_path / "b.csv", rows), "--store", store)
+    assert rc == 2 and err.count("\n") == 1 and "missing column magnetron_rotation_rpm" in err
+
+
+def test_a_total_resistance_objective_takes_the_total_or_interface_plus_bulk(tmp_path, capsys):
+    from tests.campaigns.helpers import small_campaign
+
+    cfile = small_campaign(tmp_path)
+    cfile.write_text(cfile.read_text().replace("[constraints]", '[objective]\nminimize = "total_resistance_ohm_cm2"'
+                                                                "\n\n[constraints]"))
+    store = tmp_path / "t.sqlite"
+    rows = [dict(r) for r in GOOD_ROWS[:3]]
+    rows[0] |= {"bulk_resistance_ohm_cm2": 5.0}
+    rows[1] |= {"total_resistance_ohm_cm2": 40.0}
+    rc, _, err = _run(capsys, "campaign", "import", write_csv(tmp_path / "t.csv", rows), "--store", store,
+                      "--campaign-file", cfile)
+    assert rc == 2 and len(err.splitlines()) == 1
+    assert "row 3 (line 4): total_resistance_ohm_cm2 = '': empty: the campaign's objective" in err
+    rows[2] |= {"bulk_resistance_ohm_cm2": 4.0}
+    rc, _, err = _run(capsys, "campaign", "import", write_csv(tmp_path / "t.csv", rows), "--store", store,
+                      "--campaign-file", cfile)
+    assert rc == 0, err
+    with CampaignStore(store) as s:
+        totals = [t.result["total_resistance_ohm_cm2"] for t in s.trials(1)]
+    assert totals == [9.4 + 5.0, 40.0, 14.2 + 4.0]
