@@ -122,6 +122,19 @@ class TrialEvent:
     detail: dict[str, Any]
 
 
+def is_imported(trial: Trial) -> bool:
+    """Whether ``trial`` is a past run imported from a file (``campaign import``), not a run of the campaign's
+    tool: provenance ``{"imported": true, ...}``. Such a trial teaches the strategy and calibration like a run, has
+    no run index, and does not count against the campaign's budget of new runs."""
+    return bool(trial.provenance.get("imported"))
+
+
+def runs_used(trials: Sequence[Trial]) -> int:
+    """Runs of the campaign's budget used: trials that reached the tool (done, failed, awaiting measurement),
+    imported past runs not counted."""
+    return sum(t.state in FINISHED_STATES and not is_imported(t) for t in trials)
+
+
 def trial_history(trials: Sequence[Trial]) -> list[dict[str, Any]]:
     """What happened, without wall-clock times: index, state, recipe, result, run index (for comparisons)."""
     return [dataclasses.asdict(t) | {k: None for k in ("proposed_at", "approved_at", "started_at", "finished_at",

@@ -36,7 +36,8 @@ import numpy as np
 import process_models as pm
 from campaigns.config import CampaignConfig, Outcome
 from campaigns.errors import CampaignError
-from campaigns.store import FINISHED_STATES, CampaignStore, Trial
+from campaigns.records import is_imported, runs_used
+from campaigns.store import CampaignStore, Trial
 from campaigns.strategies import Strategy, context, make_strategy
 from campaigns.tool_extras import check_tool_extras, declared_extras, trial_proposal  # noqa: F401 (re-exported)
 from campaigns.tool_outcomes import check_tool_outcomes
@@ -176,7 +177,11 @@ def rebuild_strategy(config: CampaignConfig, chamber: Chamber, trials: list[Tria
 def with_states(chamber: Chamber, trials: list[Trial],
                 told: list[tuple[Trial, Outcome]]) -> list[tuple[Trial, Outcome]]:
     """Outcomes with the chamber state each run started in and left behind (from the runs' recorded
-    ``chamber_state_after``), so that a strategy can predict a run in the state it ran in."""
+    ``chamber_state_after``), so that a strategy can predict a run in the state it ran in.
+
+    An imported past run (:func:`campaigns.records.is_imported`) has no run index: it started in the state its
+    context columns give (hours since vent, target and shield kWh), the chamber's ``[state]`` for what they leave
+    out, and what it left behind is unknown (None)."""
     after = {t.run_index: t.result.get("chamber_state_after") for t in trials
              if t.run_index is not None and t.result is not None}
     init = {k: float(v) for k, v in dataclasses.asdict(chamber.state).items()
@@ -184,6 +189,10 @@ def with_states(chamber: Chamber, trials: list[Trial],
     out = []
     for t, o in told:
         if t.run_index is None:
+            if is_imported(t):
+                from campaigns.importer import context_state
+
+                o = dataclasses.replace(o, state=context_state(t, chamber), state_after=None)
             out.append((t, o))
             continue
         before = after.get(t.run_index - 1) if t.run_index > 0 else init
@@ -205,7 +214,8 @@ def best_trial(config: CampaignConfig, trials: list[Trial]) -> tuple[Trial, Outc
     return min(ok, key=lambda to: to[1].value) if ok else None
 
 
-def recommended_trial(config: CampaignConfig, chamber: Chamber, trials: list[Trial]) -> tuple[Trial, float] | None:
+def recommended_trial(config: CampaignConfig, chamber: Chamber, trials: list[Trial],
+                      strategy: Strategy | None = None) -> tuple[Trial, float] | None:
     """The successful trial whose recipe the strategy's model rates best, and that rating in the objective's units.
 
     The rating is the model's posterior mean at each recipe that was run, so it pools a run with its neighbours:
@@ -214,7 +224,8 @@ def recommended_trial(config: CampaignConfig, chamber: Chamber, trials: list[Tri
     Only recipes actually run are candidates, so the recommendation is always a recipe with a measurement behind
     it. None when the strategy has no model (``random``, ``space-filling``) or fewer than two runs succeeded.
     On the throughput example this pick reached 10 % of the twin's optimum 2–7 runs sooner (median over 10 seeds)
-    than the best measured run.
+    than the best measured run. ``strategy``, if given, must be :func:`rebuild_strategy` of the same ``trials``
+    (a caller that has built it already saves a second fit).
 
     None for a multi-objective campaign: see :func:`campaigns.front.predicted_front` for what its model rates best.
     """
@@ -223,7 +234,7 @@ def recommended_trial(config: CampaignConfig, chamber: Chamber, trials: list[Tri
     ok = [(t, o) for t, o in outcomes(config, trials) if not o.failed and o.value is not None]
     if len(ok) < 2:
         return None
-    strategy = rebuild_strategy(config, chamber, trials)
+    strategy = strategy if strategy is not None else rebuild_strategy(config, chamber, trials)
     if not hasattr(strategy, "predict"):
         return None
     # the model's own mean: the calibration's shift is for runs not yet made (see campaigns.intervals)
@@ -357,7 +368,8 @@ def _predictions(strategy: Strategy, recipes: list[Recipe]) -> list[tuple[float 
 @dataclass(frozen=True)
 class RunSummary:
     """How a runner pass ended: ``status`` is ``budget_spent``, ``awaiting_approval``, ``awaiting_measurement``
-    or ``stopped`` (``max_runs`` reached); ``runs`` counts runs executed in this pass."""
+    or ``stopped`` (``max_runs`` reached); ``runs`` counts runs executed in this pass, ``used`` the runs of the
+    budget used so far (imported past runs are not counted: :func:`campaigns.records.runs_used`)."""
 
     status: str
     runs: int
@@ -435,14 +447,14 @@ class Runner:
         self.tool = self._make_tool(trials)
         check_tool_extras(self.config, self.tool)
         check_tool_outcomes(self.config, self.tool)
-        used = sum(t.state in FINISHED_STATES for t in trials)
+        used = runs_used(trials)
         runs = 0
         bar = tqdm(total=self.budget, initial=min(used, self.budget), desc=self.config.name, unit="run",
                    file=sys.stderr, disable=not self.progress, leave=False)
         try:
             while True:
                 trials = self.store.trials(self.campaign_id)
-                used = sum(t.state in FINISHED_STATES for t in trials)
+                used = runs_used(trials)
                 by_state: dict[str, list[Trial]] = {}
                 for t in trials:
                     by_state.setdefault(t.state, []).append(t)

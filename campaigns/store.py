@@ -406,6 +406,59 @@ class CampaignStore:
                 self._event(cur, campaign_id, tid, actor, "proposed", None, "proposed", {"batch": batch + 1})
         return ids
 
+    def import_trials(self, campaign_id: int, rows: Sequence[dict[str, Any]], *, source: str,
+                      actor: str = "import") -> list[int]:
+        """Add past runs from a file as finished trials, all in one transaction or none (``campaign import``).
+
+        Each row is a dict with ``recipe``, ``extras``, ``result``, ``state`` (``done`` or ``failed``),
+        ``started_at``, ``finished_at`` (UTC ISO 8601 or None), ``comment`` and ``provenance`` (which must hold
+        ``"imported": True`` and a ``row_key``; :func:`campaigns.importer.import_past_runs` builds them). The
+        trials get no run index (they did not run on the campaign's tool), one new batch, and an ``imported``
+        event each; the campaign gets one ``import`` event naming the file. A row whose ``row_key`` is already
+        imported into the campaign (another process imported meanwhile) refuses the whole import with a
+        :class:`TrialStateError`.
+
+        Returns
+        -------
+        list of int
+            The new trials' ids, in row order.
+        """
+        self.campaign(campaign_id)
+        for r in rows:
+            if r.get("state") not in ("done", "failed") or not r.get("provenance", {}).get("imported"):
+                raise ValueError("an imported row needs state done | failed and provenance {'imported': True, ...}")
+        ids: list[int] = []
+        with self._tx() as cur:
+            keys = set()
+            for (prov,) in cur.execute("SELECT provenance_json FROM trials WHERE campaign_id = ?", (campaign_id,)):
+                p = json.loads(prov)
+                if p.get("imported"):
+                    keys.add(p.get("row_key"))
+            clash = [r["provenance"].get("row") for r in rows if r["provenance"].get("row_key") in keys]
+            if clash:
+                raise TrialStateError("row", clash[0], f"{len(clash)} row(s) were imported into the campaign "
+                                      "meanwhile; nothing imported")
+            n, batch = cur.execute("SELECT COUNT(*), COALESCE(MAX(batch), -1) FROM trials WHERE campaign_id = ?",
+                                   (campaign_id,)).fetchone()
+            now = self._clock()
+            for k, r in enumerate(rows):
+                extras = dict(r.get("extras") or {})
+                cur.execute(
+                    "INSERT INTO trials (campaign_id, idx, batch, state, recipe_json, result_json, extras_json,"
+                    " proposed_at, started_at, finished_at, comment, provenance_json)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (campaign_id, n + k, batch + 1, r["state"], _json(r["recipe"]), _json(r["result"]),
+                     _json(extras) if extras else None, now, r.get("started_at"), r.get("finished_at"),
+                     r.get("comment"), _json(r["provenance"])))
+                tid = int(cur.lastrowid)
+                ids.append(tid)
+                self._event(cur, campaign_id, tid, actor, "imported", None, r["state"],
+                            {"source": source, "row": r["provenance"].get("row")})
+            if ids:
+                self._event(cur, campaign_id, None, actor, "import", None, None,
+                            {"source": source, "rows": len(ids), "first_trial": ids[0], "last_trial": ids[-1]})
+        return ids
+
     def _transition(self, trial_id: int, from_states: Sequence[str], to_state: str, actor: str, kind: str,
                     detail: dict[str, Any], sets: dict[str, Any], telemetry: bytes | None = None) -> Trial:
         with self._tx() as cur:

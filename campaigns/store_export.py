@@ -15,7 +15,8 @@ def trials_frame(store: Any, campaign_id: int) -> Any:
     become ``n_arc``, ``n_rf_trip``...; ``objective`` and ``feasible`` follow the campaign's objective. Each
     extra variable of the campaign is a column of its name (NaN where a trial has none); ``df.attrs["units"]``
     gives the unit of every searched column (recipe fields and extras) and ``df.attrs["extras"]`` the extras'
-    names.
+    names. ``imported`` marks past runs imported from a file (``campaign import``), with ``import_source`` and
+    ``import_row``; ``context_NAME`` columns hold the chamber state a run started in where it was recorded.
 
     A multi-objective campaign (``[[objectives]]``) adds, per goal, ``score_<field>`` (the score the optimiser
     minimises: log10 where logged, negated where maximised), ``predicted_score_<field>`` and
@@ -29,6 +30,7 @@ def trials_frame(store: Any, campaign_id: int) -> Any:
     import pandas as pd
 
     from campaigns.config import CampaignConfig
+    from campaigns.records import is_imported
 
     config = CampaignConfig.from_text(store.campaign(campaign_id).config_toml, check_limits=False)
     trials = store.trials(campaign_id)
@@ -40,11 +42,16 @@ def trials_frame(store: Any, campaign_id: int) -> Any:
         row.update(t.extras)
         res = t.result or {}
         for k, v in res.items():
-            if k in ("recipe", "events", "chamber_state_after", "event_counts"):
+            if k in ("recipe", "events", "chamber_state_after", "event_counts", "context"):
                 continue
             row["run_seed" if k == "seed" else k] = v
         for k, v in (res.get("event_counts") or {}).items():
             row[f"n_{k}"] = v
+        for k, v in (res.get("context") or {}).items():  # the chamber state the run started in, units in names
+            row[f"context_{k}"] = v
+        row["imported"] = is_imported(t)
+        row["import_source"] = t.provenance.get("source") if row["imported"] else None
+        row["import_row"] = t.provenance.get("row") if row["imported"] else None
         outcome = config.objective.outcome(t)
         row["objective"] = getattr(outcome, "value", None)
         row["feasible"] = None if outcome is None else (outcome.feasible if config.is_multi else not outcome.failed)

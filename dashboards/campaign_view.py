@@ -17,7 +17,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from dashboards.charts_view import charts_tab
 from dashboards.compare_view import compare_tab
-from dashboards.data import AWAITING_REVIEW, ReviewData, best_trial
+from dashboards.data import AWAITING_REVIEW, ReviewData, best_trial, shown_name
 from dashboards.front_view import front_tab
 from dashboards.history_view import history_tab
 from dashboards.layout import CAMPAIGN_ID, DATA_VERSION, REFRESH, TABS, error_box, log_failure
@@ -85,7 +85,7 @@ def campaign_state(data: ReviewData, cid: int):
         html.H2(f"Campaign {cid}: {name}", id="campaign-title"),
         html.P([f"{len(trials)} trials · ", html.Span(f"{counts['proposed']} awaiting review", id="n-awaiting"),
                 " · " + " · ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items() if v and k != "proposed"),
-                f" · best so far: {fmt_ohm(best.interface_resistance_ohm_cm2)} ({best.name})" if best
+                f" · best so far: {fmt_ohm(best.interface_resistance_ohm_cm2)} ({shown_name(best)})" if best
                 else " · no result yet"], id="campaign-counts"),
     ])
     return header, options, [t.id for t in proposals], data_version(trials)

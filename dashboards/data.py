@@ -21,6 +21,8 @@ import numpy as np
 
 from campaigns.config import CampaignConfig, Objective
 from campaigns.errors import StoreError, TrialStateError
+from campaigns.importer import describe as describe_import
+from campaigns.records import is_imported
 from campaigns.runner import load_campaign, rebuild_strategy
 from campaigns.store import CampaignStore, Trial
 from campaigns.variables import Proposal
@@ -101,10 +103,17 @@ def extra_rows(a: Trial | None, b: Trial, la: str, lb: str, units: dict[str, str
 
 
 def trial_label(trial: Trial) -> str:
-    """``"trial 12 (done, 11.2 Ω·cm²)"``: how a trial is named in lists (its store id, as every surface shows it)."""
+    """``"trial 12 (done, 11.2 Ω·cm²)"``: how a trial is named in lists (its store id, as every surface shows it);
+    ``"trial 3 (done, imported, 9.3 Ω·cm²)"`` for a past run imported from a file."""
     r = trial.interface_resistance_ohm_cm2
     tail = f", {fmt(r, 'Ω·cm²')}" if math.isfinite(r) else ""
-    return f"{trial.name} ({trial.state}{tail})"
+    return f"{trial.name} ({trial.state}{', imported' if is_imported(trial) else ''}{tail})"
+
+
+def shown_name(trial: Trial) -> str:
+    """``"trial 3"``, or ``"trial 3 (imported)"`` for a past run imported from a file (``campaign import``): how
+    the review and the campaign header name the best run, so nobody takes a past run for one of the campaign's."""
+    return f"{trial.name} (imported)" if is_imported(trial) else trial.name
 
 
 def best_trial(trials: list[Trial], objective: Objective | None = None) -> Trial | None:
@@ -126,6 +135,8 @@ def history_rows(trials: list[Trial], objective: Objective | None = None, extra_
     """One JSON-safe row per trial for the history table, and the column ids in order (see :func:`history_columns`).
 
     ``extra_units`` (name → unit) are the campaign's extra variables: one column each after the recipe fields.
+    ``source`` is ``campaign`` for a trial of the campaign, ``imported (FILE row N)`` for a past run imported from a
+    file.
 
     The strategy's prediction at proposal (stored in the optimiser's units: log10 of the objective when the
     objective is logged) is converted to the objective's units, as ``predicted`` and its ±1 σ range, so it can be
@@ -135,15 +146,15 @@ def history_rows(trials: list[Trial], objective: Objective | None = None, extra_
     unit = field_unit(objective.minimize)
     fields = list(Recipe.fields())
     extras = dict(extra_units or {})
-    cols = ["trial_id", "state", "R_int", "total_R", "shorted", "predicted", "predicted_lo", "predicted_hi", "EI",
-            "P_fail", *fields, *extras, "n_arc", "n_rf_trip", "n_flake", "reviewer", "comment", "measured_by"]
+    cols = ["trial_id", "state", "source", "R_int", "total_R", "shorted", "predicted", "predicted_lo", "predicted_hi",
+            "EI", "P_fail", *fields, *extras, "n_arc", "n_rf_trip", "n_flake", "reviewer", "comment", "measured_by"]
     rows = []
     for t in trials:
         res = t.result or {}
         counts = res.get("event_counts") or {}
         v, lo, hi = to_objective(t.predicted_mean, t.predicted_std, objective.log)
         row: dict[str, Any] = {
-            "trial_id": t.id, "state": t.state,
+            "trial_id": t.id, "state": t.state, "source": describe_import(t) or "campaign",
             "R_int": rounded(res.get("interface_resistance_ohm_cm2"), "Ω·cm²"),
             "total_R": rounded(res.get("total_resistance_ohm_cm2"), "Ω·cm²"),
             "shorted": "" if "shorted" not in res else ("yes" if res["shorted"] else "no"),
@@ -469,4 +480,4 @@ def safe_float(v: Any) -> float:
 __all__ = ["AWAITING_REVIEW", "CampaignSummary", "ReviewData", "StoreError", "Surrogate", "best_trial",
            "display_objective",
            "extra_column", "extra_rows", "history_columns", "history_rows", "open_store", "safe_float", "to_objective",
-           "trial_label", "trial_point", "trial_recipe"]
+           "shown_name", "trial_label", "trial_point", "trial_recipe"]

@@ -110,6 +110,8 @@ def _trials_table(df: Any, config: CampaignConfig) -> str:
                                       *goals, *(("feasible", "on_pareto_front") if goals else ("objective",)),
                                       "failure", "reviewer", "finished_at")) if c in df.columns]
     shown = df[cols].copy()
+    if "imported" in df.columns and df["imported"].any():  # past runs imported from a file, marked as such
+        shown["state"] = [f"{s} (imported)" if imp else s for s, imp in zip(df["state"], df["imported"], strict=True)]
     units = {c: field_unit(c) for c in cols} | {d.name: d.unit for d in config.space.extras}  # extras: the file's
     for c in cols:
         if c in ("trial_id", "state", "failure", "reviewer", "finished_at", "feasible", "on_pareto_front"):

@@ -13,7 +13,7 @@ import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from campaigns.errors import StoreUnavailableError, TrialStateError
-from dashboards.data import ReviewData, best_trial, extra_rows, to_objective, trial_recipe
+from dashboards.data import ReviewData, best_trial, extra_rows, shown_name, to_objective, trial_recipe
 from dashboards.layout import CAMPAIGN_ID, STYLE, error_box, log_failure, table
 from dashboards.review import (
     compare_recipes,
@@ -120,9 +120,10 @@ def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
 
     extras = data.extra_units(cid)  # the extra variables the tool is asked to set, which the twin does not model
     if best_recipe is not None:
-        rows = compare_recipes(best_recipe, recipe, f"best, {best.name}", f"proposal, {trial.name}")
-        rows += extra_rows(best, trial, f"best, {best.name}", f"proposal, {trial.name}", extras)
-        cmp_cols = ["field", f"best, {best.name}", f"proposal, {trial.name}", "diff"]
+        best_label = f"best, {shown_name(best)}"
+        rows = compare_recipes(best_recipe, recipe, best_label, f"proposal, {trial.name}")
+        rows += extra_rows(best, trial, best_label, f"proposal, {trial.name}", extras)
+        cmp_cols = ["field", best_label, f"proposal, {trial.name}", "diff"]
     else:
         rows = [{"field": f, f"proposal, {trial.name}": rounded(v, field_unit(f))} for f, v in recipe.to_dict().items()]
         rows += [{k: v for k, v in r.items() if k != "diff"} for r in
@@ -144,7 +145,7 @@ def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
 
     past = [(t, r) for t in trials if t.id != trial.id and t.result and (r := trial_recipe(t)) is not None]
     near = nearest_past(recipe, [r for _, r in past], k=5, bounds=data.bounds(cid))
-    near_rows = [{"trial": past[n.index][0].name, "distance": round(n.distance, 3),
+    near_rows = [{"trial": shown_name(past[n.index][0]), "distance": round(n.distance, 3),
                   "R_int [Ω·cm²]": _r(past[n.index][0].interface_resistance_ohm_cm2),
                   "state": past[n.index][0].state} for n in near]
 
@@ -170,7 +171,8 @@ def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
             style={"color": "#a00"} if diagnostics and diagnostics.startswith("STRUCTURAL") else {})]),
         *front_rows(data, cid, trial),
         html.Tr([html.Th("best so far"), html.Td(
-            f"{fmt_ohm(best.interface_resistance_ohm_cm2)} ({best.name})" if best else "none yet")]),
+            f"{fmt_ohm(best.interface_resistance_ohm_cm2)} ({shown_name(best)})" if best else "none yet",
+            id="pred-best")]),
         html.Tr([html.Th("tool limits"), html.Td(limit_note)]),
     ])])
     return html.Div(id="proposal-view", children=[

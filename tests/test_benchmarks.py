@@ -146,3 +146,12 @@ def test_front_latency_prints_a_row_per_size_and_agrees_with_optunas_hypervolume
     assert "agree with Optuna's WFG" in out
     row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["6"])
     assert len(row) == 7 and float(row[-1]) <= 1e-9
+
+
+def test_import_headstart_prints_the_share_and_runs_with_and_without_past_runs():
+    out = _run("import_headstart.py", "--seeds", "1", "--budget", "2", "--n-past", "12", "--optimum-search", "500",
+               "--strategies", "gp,tpe")
+    assert re.search(rf"optimum {NUMBER} \(objective units\); share of the space within 10 %: {NUMBER}%", out), out
+    assert re.search(rf"past runs: 12 per seed, .* median {NUMBER}", out), out
+    for name in ("gp", "tpe"):  # runs without and with the past runs, how many reached, the saving
+        assert re.search(rf"^{name}\s+>?{NUMBER}\s+>?{NUMBER}\s+\d+/1\s+\d+/1\s+-?{NUMBER}$", out, re.M), (name, out)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from campaigns.config import CampaignConfig
 from campaigns.errors import CampaignError
+from campaigns.importer import describe as describe_import
+from campaigns.records import is_imported, runs_used
 from campaigns.runner import (
     Runner,
     best_trial,
@@ -30,7 +32,7 @@ from twin.errors import InputError
 
 def register(sub) -> None:
     p = sub.add_parser("campaign", help="optimisation campaigns: run, status, propose, approve, reject, measure, "
-                                        "export, report")
+                                        "export, report, calibrate, import")
     cs = p.add_subparsers(dest="campaign_command", required=True, parser_class=type(p))
 
     r = cs.add_parser("run", help="run (or resume) a campaign until its budget is spent or people must act")
@@ -101,6 +103,9 @@ def register(sub) -> None:
     from sputter_twin.cli.calibrate import register_under  # campaign calibrate (issue 4)
 
     register_under(cs)
+    from sputter_twin.cli.campaign_import import register_under as register_import  # campaign import (issue 16)
+
+    register_import(cs)
 
 def _trial_id(text: str) -> int:
     """A trial number as every surface shows it: ``5``, ``trial 5`` or ``trial5`` (the store's trial id).
@@ -189,7 +194,8 @@ def _print_best(best) -> None:
         print("no successful run yet")
         return
     t, o = best
-    print(f"best: {t.name}, objective {fmt(o.value)}; interface resistance "
+    imported = describe_import(t)
+    print(f"best: {t.name}{f', {imported}' if imported else ''}, objective {fmt(o.value)}; interface resistance "
           f"{fmt(t.interface_resistance_ohm_cm2, 'Ω·cm²')} (Haruta et al. 2015: 8.6 Ω·cm²)")
     print(textwrap.indent(recipe_line(t.recipe), "  "))
     if t.extras:  # extra variables sent to the tool beside the recipe
@@ -202,7 +208,9 @@ def _print_recommended(rec, best) -> None:
         return
     t, predicted = rec
     same = best is not None and best[0].id == t.id
-    print(f"recommended by the model: {t.name}, predicted objective {fmt(predicted)}"
+    imported = describe_import(t)
+    print(f"recommended by the model: {t.name}{f', {imported}' if imported else ''}, predicted objective "
+          f"{fmt(predicted)}"
           + (" (the best measured run)" if same else "; the model rates it above the best measured run, whose "
              "measurement it reads as partly luck"))
 
@@ -214,6 +222,9 @@ def _notes(config: CampaignConfig, trials) -> list[str]:
         note = o.reason if o is not None and o.failed else ""
         if t.state == "rejected" and t.comment:
             note = f"rejected: {t.comment}"
+        imported = describe_import(t)
+        if imported:
+            note = f"{imported}; {note}" if note else imported
         notes.append(note)
     return notes
 
@@ -232,7 +243,10 @@ def cmd_status(args) -> int:
         counts: dict[str, int] = {}
         for t in trials:
             counts[t.state] = counts.get(t.state, 0) + 1
-        print(f"campaign {config.name} (strategy {config.strategy}, seed {config.seed}, budget {config.budget}): "
+        n_imported = sum(is_imported(t) for t in trials)
+        budget = f"budget {config.budget}" + (
+            f", {runs_used(trials)} used; {n_imported} imported past runs, not counted" if n_imported else "")
+        print(f"campaign {config.name} (strategy {config.strategy}, seed {config.seed}, {budget}): "
               + ", ".join(f"{v} {k}" for k, v in counts.items()))
         if config.is_multi:
             from sputter_twin.cli.campaign_front import print_status
