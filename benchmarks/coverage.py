@@ -52,7 +52,7 @@ def run(args: tuple) -> dict[str, Any]:
     tool = RealityTool(reality, seed)
     ctx = context(dataclasses.replace(cfg, seed=seed), Chamber())
     ctx = dataclasses.replace(ctx, settings=dict(cfg.strategy_settings) if strategy == "gp" else {})
-    recipes, outcomes, z, z_own = [], [], [], []
+    recipes, outcomes, z, z_own, record = [], [], [], [], []
     t0 = time.perf_counter()
     for _ in range(n_runs):
         s = make_strategy(strategy, ctx)
@@ -66,6 +66,7 @@ def run(args: tuple) -> dict[str, Any]:
             out = dataclasses.replace(out, predicted=(float(own_mean[0]), float(own_std[0])))
         recipes.append(recipe)
         outcomes.append(out)
+        record.append([None if out.failed else out.score, float(own_mean[0]), float(own_std[0])])
         if out.failed or out.score is None or not np.isfinite(mean[0]) or not std[0] > 0:
             continue
         n_ok_before = sum(1 for o in outcomes[:-1] if not o.failed)
@@ -73,7 +74,7 @@ def run(args: tuple) -> dict[str, Any]:
             continue
         z.append((out.score - float(mean[0])) / float(std[0]))
         z_own.append((out.score - float(own_mean[0])) / float(own_std[0]))
-    return {"reality": reality_name, "strategy": strategy, "seed": seed, "z": z, "z_own": z_own,
+    return {"reality": reality_name, "strategy": strategy, "seed": seed, "z": z, "z_own": z_own, "record": record,
             "seconds": time.perf_counter() - t0}
 
 
