@@ -70,6 +70,8 @@ class Outcome:
     """Chamber state the run started in (hours since vent, target and shield kWh), when known."""
     state_after: dict[str, float] | None = None
     """Chamber state the run left behind (the next run starts in it), when known."""
+    context: dict[str, float] | None = None
+    """The run's context (:mod:`campaigns.context`: the chamber state it started in, as recorded), when known."""
 
 
 @dataclass(frozen=True)
