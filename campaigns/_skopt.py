@@ -278,8 +278,9 @@ class GPModel:
         self.contextual = context is not None and context_now is not None and np.size(context_now) > 0
         u_ok, u_failed = self.unit(self.points), self.unit(self.failed)
         if self.contextual:
-            u_ok = np.hstack([u_ok, np.asarray(context, float).reshape(len(u_ok), -1)])
-            u_failed = np.hstack([u_failed, np.asarray(failed_context, float).reshape(len(u_failed), -1)])
+            c = np.size(context_now)
+            u_ok = np.hstack([u_ok, np.asarray(context, float).reshape(len(u_ok), c)])
+            u_failed = np.hstack([u_failed, np.asarray(failed_context, float).reshape(len(u_failed), c)])
         self.surrogate = fit_gp(u_ok, self.scores, seed=self.seed, gp_restarts=gp_restarts)
         self.model = self.surrogate.model
         self.failure = (KernelFailureModel(u_ok, u_failed, seed=self.seed, gp_restarts=gp_restarts)
