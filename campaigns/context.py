@@ -118,3 +118,14 @@ def context_now(chamber: Chamber, trials: Sequence[Trial], events: Sequence[Tria
 def tool_state(ctx: Mapping[str, float]) -> tuple[dict[str, float], int]:
     """The twin's chamber state (``state.<key>`` values) and runs since vent of a context, for a simulated tool."""
     return ({k: float(ctx[k]) for k in STATE_CONTEXT_KEYS if k in ctx}, int(ctx.get("runs_since_vent", 0)))
+
+
+def models_context(config: Any) -> bool:
+    """Whether a campaign's strategy proposes and recommends for the chamber's current context: ``gp`` with a
+    ``context`` setting other than ``"none"``, ``twin-prior`` unless ``context = "none"``."""
+    settings = dict(getattr(config, "strategy_settings", {}) or {})
+    if config.strategy == "gp":
+        return settings.get("context", "none") != "none"
+    if config.strategy == "twin-prior":
+        return settings.get("context", "auto") != "none"
+    return False
