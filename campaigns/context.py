@@ -75,34 +75,38 @@ def trial_context(trial: Trial) -> dict[str, float] | None:
     return out or None
 
 
-def _last_run(trials: Sequence[Trial]) -> Trial | None:
-    ran = [t for t in trials if t.result is not None and t.run_index is not None]
-    return max(ran, key=lambda t: t.run_index) if ran else None  # type: ignore[arg-type,return-value]
+def _last_run(trials: Sequence[Trial], events: Sequence[TrialEvent]) -> tuple[Trial | None, int]:
+    """The last run on the tool and the id of the event that finished it (-1 without events): by the event log
+    where it has one (a real tool's trials carry no run index), else by run index."""
+    finished = {e.trial_id: e.id for e in sorted(events, key=lambda e: e.id)
+                if e.trial_id is not None and e.to_state in _FINISH_STATES}
+    ran = [t for t in trials if t.result is not None and t.id in finished]
+    if ran:
+        last = max(ran, key=lambda t: finished[t.id])
+        return last, finished[last.id]
+    indexed = [t for t in trials if t.result is not None and t.run_index is not None]
+    return (max(indexed, key=lambda t: t.run_index), -1) if indexed else (None, -1)  # type: ignore[arg-type]
 
 
 def context_after_run(chamber: Chamber, trial: Trial) -> dict[str, float]:
-    """The context of the run after ``trial``'s on the same tool (no vent between them)."""
+    """The context of the run after ``trial``'s on the same tool (no vent between them): the chamber state the run
+    left (``chamber_state_after``, with the walls' water it implies) where the tool reports one, else what the run's
+    own context said (a real tool's readings, carried over until it is read again); one more run since the vent."""
     after = (trial.result or {}).get("chamber_state_after") or {}
     before = trial_context(trial) or {}
-    state = {k: float(after[k]) for k in STATE_CONTEXT_KEYS if k in after}
-    runs = before.get("runs_since_vent")
-    ctx = chamber_context(chamber.replace({f"state.{k}": v for k, v in state.items()}),
-                          int(runs) + 1 if runs is not None else 0)
-    if runs is None:
-        ctx.pop("runs_since_vent")
-    if "base_pressure_pa" in before:
-        ctx["base_pressure_pa"] = before["base_pressure_pa"]
+    ctx = dict(before)
+    if all(k in after for k in STATE_CONTEXT_KEYS):
+        ctx.update(chamber_context(chamber.replace({f"state.{k}": float(after[k]) for k in STATE_CONTEXT_KEYS})))
+    ctx.pop("runs_since_vent", None)
+    if "runs_since_vent" in before:
+        ctx["runs_since_vent"] = before["runs_since_vent"] + 1.0
     return ctx
 
 
 def context_now(chamber: Chamber, trials: Sequence[Trial], events: Sequence[TrialEvent] = ()) -> dict[str, float]:
     """The context the next run will start in, from the store (see the module docstring)."""
-    last = _last_run(trials)
+    last, since = _last_run(trials, events)
     ctx = chamber_context(chamber, 0) if last is None else context_after_run(chamber, last)
-    since = -1
-    if last is not None:
-        finished = [e.id for e in events if e.trial_id == last.id and e.to_state in _FINISH_STATES]
-        since = max(finished) if finished else -1
     for e in sorted(events, key=lambda e: e.id):
         if e.id <= since or e.trial_id is not None:
             continue
