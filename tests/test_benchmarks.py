@@ -127,3 +127,12 @@ def test_opcua_security_prints_connect_and_read_per_policy_and_mode_against_no_s
     for policy in ("Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss"):
         for mode in ("Sign", "SignAndEncrypt"):
             assert re.search(rf"^{policy}/{mode}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}$", out, re.M), out
+
+
+def test_drift_prints_the_share_per_state_and_a_row_per_strategy():
+    out = _run("drift.py", "--seeds", "1", "--budget", "3", "--vent-every", "2", "--strategies", "gp+ctx,gp,random")
+    assert re.search(rf"^just vented\s+{NUMBER}\s+{NUMBER}%", out, re.M), out
+    assert re.search(rf"the 48-h optimum run right after a vent: [+-]{NUMBER}%", out), out
+    for name in ("gp+ctx", "gp", "random"):
+        assert re.search(rf"^{re.escape(name)}\s+>?\d+\s+-?{NUMBER}%\s+-?{NUMBER}%\s+\d+%\s+\d+/1$", out, re.M), out
+    assert re.search(r"gp\+ctx against gp: [+-]\d+% fewer runs", out), out

@@ -226,3 +226,20 @@ def test_a_bad_context_in_a_campaign_file_is_one_line_and_exit_2(tmp_path, capsy
     err = capsys.readouterr().err
     assert rc == 2 and "strategy.context" in err and "moon_phase" in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+def test_a_vent_during_a_run_is_refused_and_nothing_is_logged(tmp_path, capsys):
+    from sputter_twin.cli.main import main
+
+    store, cid, config = _campaign(tmp_path, budget=3, strategy="random")
+    (tid,) = store.add_proposals(cid, [Recipe()], provenance={})
+    store.approve(tid, "alice", "")
+    store.mark_running(tid, 0, actor="runner", tool="simulated")
+    n_events = len(store.events(cid))
+    store.close()
+    assert main(["tool", "vent", "--store", str(tmp_path / "s.sqlite")]) == 2
+    err = capsys.readouterr().err
+    assert "is running" in err and len(err.strip().splitlines()) == 1
+    with CampaignStore(tmp_path / "s.sqlite") as s:
+        assert len(s.events(cid)) == n_events
+    assert main(["tool", "vent", "--store", str(tmp_path / "missing.sqlite")]) == 2
