@@ -29,11 +29,13 @@ def trials_frame(store: Any, campaign_id: int) -> Any:
         row.update(t.extras)
         res = t.result or {}
         for k, v in res.items():
-            if k in ("recipe", "events", "chamber_state_after", "event_counts"):
+            if k in ("recipe", "events", "chamber_state_after", "event_counts", "context"):
                 continue
             row["run_seed" if k == "seed" else k] = v
         for k, v in (res.get("event_counts") or {}).items():
             row[f"n_{k}"] = v
+        for k, v in (res.get("context") or {}).items():  # the state the run started in (campaigns.context)
+            row[f"context_{k}"] = v
         outcome = config.objective.outcome(t)
         row["objective"] = outcome.value if outcome is not None else None
         row["feasible"] = None if outcome is None else not outcome.failed

@@ -243,3 +243,14 @@ def test_a_vent_during_a_run_is_refused_and_nothing_is_logged(tmp_path, capsys):
     with CampaignStore(tmp_path / "s.sqlite") as s:
         assert len(s.events(cid)) == n_events
     assert main(["tool", "vent", "--store", str(tmp_path / "missing.sqlite")]) == 2
+
+
+def test_export_has_one_column_per_context_key(tmp_path):
+    from campaigns.store_export import trials_frame
+
+    store, cid, _ = _campaign(tmp_path, budget=2, strategy="random")
+    Runner(store, cid).run()
+    df = trials_frame(store, cid)
+    assert list(df["context_runs_since_vent"]) == [0, 1] and df["context_hours_since_vent"].iloc[0] == 0
+    assert "context" not in df
+    store.close()
