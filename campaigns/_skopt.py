@@ -20,6 +20,11 @@ that of a standard normal, 0.455), the reported standard deviations are widened 
 (:attr:`GPSurrogate.std_scale`, never below 1). The acquisition uses the GP's own posterior; the widening is for
 the intervals a reviewer reads and the store keeps (``benchmarks/coverage.py`` measures them).
 
+**Context.** With ``context`` columns (the chamber state each run started in, :mod:`campaigns.context_model`), the
+GP is fitted on ``[recipe, context]`` rows and searched and answered at the current context only
+(:class:`~campaigns.context_model.ContextSlice`): the shared optimiser and constant liar search recipes, EI improves
+on the best posterior mean among the recipes run *in the current context*.
+
 Failed runs can be kept out of the objective's GP and modelled apart (:class:`KernelFailureModel`): the
 acquisition is then EI × P(success), with P(failure) a kernel-weighted Beta–Bernoulli estimate whose Matérn length
 scales are fitted to the failure labels: near a failure with no success around it P(failure) → 1; a lone failure
