@@ -13,12 +13,9 @@ Batches use the constant liar on a GP whose kernel hyper-parameters (amplitude, 
 at the one fit (:meth:`GPSurrogate.condition`), so each lie costs one Cholesky factorisation and one acquisition
 search, not a hyper-parameter search as skopt's own ``ask(n_points=k)`` would.
 
-**Honest uncertainty.** A GP fitted by maximum likelihood to a few clustered runs is over-confident. Each fit
-checks itself by leave-one-out: the closed-form LOO predictive of every run (Rasmussen & Williams 2006, eq. 5.12)
-gives standardised errors ``z_i``; where their spread says the intervals are too narrow (median ``z²`` above
-that of a standard normal, 0.455), the reported standard deviations are widened by that factor
-(:attr:`GPSurrogate.std_scale`, never below 1). The acquisition uses the GP's own posterior; the widening is for
-the intervals a reviewer reads and the store keeps (``benchmarks/coverage.py`` measures them).
+**Honest uncertainty.** The GP's predictive (latent and fitted noise) is the model's own word; the intervals a
+reviewer reads and the store keeps are calibrated on the campaign's track record by :mod:`campaigns.intervals`,
+the same way for every strategy.
 
 **Context.** With ``context`` columns (the chamber state each run started in, :mod:`campaigns.context_model`), the
 GP is fitted on ``[recipe, context]`` rows and searched and answered at the current context only
@@ -38,7 +35,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy.linalg import cho_solve
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern
 from threadpoolctl import threadpool_limits
 
@@ -60,7 +56,6 @@ CONSTRAINED_ACQ_FUNCS = acq.CONSTRAINED_ACQ_FUNCS
 """Acquisitions that the failure model weights by P(success) (an improvement is worth nothing on a failed run);
 LCB is not an expected gain, and gp_hedge mixes in LCB, so neither can be weighted that way."""
 
-MEDIAN_CHI2_1 = 0.454936
 """Median of a χ² variable with one degree of freedom: the median ``z²`` of calibrated standardised errors."""
 
 
@@ -150,7 +145,6 @@ class GPSurrogate:
             with one_thread():
                 gp.fit(self.u, self.y - self.offset)
         self.model = gp
-        self.std_scale = frozen.std_scale if frozen is not None else self._loo_scale()
 
     @property
     def noise_std(self) -> float:
@@ -176,35 +170,6 @@ class GPSurrogate:
         u = np.asarray(u, float).reshape(-1, self.u.shape[1])
         return GPSurrogate(np.vstack([self.u, u]), np.concatenate([self.y, np.asarray(y, float)]), seed=self.seed,
                            frozen=self)
-
-    def loo(self) -> tuple[np.ndarray, np.ndarray]:
-        """Leave-one-out predictive mean and standard deviation (noise included) at every training row
-        [score units], in closed form (Rasmussen & Williams 2006, eq. 5.12)."""
-        gp = self.model
-        n = len(self.y)
-        kinv = cho_solve((gp.L_, True), np.eye(n))
-        diag = np.maximum(np.diag(kinv), 1e-300)
-        scale = self._y_scale()
-        target = self.y - self.offset - (float(gp._y_train_mean) if gp.normalize_y else 0.0)
-        alpha = kinv @ (target / scale)
-        mu = self.y - alpha / diag * scale
-        return mu, np.sqrt(1.0 / diag) * scale
-
-    def _loo_scale(self) -> float:
-        if len(self.y) < 5:
-            return 1.0
-        mu, sd = self.loo()
-        z2 = ((self.y - mu) / sd) ** 2
-        return float(np.clip(np.sqrt(np.median(z2) / MEDIAN_CHI2_1), 1.0, 10.0))
-
-    def prefix(self, j: int) -> GPSurrogate:
-        """This GP (kernel frozen) told only its first ``j`` observations: what it knew before run ``j``."""
-        return GPSurrogate(self.u[:j], self.y[:j], seed=self.seed, frozen=self)
-
-    def log_loo_density(self) -> np.ndarray:
-        """log N(y_i; LOO mean, LOO std) per run: the leave-one-out predictive density (model averaging)."""
-        mu, sd = self.loo()
-        return -0.5 * ((self.y - mu) / sd) ** 2 - np.log(sd * np.sqrt(2 * np.pi))
 
 
 def _frozen_kernel_gp(model: GaussianProcessRegressor) -> GaussianProcessRegressor:
@@ -367,50 +332,11 @@ class GPModel:
         return self.surrogate.predict_unit(self.unit(points))
 
     def predictive(self, points: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and standard deviation of a new *measurement* at ``points``: latent and noise, widened by the
-        larger of the leave-one-out check (:attr:`GPSurrogate.std_scale`) and the sequential check
-        (:func:`prequential_scale`)."""
+        """Mean and standard deviation of a new *measurement* at ``points``: the latent posterior and the fitted
+        noise (the model's own word, before :mod:`campaigns.intervals` calibrates it)."""
         mean, std = self.predict(points)
-        scale = max(self.surrogate.std_scale, self.prequential_scale())
-        return mean, np.sqrt(std**2 + self.surrogate.noise_std**2) * scale
-
-    def prequential_scale(self) -> float:
-        """How much wider the intervals must be to have held the recent runs before they were run (see
-        :func:`prequential_scale`); cached."""
-        if not hasattr(self, "_preq"):
-            u, y = self.surrogate.u, self.surrogate.y
-
-            def predict(j: int) -> tuple[float, float]:
-                sub = self.surrogate.prefix(j)
-                m, sd = sub.predict_unit(u[j:j + 1])
-                return float(m[0]), float(np.sqrt(sd[0] ** 2 + sub.noise_std**2))
-
-            self._preq = prequential_scale(y, predict)
-        return self._preq
-
+        return mean, np.sqrt(std**2 + self.surrogate.noise_std**2)
 
     def expected_improvement(self, points: Sequence[Sequence[Any]], xi: float = 0.01) -> np.ndarray:
         """Expected improvement [score units] over the best observed score at ``points``."""
         return acq.expected_improvement(self.search.posterior(self.unit(points)), self.y_best, xi)
-
-
-def prequential_scale(y: np.ndarray, predict: Any, *, first: int = 5, last: int = 15) -> float:
-    """Widening factor of predictive intervals from a sequential (prequential, Dawid 1984) check: each of the last
-    ``last`` runs (from run ``first`` on) is predicted from the runs before it alone, with the model's
-    hyper-parameters frozen, and its standardised error ``z`` kept; the factor is ``√(median z² / 0.455)`` clipped
-    to [1, 10] (1 with fewer than five such runs).
-
-    Unlike leave-one-out, this sees what a proposal's interval faces: the next run was chosen *because* the model
-    rated it well, so the model's error there is larger than at the runs it was fitted to (the winner's curse of
-    any optimiser).
-
-    ``predict(j) -> (mean, std)`` predicts run ``j`` from runs ``0 … j−1`` [score units, noise included]."""
-    n = len(y)
-    z2 = []
-    for j in range(max(first, n - last), n):
-        m, sd = predict(j)
-        if sd > 0 and np.isfinite(m):
-            z2.append(((y[j] - m) / sd) ** 2)
-    if len(z2) < 5:
-        return 1.0
-    return float(np.clip(np.sqrt(np.median(z2) / MEDIAN_CHI2_1), 1.0, 10.0))

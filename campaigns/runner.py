@@ -121,13 +121,31 @@ def load_campaign(store: CampaignStore, campaign: int | str) -> tuple[int, Campa
 
 
 def outcomes(config: CampaignConfig, trials: list[Trial]) -> list[tuple[Trial, Outcome]]:
-    """Trials that taught the optimiser something, in proposal order, with their outcomes."""
+    """Trials that taught the optimiser something, in proposal order, with their outcomes (each with the model's
+    own prediction of it from before it ran, where the proposal recorded one: :func:`proposal_prediction`)."""
     out = []
+    position: dict[int, int] = {}
     for t in trials:
+        k = position[t.batch] = position.get(t.batch, -1) + 1
         o = config.objective.outcome(t)
         if o is not None:
-            out.append((t, o))
+            predicted = proposal_prediction(t, k)
+            out.append((t, dataclasses.replace(o, predicted=predicted) if predicted is not None else o))
     return out
+
+
+def proposal_prediction(trial: Trial, position: int) -> tuple[float, float] | None:
+    """The model's own (uncalibrated) mean and standard deviation of ``trial``'s score at proposal time, kept in the
+    provenance of its batch (``interval.model``, one pair per recipe in batch order; ``position`` is the trial's
+    place in its batch); None for trials proposed before it was kept, imported or picked by hand."""
+    rows = (trial.provenance.get("interval") or {}).get("model") if isinstance(trial.provenance, dict) else None
+    if not isinstance(rows, list) or not 0 <= position < len(rows):
+        return None
+    try:
+        mean, std = (float(v) for v in rows[position])
+    except (TypeError, ValueError):
+        return None
+    return (mean, std) if math.isfinite(mean) and math.isfinite(std) and std > 0 else None
 
 
 def pinned_settings(config: CampaignConfig, trials: list[Trial]) -> CampaignConfig:
@@ -211,7 +229,8 @@ def recommended_trial(config: CampaignConfig, chamber: Chamber, trials: list[Tri
     strategy = rebuild_strategy(config, chamber, trials, events)
     if not hasattr(strategy, "predict"):
         return None
-    mean, _ = strategy.predict([trial_proposal(t) for t, _ in ok])
+    # the model's own mean: the calibration's shift is for runs not yet made (see campaigns.intervals)
+    mean, _ = getattr(strategy, "model_predictive", strategy.predict)([trial_proposal(t) for t, _ in ok])
     mean = np.asarray(mean, float)
     if not np.isfinite(mean).all():
         return None
@@ -225,8 +244,9 @@ def model_summary(trials: list[Trial]) -> str | None:
     or None when no proposal recorded one."""
     latest = next((t for t in reversed(trials) if isinstance(t.provenance.get("model"), dict)
                    and t.provenance["model"]), None)
+    intervals = _interval_summary(trials)
     if latest is None:
-        return None
+        return intervals
     m = latest.provenance["model"]
     chi = m.get("reduced_chi2")
     parts = [f"model at trial {latest.id} ({m.get('n_runs', '?')} runs): twin weight {m.get('twin_weight', 1.0):.2f}",
@@ -239,7 +259,20 @@ def model_summary(trials: list[Trial]) -> str | None:
     if m.get("structural"):
         line += ("\nWARNING structural error: no parameter set of the twin fits the measured runs; the proposals "
                  "lean on the plain GP, not on the twin")
-    return line
+    return line + "\n" + intervals if intervals else line
+
+
+def _interval_summary(trials: list[Trial]) -> str | None:
+    """How the latest proposal's intervals were calibrated on the track record (:mod:`campaigns.intervals`)."""
+    latest = next((t for t in reversed(trials) if isinstance(t.provenance.get("interval"), dict)), None)
+    if latest is None:
+        return None
+    cal = latest.provenance["interval"]
+    n = int(cal.get("n") or 0)
+    if n == 0:
+        return f"intervals at trial {latest.id}: the model's own (no earlier proposal measured yet)"
+    return (f"intervals at trial {latest.id}: calibrated on {n} earlier proposal(s), ×{float(cal['scale']):.2g} "
+            f"the model's σ, shifted {float(cal['bias']):+.2f}σ")
 
 
 def chamber_before(chamber: Chamber, trials: list[Trial], trial: Trial) -> Chamber:
@@ -300,6 +333,10 @@ def propose(store: CampaignStore, campaign_id: int, config: CampaignConfig, cham
     prov = provenance(config, strategy, tool_name or config.tool.get("type", "simulated"),
                       len(outcomes(config, trials)))
     prov["context_now"] = context_now(chamber, trials, events)
+    if hasattr(strategy, "model_predictive"):  # the track record that calibrates later intervals
+        own_mean, own_std = strategy.model_predictive(recipes)
+        prov["interval"] = _plain_json({**strategy.interval_calibration().to_dict(),
+                                        "model": [[m, s] for m, s in zip(own_mean, own_std, strict=True)]})
     return store.add_proposals(campaign_id, recipes, provenance=prov, predictions=preds, actor=actor,
                                expect_count=len(trials))
 

@@ -247,6 +247,28 @@ class _Observed:
                 if o.failed or o.score is None]
 
 
+class _Calibrated:
+    """``predict`` for a strategy with a model: the model's own predictive (``model_predictive``) calibrated on the
+    campaign's track record (:mod:`campaigns.intervals`)."""
+
+    outcomes: list[Outcome]
+
+    def model_predictive(self, recipes: Sequence[Recipe]) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def interval_calibration(self) -> Any:
+        """The shift and scale ``predict`` applies, from the told outcomes' proposal-time predictions."""
+        from campaigns.intervals import IntervalCalibration
+
+        return IntervalCalibration.from_outcomes(self.outcomes)
+
+    def predict(self, recipes: Sequence[Recipe]) -> tuple[np.ndarray, np.ndarray]:
+        """Mean of the score at ``recipes`` and the standard deviation of a new *measurement* there, calibrated on
+        how the campaign's earlier proposals fared (what the store keeps and the review shows)."""
+        mean, std = self.model_predictive(recipes)
+        return self.interval_calibration().apply(np.asarray(mean, float), np.asarray(std, float))
+
+
 class RandomStrategy(_Observed):
     """Uniform random recipes (log-uniform on log dimensions)."""
 
@@ -285,7 +307,7 @@ class SpaceFillingStrategy(_Observed):
         return self._recipes(pts)
 
 
-class GPStrategy(_Observed):
+class GPStrategy(_Calibrated, _Observed):
     """Bayesian optimisation: a space-filling initial design, then skopt's GP with an acquisition function;
     batches by constant liar with the kernel frozen at the one fit (see :mod:`campaigns._skopt`)."""
 
@@ -366,10 +388,9 @@ class GPStrategy(_Observed):
                 pts += model.ask(n - len(pts), pending=pts)
         return self._recipes(pts)
 
-    def predict(self, recipes: Sequence[Recipe]) -> tuple[np.ndarray, np.ndarray]:
+    def model_predictive(self, recipes: Sequence[Recipe]) -> tuple[np.ndarray, np.ndarray]:
         """GP mean of the score at ``recipes`` and the standard deviation of a new *measurement* there (the GP's
-        latent uncertainty and its fitted noise, widened where the leave-one-out check finds the GP over-confident:
-        :class:`campaigns._skopt.GPSurrogate`); NaN before the GP exists."""
+        latent uncertainty and its fitted noise); NaN before the GP exists."""
         model = self.model()
         if model is None:
             nan = np.full(len(recipes), np.nan)

@@ -394,15 +394,6 @@ class EnsembleSurrogate:
         var = np.maximum(prior_var - np.sum(kux * v.T, axis=1), 1e-12)
         return acq.Posterior(self.member_w, mean, np.tile(np.sqrt(var), (len(m), 1)), self.noise_std)
 
-    def prefix(self, j: int, state_now: Mapping[str, float] | None = None) -> EnsembleSurrogate:
-        """The same members told only the first ``j`` runs (what the ensemble knew before run ``j``), predicting in
-        ``state_now``; the members' weights are kept (a sequential check, not a refit)."""
-        post = TwinPosterior(self.post.priors, self.post.log_theta, self.post.weights, self.post.residuals[:j],
-                             self.post.disc, self.post.diagnostics)
-        return EnsembleSurrogate(self.evaluator, post, self.u[:j], self.y[:j], n_members=self.n_members,
-                                 seed=self.seed, state_now=state_now if state_now is not None else self.state_now,
-                                 members=self.members, member_w=self.member_w)
-
     def failure(self, u: np.ndarray) -> np.ndarray:
         """The members' weighted chance that a run at ``u`` fails by the campaign's rules [0–1]."""
         _, pf = self.twin(np.atleast_2d(u))
@@ -421,22 +412,6 @@ class EnsembleSurrogate:
         return EnsembleSurrogate(self.evaluator, post, np.vstack([self.u, u]), np.concatenate([self.y, y]),
                                  n_members=self.n_members, seed=self.seed, state_now=self.state_now,
                                  members=self.members, member_w=self.member_w)
-
-    def log_loo_density(self) -> np.ndarray:
-        """Leave-one-out predictive log density of each run under the mixture (members' closed-form LOO)."""
-        n = len(self.y)
-        if n < 2:
-            return np.zeros(n)
-        kinv = cho_solve(self._chol, np.eye(n))
-        diag = np.maximum(np.diag(kinv), 1e-300)
-        sd = np.sqrt(1.0 / diag)
-        dens = []
-        for j in range(len(self.members)):
-            err = self._alpha[:, j] / diag  # y_i − LOO mean of member j
-            dens.append(norm.logpdf(err, 0.0, sd))
-        dens = np.array(dens)
-        top = dens.max(axis=0)
-        return top + np.log(self.member_w @ np.exp(dens - top))
 
 
 def _resample(weights: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -50,6 +50,7 @@ from campaigns.space import SearchSpace
 from campaigns.strategies import (
     Strategy,
     StrategyContext,
+    _Calibrated,
     _Observed,
     _seed,
     context_setting,
@@ -92,15 +93,15 @@ TWIN_PRIOR_SETTINGS: dict[str, tuple[Any, Any]] = {
 ``n_candidates``: random candidates per acquisition search (besides the twin's optima and the best runs);
 ``n_search``/``n_local``: the twin's own dense search and the local optima kept; ``twin_failure_penalty``: added to
 the twin's score where it predicts a failed run, in that search [score units]; ``failure_penalty``: ``model``
-(failed runs modelled apart, as ``gp``), ``worst`` or ``drop``; ``calibrate``: refit the twin's parameters inside the
-loop; ``max_parameters``: most parameters refitted; ``n_samples``: prior samples of the importance sampler;
-``n_members``: calibrated twins in the ensemble; ``model_averaging``: average with plain ``gp`` by leave-one-out
-predictive density; ``context`` (checked apart, as ``gp``'s): ``"auto"`` (the default) hands the twin each run's
-start state (hours since vent, target and shield kWh) and scores proposals in the state the next run will start in,
-a list hands it those of the listed keys that are chamber state, ``"none"`` predicts every run and proposal in the
-chamber's own ``[state]``. ``twin_weight``/``twin_weight_prior_std`` are kept so that campaigns stored before
-calibration moved inside the loop still load;
-they have no effect (the model averaging replaced the twin's fitted weight).
+(failed runs modelled apart, as ``gp``), ``worst`` or ``drop``; ``calibrate``: refit the twin's parameters inside
+the loop; ``max_parameters``: most parameters refitted; ``n_samples``: prior samples of the importance sampler;
+``n_members``: calibrated twins in the ensemble; ``model_averaging``: fall back towards plain ``gp`` as the χ²
+p-value falls (:func:`twin_weight`); ``context`` (checked apart, as ``gp``'s): ``"auto"`` (the default) hands the
+twin each run's start state (hours since vent, target and shield kWh) and scores proposals in the state the next run
+will start in, a list hands it those of the listed keys that are chamber state, ``"none"`` predicts every run and
+proposal in the chamber's own ``[state]``. ``twin_weight``/``twin_weight_prior_std`` are kept so that campaigns
+stored before calibration moved inside the loop still load; they have no effect (the model averaging replaced the
+twin's fitted weight).
 """
 
 
@@ -265,7 +266,7 @@ class _Model:
         self.diagnostics, self.y_best, self.noise_std = diagnostics, y_best, noise_std
 
 
-class TwinPriorStrategy(_Observed):
+class TwinPriorStrategy(_Calibrated, _Observed):
     """Calibrated twin ensemble + humble discrepancy, averaged with gp; see the module docstring."""
 
     name = "twin-prior"
@@ -422,33 +423,14 @@ class TwinPriorStrategy(_Observed):
         runs_failure = None
         if s["failure_penalty"] == "model" and len(uf):
             runs_failure = _skopt.KernelFailureModel(u, uf, seed=seed)
-        scale = self._prequential_scale(parts, ensemble, u, y, state)
         diag = dict(post.diagnostics)
-        diag["interval_scale"] = scale
         diag.update({"twin_weight": twin_share, "noise_std": self.noise_std, "discrepancy_floor": floor,
                      "twin_spread": spread, "calibrated": [p.name for p in priors],
                      "profile_gain": {k: round(v, 2) for k, v in sorted(gains.items(), key=lambda kv: -kv[1])[:8]},
                      "sensitivity": {k: round(v, 4) for k, v in sorted(sens.items(), key=lambda kv: -kv[1])[:8]}})
         model = _Model(_Averaged(parts), _Failure(ensemble, twin_share, runs_failure), ensemble, diag,
                        float(np.min(y)), self.noise_std)
-        model.interval_scale = scale
         return model
-
-    @staticmethod
-    def _prequential_scale(parts: list[tuple[float, Any]], ensemble: EnsembleSurrogate, u: np.ndarray,
-                           y: np.ndarray, state: dict[str, np.ndarray]) -> float:
-        """Widening of the reported intervals from the sequential check of :func:`campaigns._skopt.prequential_scale`:
-        each recent run predicted by the model told only the runs before it (members and hyper-parameters kept), in
-        the chamber state that run started in."""
-        from campaigns import _skopt
-
-        def predict(j: int) -> tuple[float, float]:
-            st = {k: float(v[j]) for k, v in state.items()}
-            subs = [(w, ensemble.prefix(j, st) if s is ensemble else s.prefix(j)) for w, s in parts]
-            post = acq.Posterior.mix([(w, sub.posterior(u[j:j + 1])) for w, sub in subs])
-            return float(post.mean[0]), float(post.predictive_std[0])
-
-        return _skopt.prequential_scale(y, predict)
 
     def calibrate(self, priors: list[ParameterPrior], u: np.ndarray, y: np.ndarray, state: dict[str, np.ndarray],
                   seed: int) -> TwinPosterior:
@@ -501,15 +483,15 @@ class TwinPriorStrategy(_Observed):
             return None
         return m.surrogate.posterior(u)
 
-    def predict(self, recipes: Sequence[Recipe]) -> tuple[np.ndarray, np.ndarray]:
+    def model_predictive(self, recipes: Sequence[Recipe]) -> tuple[np.ndarray, np.ndarray]:
         """Mean of the score at ``recipes`` and the standard deviation of a new *measurement* there (the
-        mixture's latent spread and the measurement noise, widened by the sequential check of the recent runs);
+        mixture's latent spread and the measurement noise: the model's own word, which ``predict`` calibrates);
         before any run, the twin and the noise alone."""
         post = self._posterior(recipes)
         if post is None:
             t = self.twin.scores([self.space.to_point(r) for r in recipes])
             return t, np.full(len(recipes), self.noise_std)
-        return post.mean, post.predictive_std * self.model().interval_scale
+        return post.mean, post.predictive_std
 
     def expected_improvement(self, recipes: Sequence[Recipe]) -> np.ndarray:
         """Expected improvement over the best score told so far (NaN before a successful run)."""
