@@ -17,7 +17,8 @@ in log space, categorical dimensions at their index spread over ``[0, 1]``, see
 * **one optimiser** (:func:`maximise`): random candidates plus the caller's own (a twin's optima, the best runs),
   three rounds of Gaussian steps around the leaders, and a compass-search polish of the best, all vectorised;
 * **one constant liar** (:func:`propose_batch`): each further point of a batch is chosen after the surrogate is
-  told the points already chosen (and the pending ones) at the best score so far, its hyper-parameters frozen.
+  told the points already chosen (and the pending ones) at the best score so far, its hyper-parameters frozen
+  (several objectives: at its own posterior means, see :mod:`campaigns.acquisition_mo`).
 
 Nothing here knows about recipes, scikit-optimize or the twin.
 """
@@ -243,22 +244,34 @@ def _finite(a: np.ndarray) -> np.ndarray:
 
 
 # -- one constant liar -------------------------------------------------------------------------------------------------
-def propose_batch(surrogate: Surrogate, n: int, acquisition: Acquisition, y_best: float,
-                  choose: Callable[[Callable[[np.ndarray], np.ndarray]], np.ndarray], *,
-                  pending: np.ndarray | None = None, lie: float | None = None) -> np.ndarray:
+def propose_batch(surrogate: Surrogate, n: int, acquisition: Callable[[Surrogate, np.ndarray, float], np.ndarray],
+                  y_best: float, choose: Callable[[Callable[[np.ndarray], np.ndarray]], np.ndarray], *,
+                  pending: np.ndarray | None = None,
+                  lie: float | Callable[[Surrogate, np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """``n`` rows of the unit cube: the first maximises the acquisition of ``surrogate`` (told the ``pending`` rows
     first, if any); each further one that of the surrogate also told the rows already chosen, all at the ``lie``
     (default ``y_best``: the constant liar ``cl_min`` of Ginsbourger et al., 2010), hyper-parameters frozen.
 
+    ``lie`` may also be a function ``(surrogate, u) -> values`` of the model told so far: a several-output surrogate
+    (:class:`campaigns.acquisition_mo.MultiSurrogate`) is told its own posterior means there (the "kriging
+    believer" of the same paper), one column per output.
+
     ``choose(gain)`` is the optimiser (e.g. a closure over :func:`maximise`), called once per point.
     """
-    lie = y_best if lie is None else float(lie)
+    if callable(lie):
+        lie_at = lie
+    else:
+        value = y_best if lie is None else float(lie)
+
+        def lie_at(_model: Surrogate, u: np.ndarray) -> np.ndarray:
+            return np.full(len(u), value)
+
     told = np.zeros((0, 0)) if pending is None else np.asarray(pending, float)
-    model = surrogate.condition(told, np.full(len(told), lie)) if len(told) else surrogate
+    model = surrogate.condition(told, lie_at(surrogate, told)) if len(told) else surrogate
     out: list[np.ndarray] = []
     for i in range(n):
         best = choose(lambda u, m=model: acquisition(m, u, y_best))
         out.append(best)
         if i < n - 1:
-            model = model.condition(best[None, :], np.array([lie]))
+            model = model.condition(best[None, :], lie_at(model, best[None, :]))
     return np.vstack(out) if out else np.zeros((0, 0))

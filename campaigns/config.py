@@ -33,6 +33,24 @@ A campaign file::
     require_approval = false       # a real tool always requires approval
 
 The objective uses the *measured* result of each run (noisy, in stochastic mode), as a real campaign would.
+
+**Several objectives** (:mod:`campaigns.objectives`): instead of ``[objective]``, one ``[[objectives]]`` table per
+goal, and optional outcome constraints beside the hard failure rules::
+
+    reference_point = [60.0, 28800.0, 1e-7]  # optional, top level (before any table): one component per goal,
+                                             # in the goals' units (or give each goal its own `reference`)
+    [[objectives]]
+    field = "interface_resistance_ohm_cm2"   # a result field (campaigns.objectives.RESULT_FIELDS)
+    direction = "minimize"                   # or "maximize"
+    log = true                               # model log10 (fields that are always positive)
+    reference = 60.0                         # optional reference-point component [the field's unit]
+    [[objectives]]
+    field = "process_time_s"
+    [constraints]
+    outcomes = ["interface_resistance_ohm_cm2 <= 30"]   # "FIELD <= NUMBER" or "FIELD >= NUMBER"
+
+``[objective]`` and ``[[objectives]]`` are exclusive; two goals at least, each field once; a multi-objective
+campaign needs a strategy that handles several objectives (:data:`MULTI_OBJECTIVE_STRATEGIES`).
 """
 
 from __future__ import annotations
@@ -41,7 +59,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from campaigns.errors import CampaignError
 from campaigns.space import SearchSpace
@@ -49,9 +67,14 @@ from twin import Chamber
 from twin.config import coerce, read_toml
 from twin.errors import InputError
 
+if TYPE_CHECKING:
+    from campaigns.objectives import MultiObjective
+
 PRIMARY_OBJECTIVES = ("interface_resistance_ohm_cm2", "total_resistance_ohm_cm2", "bulk_resistance_ohm_cm2")
 SECONDARY_OBJECTIVES = ("process_time_s", "deposition_time_s", "plasma_time_s", "bulk_resistance_ohm_cm2",
                         "damaged_layer_nm", "interface_contamination_ml")
+MULTI_OBJECTIVE_STRATEGIES = ("mobo", "twin-mobo", "random", "space-filling")
+"""Strategies that accept a campaign with ``[[objectives]]`` (the others optimise one scalar objective)."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +181,7 @@ class CampaignConfig:
     budget: int = 30
     batch_size: int = 1
     seed: int = 0
-    objective: Objective = field(default_factory=Objective)
+    objective: Objective | MultiObjective = field(default_factory=Objective)
     strategy: str = "gp"
     strategy_settings: dict[str, Any] = field(default_factory=dict)
     tool: dict[str, Any] = field(default_factory=lambda: {"type": "simulated"})
@@ -193,10 +216,11 @@ class CampaignConfig:
                   check_limits: bool) -> CampaignConfig:
         from campaigns.strategies import strategy_names
 
-        tables = ("campaign", "objective", "constraints", "strategy", "space", "fixed", "tool")
-        unknown = sorted(set(doc) - set(tables))
+        tables = ("campaign", "objective", "objectives", "constraints", "strategy", "space", "fixed", "tool")
+        unknown = sorted(set(doc) - set(tables) - {"reference_point"})
         if unknown:
-            raise CampaignError(unknown[0], "...", "unknown table or key", ", ".join(f"[{t}]" for t in tables))
+            raise CampaignError(unknown[0], "...", "unknown table or key",
+                                ", ".join(f"[{t}]" for t in tables) + ", reference_point")
         camp = _keys(_table(doc, "campaign"), "campaign",
                      {"name": str, "description": str, "budget": int, "batch_size": int, "seed": int})
         if not camp.get("name", "").strip():
@@ -221,16 +245,36 @@ class CampaignConfig:
         if obj.get("secondary_weight", 0.0) < 0:
             raise CampaignError("objective.secondary_weight", obj["secondary_weight"], "must not be negative",
                                 ">= 0")
-        cons = _keys(_table(doc, "constraints"), "constraints",
-                     {"max_process_time_h": float, "thickness_tolerance": float})
+        cons_table = dict(_table(doc, "constraints"))
+        outcomes = cons_table.pop("outcomes", None)
+        cons = _keys(cons_table, "constraints", {"max_process_time_h": float, "thickness_tolerance": float})
         for k, v in cons.items():
             if v <= 0:
                 raise CampaignError(f"constraints.{k}", v, "must be positive", "> 0")
-        objective = Objective(**obj, **cons)
+        objective: Objective | MultiObjective = Objective(**obj, **cons)
+        if "objectives" in doc:
+            if "objective" in doc:
+                raise CampaignError("objectives", "[objective] and [[objectives]]", "a campaign has one objective "
+                                    "or several goals, not both", "[objective] | [[objectives]]")
+            from campaigns.config_objectives import multi_objective
+
+            objective = multi_objective(doc["objectives"], doc.get("reference_point"), outcomes, Objective(**cons))
+        elif outcomes is not None or "reference_point" in doc:
+            what = "constraints.outcomes" if outcomes is not None else "reference_point"
+            raise CampaignError(what, outcomes if outcomes is not None else doc["reference_point"],
+                                "only a campaign with several goals ([[objectives]]) takes this", "[[objectives]]")
         strat = dict(_table(doc, "strategy"))
         name = strat.pop("name", "gp")
         if name not in strategy_names():
             raise CampaignError("strategy.name", name, "unknown strategy", " | ".join(strategy_names()))
+        multi = [n for n in MULTI_OBJECTIVE_STRATEGIES if n in strategy_names()]
+        if isinstance(objective, Objective) and name in MULTI_OBJECTIVE_STRATEGIES[:2]:
+            single = [n for n in strategy_names() if n not in MULTI_OBJECTIVE_STRATEGIES[:2]]
+            raise CampaignError("strategy.name", name, "a multi-objective strategy needs [[objectives]] (several "
+                                "goals)", " | ".join(single))
+        if not isinstance(objective, Objective) and name not in multi:
+            raise CampaignError("strategy.name", name, "this strategy optimises one objective; a campaign with "
+                                "[[objectives]] needs a multi-objective one", " | ".join(multi))
         tool = dict(_table(doc, "tool"))
         kind = tool.setdefault("type", "simulated")
         if not isinstance(kind, str) or not kind:
@@ -246,6 +290,11 @@ class CampaignConfig:
 
         check_settings(cfg)
         return cfg
+
+    @property
+    def is_multi(self) -> bool:
+        """True for a campaign with several goals (``[[objectives]]``: :class:`campaigns.objectives.MultiObjective`)."""
+        return not isinstance(self.objective, Objective)
 
     def identity(self) -> dict[str, Any]:
         """What must not change when a campaign is resumed (everything but the budget)."""

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from campaigns.errors import CampaignError
-from campaigns.records import Trial, TrialEvent
+from campaigns.records import Trial, TrialEvent, is_imported
 from twin import Chamber
 from twin.context import CONTEXT_UNITS, STATE_CONTEXT_KEYS, chamber_context
 
@@ -79,7 +79,8 @@ def _last_run(trials: Sequence[Trial], events: Sequence[TrialEvent]) -> tuple[Tr
     """The last run on the tool and the id of the event that finished it (-1 without events): by the event log
     where it has one (a real tool's trials carry no run index), else by run index."""
     finished = {e.trial_id: e.id for e in sorted(events, key=lambda e: e.id)
-                if e.trial_id is not None and e.to_state in _FINISH_STATES}
+                if e.trial_id is not None and e.to_state in _FINISH_STATES and e.kind != "imported"}
+    trials = [t for t in trials if not is_imported(t)]  # a past run imported says nothing of the chamber now
     ran = [t for t in trials if t.result is not None and t.id in finished]
     if ran:
         last = max(ran, key=lambda t: finished[t.id])

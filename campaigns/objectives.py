@@ -214,8 +214,10 @@ class MultiObjective:
         as :meth:`campaigns.config.Objective.outcome`."""
         if trial.state == "rejected":
             return MultiOutcome(None, None, None, True, "rejected by reviewer")
-        if trial.state == "failed":
-            return MultiOutcome(None, None, None, True, "tool failure")
+        if trial.state == "failed":  # the rule it broke (shorted, off target...) when its result says so
+            base = self.evaluate(trial.result, trial.recipe) if trial.result else None
+            return MultiOutcome(None, None, None, True, base.reason if base is not None and base.failed
+                                else "tool failure")
         if trial.state == "done" and trial.result is not None:
             return self.evaluate(trial.result, trial.recipe)
         return None

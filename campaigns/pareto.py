@@ -94,3 +94,57 @@ def default_reference(scores: Sequence[Sequence[float]] | np.ndarray, margin: fl
     hi, lo = Y.max(axis=0), Y.min(axis=0)
     span = np.where(hi > lo, hi - lo, np.maximum(np.abs(hi), 1.0))
     return hi + margin * span
+
+
+def nondominated_boxes(front: Sequence[Sequence[float]] | np.ndarray,
+                       ref: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Disjoint boxes ``(lower (B, m), upper (B, m))`` whose union is the region below ``ref`` that no row of
+    ``front`` weakly dominates (lower bounds may be ``-inf``): where a new point adds hypervolume.
+
+    Built by slicing along the last objective, as :func:`hypervolume` does: between two consecutive levels of the
+    last score, the region is the (m−1)-D region not dominated by the points below the slab, times the slab; in 2-D a
+    staircase of ``k + 1`` boxes. That gives O(n^(m−1)) boxes (n = front size), a few hundred for 20–30 points in
+    3-D. The hypervolume improvement of a point ``y`` is then ``Σ_b Π_j max(0, u_bj − max(l_bj, y_j))``, which
+    :func:`campaigns.acquisition_mo.expected_hypervolume_improvement` integrates in closed form.
+
+    Examples
+    --------
+    >>> lo, hi = nondominated_boxes([[1.0, 2.0], [2.0, 1.0]], [3.0, 3.0])
+    >>> np.column_stack([lo, hi]).tolist()
+    [[-inf, -inf, 3.0, 1.0], [-inf, 1.0, 2.0, 2.0], [-inf, 2.0, 1.0, 3.0]]
+    """
+    r = np.asarray(ref, float)
+    Y = np.atleast_2d(np.asarray(front, float)).reshape(-1, len(r))
+    Y = Y[np.isfinite(Y).all(axis=1) & np.all(Y < r, axis=1)]
+    Y = Y[pareto_mask(Y)] if len(Y) else Y
+    lo, hi = _boxes(Y, r)
+    return np.array(lo, float).reshape(-1, len(r)), np.array(hi, float).reshape(-1, len(r))
+
+
+def _boxes(Y: np.ndarray, r: np.ndarray) -> tuple[list[list[float]], list[list[float]]]:
+    m = len(r)
+    if len(Y) == 0:
+        return [[-np.inf] * m], [list(r)]
+    if m == 1:
+        b = float(Y[:, 0].min())
+        return ([[-np.inf]], [[b]])
+    Y = Y[np.argsort(Y[:, -1], kind="stable")]
+    levels = np.append(Y[:, -1], r[-1])
+    lo: list[list[float]] = []
+    hi: list[list[float]] = []
+    # slab k: last score in [levels[k-1], levels[k]) (k = 0: below the lowest point), dominated in the other
+    # scores by the first k points
+    for k in range(len(Y) + 1):
+        bottom = -np.inf if k == 0 else levels[k - 1]
+        top = levels[k]
+        if top <= bottom:
+            continue
+        sub = Y[:k, :-1]
+        sub = sub[pareto_mask(sub)] if len(sub) else sub
+        sub_lo, sub_hi = _boxes(sub, r[:-1])
+        for a, b in zip(sub_lo, sub_hi, strict=True):
+            if all(x < y for x, y in zip(a, b, strict=True)):
+                lo.append([*a, bottom])
+                hi.append([*b, top])
+    return lo, hi
+

@@ -86,6 +86,13 @@ class Trial:
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)
     """Extra variables sent to the tool with the recipe (``[space.extra.NAME]`` of the campaign); empty for a
     campaign without extras, or a store that predates schema 3."""
+    prediction: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """A multi-objective strategy's prediction at proposal time, in score units (every goal minimised: log10 where
+    the goal is logged, negated where it is maximised; :mod:`campaigns.objectives`): ``mean`` and ``std`` (one per
+    goal, in the order of ``goals``), ``p_feasible`` (the chance that the run succeeds and meets every outcome
+    constraint) and ``acquisition`` (the acquisition value the strategy ranked it by), each None where the strategy
+    has no such model. Empty for a single-objective campaign, a strategy without a model, or a store that predates
+    schema 4. A trial a reviewer picked from the predicted front carries the same prediction."""
 
     @property
     def name(self) -> str:
@@ -113,6 +120,19 @@ class TrialEvent:
     from_state: str | None
     to_state: str | None
     detail: dict[str, Any]
+
+
+def is_imported(trial: Trial) -> bool:
+    """Whether ``trial`` is a past run imported from a file (``campaign import``), not a run of the campaign's
+    tool: provenance ``{"imported": true, ...}``. Such a trial teaches the strategy and calibration like a run, has
+    no run index, and does not count against the campaign's budget of new runs."""
+    return bool(trial.provenance.get("imported"))
+
+
+def runs_used(trials: Sequence[Trial]) -> int:
+    """Runs of the campaign's budget used: trials that reached the tool (done, failed, awaiting measurement),
+    imported past runs not counted."""
+    return sum(t.state in FINISHED_STATES and not is_imported(t) for t in trials)
 
 
 def trial_history(trials: Sequence[Trial]) -> list[dict[str, Any]]:

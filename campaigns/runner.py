@@ -37,10 +37,11 @@ import process_models as pm
 from campaigns.config import CampaignConfig, Outcome
 from campaigns.context import CONTEXT_EVENT, context_now, tool_state, trial_context
 from campaigns.errors import CampaignError
-from campaigns.records import TrialEvent
-from campaigns.store import FINISHED_STATES, CampaignStore, Trial
+from campaigns.records import TrialEvent, is_imported, runs_used
+from campaigns.store import CampaignStore, Trial
 from campaigns.strategies import Strategy, context, make_strategy
 from campaigns.tool_extras import check_tool_extras, declared_extras, trial_proposal  # noqa: F401 (re-exported)
+from campaigns.tool_outcomes import check_tool_outcomes
 from twin import Chamber, Recipe, load_tool
 from twin.errors import AbortedError, InputError, ToolError
 
@@ -180,7 +181,11 @@ def rebuild_strategy(config: CampaignConfig, chamber: Chamber, trials: list[Tria
 def with_states(chamber: Chamber, trials: list[Trial],
                 told: list[tuple[Trial, Outcome]]) -> list[tuple[Trial, Outcome]]:
     """Outcomes with the chamber state each run started in and left behind (from the runs' recorded
-    ``chamber_state_after``), so that a strategy can predict a run in the state it ran in."""
+    ``chamber_state_after``), so that a strategy can predict a run in the state it ran in.
+
+    An imported past run (:func:`campaigns.records.is_imported`) has no run index: it started in the state its
+    context columns give (hours since vent, target and shield kWh), the chamber's ``[state]`` for what they leave
+    out, and what it left behind is unknown (None)."""
     after = {t.run_index: t.result.get("chamber_state_after") for t in trials
              if t.run_index is not None and t.result is not None}
     init = {k: float(v) for k, v in dataclasses.asdict(chamber.state).items()
@@ -189,8 +194,14 @@ def with_states(chamber: Chamber, trials: list[Trial],
     for t, o in told:
         ctx = trial_context(t)
         if t.run_index is None:
-            state = {k: v for k, v in (ctx or {}).items() if k in init}
-            out.append((t, dataclasses.replace(o, state=state or None, context=ctx)))
+            if is_imported(t):
+                from campaigns.importer import context_state
+
+                o = dataclasses.replace(o, state=context_state(t, chamber), state_after=None)
+            else:
+                state = {k: v for k, v in (ctx or {}).items() if k in init}
+                o = dataclasses.replace(o, state=state or None)
+            out.append((t, dataclasses.replace(o, context=ctx)))
             continue
         before = after.get(t.run_index - 1) if t.run_index > 0 else init
         if ctx and all(k in ctx for k in init):  # the recorded start state: right across a vent too
@@ -202,12 +213,19 @@ def with_states(chamber: Chamber, trials: list[Trial],
 
 
 def best_trial(config: CampaignConfig, trials: list[Trial]) -> tuple[Trial, Outcome] | None:
-    """The successful trial with the lowest objective (the first one on a tie)."""
+    """The successful trial with the lowest objective (the first one on a tie).
+
+    None for a multi-objective campaign: it has no single best but a trade-off, the measured Pareto set
+    (:func:`campaigns.front.pareto_set`) and the model's predicted front (:func:`campaigns.front.predicted_front`).
+    """
+    if config.is_multi:
+        return None
     ok = [(t, o) for t, o in outcomes(config, trials) if not o.failed and o.value is not None]
     return min(ok, key=lambda to: to[1].value) if ok else None
 
 
 def recommended_trial(config: CampaignConfig, chamber: Chamber, trials: list[Trial],
+                      strategy: Strategy | None = None,
                       events: list[TrialEvent] | None = None) -> tuple[Trial, float] | None:
     """The successful trial whose recipe the strategy's model rates best, and that rating in the objective's units.
 
@@ -221,12 +239,17 @@ def recommended_trial(config: CampaignConfig, chamber: Chamber, trials: list[Tri
     Only recipes actually run are candidates, so the recommendation is always a recipe with a measurement behind
     it. None when the strategy has no model (``random``, ``space-filling``) or fewer than two runs succeeded.
     On the throughput example this pick reached 10 % of the twin's optimum 2–7 runs sooner (median over 10 seeds)
-    than the best measured run.
+    than the best measured run. ``strategy``, if given, must be :func:`rebuild_strategy` of the same ``trials``
+    (a caller that has built it already saves a second fit).
+
+    None for a multi-objective campaign: see :func:`campaigns.front.predicted_front` for what its model rates best.
     """
+    if config.is_multi:
+        return None
     ok = [(t, o) for t, o in outcomes(config, trials) if not o.failed and o.value is not None]
     if len(ok) < 2:
         return None
-    strategy = rebuild_strategy(config, chamber, trials, events)
+    strategy = strategy if strategy is not None else rebuild_strategy(config, chamber, trials, events)
     if not hasattr(strategy, "predict"):
         return None
     # the model's own mean: the calibration's shift is for runs not yet made (see campaigns.intervals)
@@ -329,7 +352,6 @@ def propose(store: CampaignStore, campaign_id: int, config: CampaignConfig, cham
     events = store.events(campaign_id)
     strategy = rebuild_strategy(config, chamber, trials, events)
     recipes = strategy.ask(n)
-    preds = _predictions(strategy, recipes)
     prov = provenance(config, strategy, tool_name or config.tool.get("type", "simulated"),
                       len(outcomes(config, trials)))
     prov["context_now"] = context_now(chamber, trials, events)
@@ -337,6 +359,12 @@ def propose(store: CampaignStore, campaign_id: int, config: CampaignConfig, cham
         own_mean, own_std = strategy.model_predictive(recipes)
         prov["interval"] = _plain_json({**strategy.interval_calibration().to_dict(),
                                         "model": [[m, s] for m, s in zip(own_mean, own_std, strict=True)]})
+    if config.is_multi:  # a vector prediction per recipe: its predicted position on the front
+        from campaigns.front import vector_predictions
+
+        return store.add_proposals(campaign_id, recipes, provenance=prov, actor=actor, expect_count=len(trials),
+                                   vector_predictions=vector_predictions(strategy, recipes, config))
+    preds = _predictions(strategy, recipes)
     return store.add_proposals(campaign_id, recipes, provenance=prov, predictions=preds, actor=actor,
                                expect_count=len(trials))
 
@@ -357,7 +385,8 @@ def _predictions(strategy: Strategy, recipes: list[Recipe]) -> list[tuple[float 
 @dataclass(frozen=True)
 class RunSummary:
     """How a runner pass ended: ``status`` is ``budget_spent``, ``awaiting_approval``, ``awaiting_measurement``
-    or ``stopped`` (``max_runs`` reached); ``runs`` counts runs executed in this pass."""
+    or ``stopped`` (``max_runs`` reached); ``runs`` counts runs executed in this pass, ``used`` the runs of the
+    budget used so far (imported past runs are not counted: :func:`campaigns.records.runs_used`)."""
 
     status: str
     runs: int
@@ -442,14 +471,15 @@ class Runner:
         trials = self.store.trials(self.campaign_id)
         self.tool = self._make_tool(trials)
         check_tool_extras(self.config, self.tool)
-        used = sum(t.state in FINISHED_STATES for t in trials)
+        check_tool_outcomes(self.config, self.tool)
+        used = runs_used(trials)
         runs = 0
         bar = tqdm(total=self.budget, initial=min(used, self.budget), desc=self.config.name, unit="run",
                    file=sys.stderr, disable=not self.progress, leave=False)
         try:
             while True:
                 trials = self.store.trials(self.campaign_id)
-                used = sum(t.state in FINISHED_STATES for t in trials)
+                used = runs_used(trials)
                 by_state: dict[str, list[Trial]] = {}
                 for t in trials:
                     by_state.setdefault(t.state, []).append(t)
@@ -581,4 +611,8 @@ class Runner:
             state, reason = ("failed", outcome.reason) if outcome.failed else ("done", "")
         self.store.record_result(trial.id, rd, state, actor=RUNNER, reason=reason, telemetry=result.telemetry)
         self.store.checkpoint()  # one run's changes into the database file: the write-ahead log stays small
-        log.info("trial %d (%s): %s", trial.id, state, reason or f"objective {outcome.value:.4g}")
+        if reason:
+            log.info("trial %d (%s): %s", trial.id, state, reason)
+        else:
+            log.info("trial %d (%s): %s", trial.id, state, f"goals {outcome.values}" if self.config.is_multi
+                     else f"objective {outcome.value:.4g}")

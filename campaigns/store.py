@@ -318,15 +318,16 @@ class CampaignStore:
     # -- trials ----------------------------------------------------------------------------------------
     _TRIAL_COLS = ("id, campaign_id, idx, batch, state, recipe_json, result_json, run_index, predicted_mean, "
                    "predicted_std, expected_improvement, proposed_at, approved_at, started_at, finished_at, "
-                   "reviewer, comment, provenance_json, predicted_failure, extras_json")
+                   "reviewer, comment, provenance_json, predicted_failure, extras_json, prediction_json")
 
     @staticmethod
     def _trial(row: Sequence[Any]) -> Trial:
         (tid, cid, idx, batch, state, recipe, result, run_index, mean, std, ei, proposed, approved, started,
-         finished, reviewer, comment, prov, p_fail, extras) = row
+         finished, reviewer, comment, prov, p_fail, extras, prediction) = row
         return Trial(tid, cid, idx, batch, state, json.loads(recipe), json.loads(result) if result else None,
                      run_index, mean, std, ei, proposed, approved, started, finished, reviewer, comment,
-                     json.loads(prov), p_fail, json.loads(extras) if extras else {})
+                     json.loads(prov), p_fail, json.loads(extras) if extras else {},
+                     json.loads(prediction) if prediction else {})
 
     def trials(self, campaign_id: int, states: Sequence[str] | None = None) -> list[Trial]:
         """The campaign's trials in proposal order (optionally only those in ``states``)."""
@@ -347,7 +348,8 @@ class CampaignStore:
 
     def add_proposals(self, campaign_id: int, recipes: Sequence[Any], *, provenance: dict[str, Any],
                       predictions: Sequence[Sequence[float | None]] | None = None,
-                      actor: str = "strategy", expect_count: int | None = None) -> list[int]:
+                      actor: str = "strategy", expect_count: int | None = None,
+                      vector_predictions: Sequence[dict[str, Any] | None] | None = None) -> list[int]:
         """Add a batch of proposed recipes (dicts or objects with ``to_dict()``) in one transaction.
 
         A proposal with extra variables (:class:`campaigns.variables.Proposal`: ``to_dict()`` gives its recipe,
@@ -363,6 +365,9 @@ class CampaignStore:
         expect_count : int, optional
             Compare-and-set guard: add only if the campaign holds exactly this many trials (so two processes
             proposing from the same history cannot both add a batch). Otherwise :class:`TrialStateError`.
+        vector_predictions : sequence of dict, optional
+            A multi-objective strategy's prediction for each recipe (:attr:`Trial.prediction`: ``goals``, ``mean``,
+            ``std``, ``p_feasible``, ``acquisition``); None or ``{}`` where it has none.
 
         Returns
         -------
@@ -374,6 +379,9 @@ class CampaignStore:
             else [(None, None, None, None)] * len(recipes)
         if len(preds) != len(recipes) or any(len(p) != 4 for p in preds):
             raise ValueError("one prediction (mean, std, EI[, P(failure)]) per recipe")
+        vectors = list(vector_predictions) if vector_predictions is not None else [None] * len(recipes)
+        if len(vectors) != len(recipes):
+            raise ValueError("one vector prediction per recipe")
         ids = []
         with self._tx() as cur:
             n, batch = cur.execute("SELECT COUNT(*), COALESCE(MAX(batch), -1) FROM trials WHERE campaign_id = ?",
@@ -382,18 +390,73 @@ class CampaignStore:
                 raise TrialStateError("campaign", campaign_id, f"holds {n} trials, expected {expect_count}: "
                                       "someone else proposed meanwhile")
             now = self._clock()
-            for k, (recipe, (mean, std, ei, p_fail)) in enumerate(zip(recipes, preds, strict=True)):
+            for k, (recipe, (mean, std, ei, p_fail), vector) in enumerate(zip(recipes, preds, vectors,
+                                                                                  strict=True)):
                 rd = recipe.to_dict() if hasattr(recipe, "to_dict") else dict(recipe)
                 extras = dict(getattr(recipe, "extras", None) or {})
                 cur.execute(
                     "INSERT INTO trials (campaign_id, idx, batch, state, recipe_json, predicted_mean, predicted_std,"
-                    " expected_improvement, predicted_failure, extras_json, proposed_at, provenance_json)"
-                    " VALUES (?, ?, ?, 'proposed', ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " expected_improvement, predicted_failure, extras_json, prediction_json, proposed_at,"
+                    " provenance_json) VALUES (?, ?, ?, 'proposed', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (campaign_id, n + k, batch + 1, _json(rd), _f(mean), _f(std), _f(ei), _f(p_fail),
-                     _json(extras) if extras else None, now, _json(provenance)))
+                     _json(extras) if extras else None, _json(vector) if vector else None, now,
+                     _json(provenance)))
                 tid = int(cur.lastrowid)
                 ids.append(tid)
                 self._event(cur, campaign_id, tid, actor, "proposed", None, "proposed", {"batch": batch + 1})
+        return ids
+
+    def import_trials(self, campaign_id: int, rows: Sequence[dict[str, Any]], *, source: str,
+                      actor: str = "import") -> list[int]:
+        """Add past runs from a file as finished trials, all in one transaction or none (``campaign import``).
+
+        Each row is a dict with ``recipe``, ``extras``, ``result``, ``state`` (``done`` or ``failed``),
+        ``started_at``, ``finished_at`` (UTC ISO 8601 or None), ``comment`` and ``provenance`` (which must hold
+        ``"imported": True`` and a ``row_key``; :func:`campaigns.importer.import_past_runs` builds them). The
+        trials get no run index (they did not run on the campaign's tool), one new batch, and an ``imported``
+        event each; the campaign gets one ``import`` event naming the file. A row whose ``row_key`` is already
+        imported into the campaign (another process imported meanwhile) refuses the whole import with a
+        :class:`TrialStateError`.
+
+        Returns
+        -------
+        list of int
+            The new trials' ids, in row order.
+        """
+        self.campaign(campaign_id)
+        for r in rows:
+            if r.get("state") not in ("done", "failed") or not r.get("provenance", {}).get("imported"):
+                raise ValueError("an imported row needs state done | failed and provenance {'imported': True, ...}")
+        ids: list[int] = []
+        with self._tx() as cur:
+            keys = set()
+            for (prov,) in cur.execute("SELECT provenance_json FROM trials WHERE campaign_id = ?", (campaign_id,)):
+                p = json.loads(prov)
+                if p.get("imported"):
+                    keys.add(p.get("row_key"))
+            clash = [r["provenance"].get("row") for r in rows if r["provenance"].get("row_key") in keys]
+            if clash:
+                raise TrialStateError("row", clash[0], f"{len(clash)} row(s) were imported into the campaign "
+                                      "meanwhile; nothing imported")
+            n, batch = cur.execute("SELECT COUNT(*), COALESCE(MAX(batch), -1) FROM trials WHERE campaign_id = ?",
+                                   (campaign_id,)).fetchone()
+            now = self._clock()
+            for k, r in enumerate(rows):
+                extras = dict(r.get("extras") or {})
+                cur.execute(
+                    "INSERT INTO trials (campaign_id, idx, batch, state, recipe_json, result_json, extras_json,"
+                    " proposed_at, started_at, finished_at, comment, provenance_json)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (campaign_id, n + k, batch + 1, r["state"], _json(r["recipe"]), _json(r["result"]),
+                     _json(extras) if extras else None, now, r.get("started_at"), r.get("finished_at"),
+                     r.get("comment"), _json(r["provenance"])))
+                tid = int(cur.lastrowid)
+                ids.append(tid)
+                self._event(cur, campaign_id, tid, actor, "imported", None, r["state"],
+                            {"source": source, "row": r["provenance"].get("row")})
+            if ids:
+                self._event(cur, campaign_id, None, actor, "import", None, None,
+                            {"source": source, "rows": len(ids), "first_trial": ids[0], "last_trial": ids[-1]})
         return ids
 
     def _transition(self, trial_id: int, from_states: Sequence[str], to_state: str, actor: str, kind: str,
@@ -570,6 +633,17 @@ class CampaignStore:
         from campaigns.store_export import trials_frame
 
         return trials_frame(self, campaign_id)
+
+
+    def hypervolume_history(self, campaign_id: int) -> Any:
+        """A multi-objective campaign's hypervolume after each run (:func:`campaigns.front.hypervolume_history`:
+        trial ids in run order, hypervolumes, the reference point and its source); a
+        :class:`~campaigns.errors.CampaignError` for a single-objective campaign."""
+        from campaigns.config import CampaignConfig
+        from campaigns.front import hypervolume_history
+
+        config = CampaignConfig.from_text(self.campaign(campaign_id).config_toml, check_limits=False)
+        return hypervolume_history(config, self.trials(campaign_id))
 
 
 def _parquet(frame: Any) -> bytes | None:

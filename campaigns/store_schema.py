@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from campaigns.records import STATES
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the tables below; a store with a higher version is refused, never modified; one with a lower version
 is migrated in one transaction when opened (:data:`MIGRATIONS`)."""
 
@@ -13,6 +13,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: ("ALTER TABLE trials ADD COLUMN predicted_failure REAL",),
     # 2 -> 3: extra variables sent to the tool with the recipe (campaigns.variables); NULL = none
     2: ("ALTER TABLE trials ADD COLUMN extras_json TEXT",),
+    # 3 -> 4: a multi-objective strategy's prediction at proposal time (campaigns.records.Trial.prediction:
+    # mean and std per goal, P(feasible), acquisition value); NULL = none (single objective, or no model)
+    3: ("ALTER TABLE trials ADD COLUMN prediction_json TEXT",),
 }
 """Statements that take a store from version ``k`` to ``k + 1``."""
 
@@ -40,6 +43,7 @@ CREATE TABLE trials (
     expected_improvement REAL,
     predicted_failure REAL,
     extras_json TEXT,
+    prediction_json TEXT,
     proposed_at TEXT NOT NULL,
     approved_at TEXT,
     started_at TEXT,

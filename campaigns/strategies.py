@@ -69,7 +69,7 @@ from twin import Chamber, Recipe
 from twin.config import coerce
 from twin.errors import InputError
 
-PLUGIN_MODULES = ("campaigns.twin_prior",)
+PLUGIN_MODULES = ("campaigns.twin_prior", "campaigns.mobo", "campaigns.mobo_twin")
 """Modules imported on first lookup so that they can register their strategies."""
 
 

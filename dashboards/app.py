@@ -21,6 +21,7 @@ from dashboards.charts_view import register_charts
 from dashboards.compare_view import register_compare
 from dashboards.data import ReviewData, open_store
 from dashboards.errors import DashboardError
+from dashboards.front_view import register_front
 from dashboards.history_view import register_history
 from dashboards.home_view import register_home
 from dashboards.layout import CAMPAIGN_PREFIX, shell
@@ -34,7 +35,7 @@ from twin import Chamber
 
 DEFAULT_REFRESH_MS = 2000
 VIEWS = (register_home, register_campaign, register_review, register_measure, register_history, register_charts,
-         register_surrogate, register_run, register_compare)
+         register_front, register_surrogate, register_run, register_compare)
 """Every view's ``register_*(app, data)``, registered in this order after the router."""
 
 

@@ -17,7 +17,8 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from dashboards.charts_view import charts_tab
 from dashboards.compare_view import compare_tab
-from dashboards.data import AWAITING_REVIEW, ReviewData, best_trial
+from dashboards.data import AWAITING_REVIEW, ReviewData, best_trial, shown_name
+from dashboards.front_view import front_tab
 from dashboards.history_view import history_tab
 from dashboards.layout import CAMPAIGN_ID, DATA_VERSION, REFRESH, TABS, error_box, log_failure
 from dashboards.measure_view import MEASURE_MSG, measure_tab
@@ -35,7 +36,8 @@ COUNTED_STATES = ("proposed", "approved", "running", "done", "failed", "rejected
 
 def campaign_page(campaign_id: str, header=None, options: list | None = None, selected=None,
                   version: str | None = None) -> html.Div:
-    """A campaign's page: header, then review, measurement entry, history, charts, surrogate, run and compare tabs.
+    """A campaign's page: header, then review, measurement entry, history, charts, Pareto front, surrogate, run and
+    compare tabs.
 
     ``header``, ``options`` (of the proposal list), ``selected`` and ``version`` are the campaign's state when
     the page is drawn; the refresh callback keeps them current.
@@ -46,8 +48,8 @@ def campaign_page(campaign_id: str, header=None, options: list | None = None, se
         html.P(dcc.Link("← all campaigns", href="/")),
         html.Div(header, id=HEADER),
         dcc.Tabs(id=TABS, value="review", children=[
-            review_tab(options, selected), measure_tab(), history_tab(), charts_tab(), surrogate_tab(), run_tab(),
-            compare_tab(),
+            review_tab(options, selected), measure_tab(), history_tab(), charts_tab(), front_tab(), surrogate_tab(),
+            run_tab(), compare_tab(),
         ]),
     ])
 
@@ -60,20 +62,30 @@ def data_version(trials) -> str:
     return h.hexdigest()
 
 
+def proposal_label(t) -> str:
+    """How a proposal is listed: its name and EI, or for a multi-objective one its acquisition value and, when a
+    reviewer picked it, that it came from the predicted front."""
+    if t.prediction:
+        acq = t.prediction.get("acquisition")
+        picked = "  (picked from the front)" if "picked_from_front" in t.provenance else ""
+        return f"{t.name}  acq {acq:.3g}{picked}" if acq is not None else f"{t.name}{picked}"
+    return f"{t.name}  EI {t.expected_improvement or 0:.3g}"
+
+
 def campaign_state(data: ReviewData, cid: int):
     """Header, proposal options, proposal ids and data version of a campaign, as the page shows them."""
     trials = data.trials(cid)
     name = data.name(cid)
     proposals = [t for t in trials if t.state == AWAITING_REVIEW]
     objective = data.objective(cid)
-    options = [{"label": f"{t.name}  EI {t.expected_improvement or 0:.3g}", "value": t.id} for t in proposals]
+    options = [{"label": proposal_label(t), "value": t.id} for t in proposals]
     best = best_trial(trials, objective)
     counts = {s: sum(t.state == s for t in trials) for s in COUNTED_STATES}
     header = html.Div([
         html.H2(f"Campaign {cid}: {name}", id="campaign-title"),
         html.P([f"{len(trials)} trials · ", html.Span(f"{counts['proposed']} awaiting review", id="n-awaiting"),
                 " · " + " · ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items() if v and k != "proposed"),
-                f" · best so far: {fmt_ohm(best.interface_resistance_ohm_cm2)} ({best.name})" if best
+                f" · best so far: {fmt_ohm(best.interface_resistance_ohm_cm2)} ({shown_name(best)})" if best
                 else " · no result yet"], id="campaign-counts"),
     ])
     return header, options, [t.id for t in proposals], data_version(trials)
@@ -102,4 +114,4 @@ def register_campaign(app: dash.Dash, data: ReviewData) -> None:
         return header, options, value, (new_version if new_version != version else no_update)
 
 
-__all__ = ["HEADER", "campaign_page", "campaign_state", "data_version", "register_campaign"]
+__all__ = ["HEADER", "campaign_page", "campaign_state", "data_version", "proposal_label", "register_campaign"]

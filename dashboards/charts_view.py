@@ -37,7 +37,9 @@ def register_charts(app: dash.Dash, data: ReviewData) -> None:
         # the same builders as the static report (campaign report --html), on the store's trials table
         df = data.store.to_dataframe(int(cid))
         cfg = data.config(int(cid))
-        objective = cfg.objective if cfg is not None else data.objective(int(cid))
+        objective = data.objective(int(cid))  # a multi-objective campaign: its first minimised goal
+        if cfg is not None and cfg.is_multi and objective.minimize in df:  # (the Pareto tab shows every goal)
+            df = df.assign(objective=df[objective.minimize].where(df["state"] == "done"))
         label = objective.minimize.replace("_ohm_cm2", " [Ω·cm²]").replace("_", " ")
         is_r_int = objective.minimize == "interface_resistance_ohm_cm2" and not objective.secondary_weight
         conv = figures.convergence_figure(df, objective_label=label, log_y=objective.log,

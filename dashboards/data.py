@@ -8,6 +8,7 @@ interface resistance goes through :meth:`~campaigns.store.CampaignStore.record_m
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -20,6 +21,8 @@ import numpy as np
 
 from campaigns.config import CampaignConfig, Objective
 from campaigns.errors import StoreError, TrialStateError
+from campaigns.importer import describe as describe_import
+from campaigns.records import is_imported
 from campaigns.runner import load_campaign, rebuild_strategy
 from campaigns.store import CampaignStore, Trial
 from campaigns.variables import Proposal
@@ -100,10 +103,17 @@ def extra_rows(a: Trial | None, b: Trial, la: str, lb: str, units: dict[str, str
 
 
 def trial_label(trial: Trial) -> str:
-    """``"trial 12 (done, 11.2 Ω·cm²)"``: how a trial is named in lists (its store id, as every surface shows it)."""
+    """``"trial 12 (done, 11.2 Ω·cm²)"``: how a trial is named in lists (its store id, as every surface shows it);
+    ``"trial 3 (done, imported, 9.3 Ω·cm²)"`` for a past run imported from a file."""
     r = trial.interface_resistance_ohm_cm2
     tail = f", {fmt(r, 'Ω·cm²')}" if math.isfinite(r) else ""
-    return f"{trial.name} ({trial.state}{tail})"
+    return f"{trial.name} ({trial.state}{', imported' if is_imported(trial) else ''}{tail})"
+
+
+def shown_name(trial: Trial) -> str:
+    """``"trial 3"``, or ``"trial 3 (imported)"`` for a past run imported from a file (``campaign import``): how
+    the review and the campaign header name the best run, so nobody takes a past run for one of the campaign's."""
+    return f"{trial.name} (imported)" if is_imported(trial) else trial.name
 
 
 def best_trial(trials: list[Trial], objective: Objective | None = None) -> Trial | None:
@@ -125,6 +135,8 @@ def history_rows(trials: list[Trial], objective: Objective | None = None, extra_
     """One JSON-safe row per trial for the history table, and the column ids in order (see :func:`history_columns`).
 
     ``extra_units`` (name → unit) are the campaign's extra variables: one column each after the recipe fields.
+    ``source`` is ``campaign`` for a trial of the campaign, ``imported (FILE row N)`` for a past run imported from a
+    file.
 
     The strategy's prediction at proposal (stored in the optimiser's units: log10 of the objective when the
     objective is logged) is converted to the objective's units, as ``predicted`` and its ±1 σ range, so it can be
@@ -134,15 +146,15 @@ def history_rows(trials: list[Trial], objective: Objective | None = None, extra_
     unit = field_unit(objective.minimize)
     fields = list(Recipe.fields())
     extras = dict(extra_units or {})
-    cols = ["trial_id", "state", "R_int", "total_R", "shorted", "predicted", "predicted_lo", "predicted_hi", "EI",
-            "P_fail", *fields, *extras, "n_arc", "n_rf_trip", "n_flake", "reviewer", "comment", "measured_by"]
+    cols = ["trial_id", "state", "source", "R_int", "total_R", "shorted", "predicted", "predicted_lo", "predicted_hi",
+            "EI", "P_fail", *fields, *extras, "n_arc", "n_rf_trip", "n_flake", "reviewer", "comment", "measured_by"]
     rows = []
     for t in trials:
         res = t.result or {}
         counts = res.get("event_counts") or {}
         v, lo, hi = to_objective(t.predicted_mean, t.predicted_std, objective.log)
         row: dict[str, Any] = {
-            "trial_id": t.id, "state": t.state,
+            "trial_id": t.id, "state": t.state, "source": describe_import(t) or "campaign",
             "R_int": rounded(res.get("interface_resistance_ohm_cm2"), "Ω·cm²"),
             "total_R": rounded(res.get("total_resistance_ohm_cm2"), "Ω·cm²"),
             "shorted": "" if "shorted" not in res else ("yes" if res["shorted"] else "no"),
@@ -252,6 +264,9 @@ class ReviewData:
         self._surrogates: dict[tuple[int, int], Surrogate | None] = {}
         self._fit_locks: dict[int, threading.Lock] = {}
         self._configs: dict[int, tuple[CampaignConfig, Chamber]] = {}
+        from dashboards.front import FrontCache
+
+        self._fronts = FrontCache()
 
     # -- reading ---------------------------------------------------------------------------------------
     def campaign_summaries(self) -> list[CampaignSummary]:
@@ -317,9 +332,27 @@ class ReviewData:
         return c[0] if c is not None else None
 
     def objective(self, campaign_id: int) -> Objective:
-        """The campaign's objective (default: interface resistance, logged)."""
+        """The campaign's objective (default: interface resistance, logged). A multi-objective campaign's is
+        :func:`display_objective`: the single-objective tabs show its first minimised goal, the Pareto tab all."""
         cfg = self.config(campaign_id)
-        return cfg.objective if cfg is not None else Objective()
+        return display_objective(cfg.objective) if cfg is not None else Objective()
+
+    def front(self, campaign_id: int) -> tuple[Any, int | None]:
+        """``(front, observed)`` of a multi-objective campaign (:class:`dashboards.front.FrontData`, and how many
+        outcomes it was computed from), ``(None, None)`` for a single objective. Cached until the trials change."""
+        cfg = self.config(campaign_id)
+        if cfg is None or not cfg.is_multi:
+            return None, None
+        return self._fronts.get(campaign_id, cfg, self.chamber(campaign_id), self.trials(campaign_id))
+
+    def propose_front_point(self, campaign_id: int, k: int, reviewer: str | None, observed: int | None) -> Trial:
+        """Propose point ``k`` of the predicted front for approval (:func:`dashboards.front.pick_front_point`)."""
+        from dashboards.front import pick_front_point
+
+        cfg = self.config(campaign_id)
+        if cfg is None:
+            raise DashboardError("campaign", campaign_id, "its configuration cannot be read")
+        return pick_front_point(self.store, campaign_id, cfg, self.chamber(campaign_id), k, reviewer, observed)
 
     def extra_units(self, campaign_id: int) -> dict[str, str]:
         """The campaign's extra variables and their units (name → unit), ``{}`` if none or unknown."""
@@ -339,7 +372,7 @@ class ReviewData:
         Cached per campaign and set of outcomes; a GP fit takes seconds, so only the surrogate tab asks for it.
         """
         cfg = self.config(campaign_id)
-        if cfg is None:
+        if cfg is None or cfg.is_multi:  # several goals: the Pareto tab shows the models' predicted front
             return None
         trials = self.trials(campaign_id) if trials is None else trials
         observed = []
@@ -421,6 +454,23 @@ class ReviewData:
             raise
 
 
+def display_objective(objective: Any) -> Objective:
+    """``objective`` itself, or for a multi-objective campaign a single objective the single-objective views can
+    show: its first minimised goal (logged as the goal is), with the campaign's hard failure rules.
+
+    >>> from campaigns.objectives import Goal, MultiObjective
+    >>> display_objective(MultiObjective((Goal("ionic_conductivity_s_cm", "maximize"),
+    ...                                   Goal("process_time_s")))).minimize
+    'process_time_s'
+    """
+    if isinstance(objective, Objective):
+        return objective
+    goal = next((g for g in objective.goals if g.direction == "minimize"), None)
+    if goal is None:
+        return objective.hard
+    return dataclasses.replace(objective.hard, minimize=goal.field, log=goal.log, secondary="", secondary_weight=0.0)
+
+
 def safe_float(v: Any) -> float:
     """``float(v)``, NaN for None or junk."""
     try:
@@ -430,5 +480,6 @@ def safe_float(v: Any) -> float:
 
 
 __all__ = ["AWAITING_REVIEW", "CampaignSummary", "ReviewData", "StoreError", "Surrogate", "best_trial",
+           "display_objective",
            "extra_column", "extra_rows", "history_columns", "history_rows", "open_store", "safe_float", "to_objective",
-           "trial_label", "trial_point", "trial_recipe"]
+           "shown_name", "trial_label", "trial_point", "trial_recipe"]

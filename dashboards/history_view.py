@@ -19,7 +19,8 @@ HISTORY_TABLE = "history-table"
 
 
 def history_tab() -> dcc.Tab:
-    """The history tab: the trials table, proposals highlighted and rejected trials greyed."""
+    """The history tab: the trials table, proposals highlighted, rejected trials greyed, imported past runs tinted
+    blue (their ``source`` column names the file and row)."""
     return dcc.Tab(label="History", value="history", id=TAB, children=[
         datatable(
             id=HISTORY_TABLE, data=[], columns=[], sort_action="native", filter_action="native",
@@ -28,6 +29,7 @@ def history_tab() -> dcc.Tab:
             style_data_conditional=[
                 {"if": {"filter_query": '{state} = "proposed"'}, "backgroundColor": "#fff7d6"},
                 {"if": {"filter_query": '{state} = "rejected"'}, "color": "#999"},
+                {"if": {"filter_query": '{source} contains "imported"'}, "backgroundColor": "#eef4fb"},
             ],
         ),
     ])

@@ -13,7 +13,7 @@ import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from campaigns.errors import StoreUnavailableError, TrialStateError
-from dashboards.data import ReviewData, best_trial, extra_rows, to_objective, trial_recipe
+from dashboards.data import ReviewData, best_trial, extra_rows, shown_name, to_objective, trial_recipe
 from dashboards.layout import CAMPAIGN_ID, STYLE, error_box, log_failure, table
 from dashboards.review import (
     compare_recipes,
@@ -120,9 +120,10 @@ def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
 
     extras = data.extra_units(cid)  # the extra variables the tool is asked to set, which the twin does not model
     if best_recipe is not None:
-        rows = compare_recipes(best_recipe, recipe, f"best, {best.name}", f"proposal, {trial.name}")
-        rows += extra_rows(best, trial, f"best, {best.name}", f"proposal, {trial.name}", extras)
-        cmp_cols = ["field", f"best, {best.name}", f"proposal, {trial.name}", "diff"]
+        best_label = f"best, {shown_name(best)}"
+        rows = compare_recipes(best_recipe, recipe, best_label, f"proposal, {trial.name}")
+        rows += extra_rows(best, trial, best_label, f"proposal, {trial.name}", extras)
+        cmp_cols = ["field", best_label, f"proposal, {trial.name}", "diff"]
     else:
         rows = [{"field": f, f"proposal, {trial.name}": rounded(v, field_unit(f))} for f, v in recipe.to_dict().items()]
         rows += [{k: v for k, v in r.items() if k != "diff"} for r in
@@ -144,7 +145,7 @@ def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
 
     past = [(t, r) for t in trials if t.id != trial.id and t.result and (r := trial_recipe(t)) is not None]
     near = nearest_past(recipe, [r for _, r in past], k=5, bounds=data.bounds(cid))
-    near_rows = [{"trial": past[n.index][0].name, "distance": round(n.distance, 3),
+    near_rows = [{"trial": shown_name(past[n.index][0]), "distance": round(n.distance, 3),
                   "R_int [Ω·cm²]": _r(past[n.index][0].interface_resistance_ohm_cm2),
                   "state": past[n.index][0].state} for n in near]
 
@@ -168,8 +169,10 @@ def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
         html.Tr([html.Th("the model about itself (at proposal)"), html.Td(
             diagnostics or "– (this strategy does not calibrate the twin)", id="pred-model",
             style={"color": "#a00"} if diagnostics and diagnostics.startswith("STRUCTURAL") else {})]),
+        *front_rows(data, cid, trial),
         html.Tr([html.Th("best so far"), html.Td(
-            f"{fmt_ohm(best.interface_resistance_ohm_cm2)} ({best.name})" if best else "none yet")]),
+            f"{fmt_ohm(best.interface_resistance_ohm_cm2)} ({shown_name(best)})" if best else "none yet",
+            id="pred-best")]),
         html.Tr([html.Th("tool limits"), html.Td(limit_note)]),
     ])])
     return html.Div(id="proposal-view", children=[
@@ -185,6 +188,36 @@ def proposal_view(data: ReviewData, cid: int, trial_id: int) -> html.Div:
         html.H4("Margins to the tool's limits"),
         margins_table(limit_margins(recipe, chamber)),
     ])
+
+
+def front_rows(data: ReviewData, cid: int, trial) -> list:
+    """Rows of the prediction table for a multi-objective proposal: its predicted position on the front (each
+    goal's value and ±1 σ band, P(feasible), the acquisition value, at proposal) and who picked it from the
+    front; none for a single objective."""
+    cfg = data.config(cid)
+    if cfg is None or not cfg.is_multi:
+        return []
+    from campaigns.front import value_band
+
+    p = trial.prediction or {}
+    goals = cfg.objective.goals
+    cells = []
+    for g, m, s in zip(goals, p.get("mean") or [None] * len(goals), p.get("std") or [None] * len(goals),
+                       strict=True):
+        v, lo, hi = value_band(g, m, s)
+        cells.append(f"{g.field} {v:.4g} {g.unit} (±1σ {lo:.4g} – {hi:.4g})" if math.isfinite(v)
+                     else f"{g.field} –")
+    pf, acq = p.get("p_feasible"), p.get("acquisition")
+    picked = trial.provenance.get("picked_from_front")
+    return [
+        html.Tr([html.Th("predicted position on the front (at proposal)"),
+                 html.Td("; ".join(cells) if p else "– (the strategy has no model of the goals)", id="pred-front")]),
+        html.Tr([html.Th("P(feasible), acquisition"), html.Td(
+            f"{'–' if pf is None else f'{pf:.1%}'}, {'–' if acq is None else f'{acq:.4g}'}", id="pred-feasible")]),
+        html.Tr([html.Th("origin"), html.Td(
+            f"picked from the predicted front (K {picked['index']}) by {picked['by']}" if picked
+            else f"strategy {trial.provenance.get('strategy', '?')}", id="pred-origin")]),
+    ]
 
 
 def margins_table(margins) -> html.Table:

@@ -111,6 +111,16 @@ class Mapping:
         except InputError as exc:
             raise (exc.with_source(source) if source else exc) from None
 
+    def measured_fields(self) -> frozenset[str]:
+        """Result fields a run on this tool has a value for: the ``[[result]]`` nodes, the thickness (a result or
+        a readback: a run without one is not recorded as done), the process time (the tool's clock or the
+        adapter's), the deposition rate when the deposition time is read, and the interface resistance, which
+        ``campaign measure`` enters when the tool does not publish it."""
+        fields = {r.field for r in self.results} | {"thickness_nm", "process_time_s", "interface_resistance_ohm_cm2"}
+        if "deposition_time_s" in fields:
+            fields.add("deposition_rate_nm_min")
+        return frozenset(fields)
+
     # -- what the adapter needs -----------------------------------------------------------------------------
     def setpoint_writes(self, recipe: Recipe) -> list[tuple[Setpoint, Scalar]]:
         """Raw values to write for ``recipe``, in mapping order."""

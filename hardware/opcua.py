@@ -182,6 +182,10 @@ class OpcUaTool:
         if self.chamber is not None:
             self.chamber.check(recipe)
 
+    def measured_fields(self) -> frozenset[str]:
+        """Result fields this tool's runs have values for (:meth:`hardware.mapping.Mapping.measured_fields`)."""
+        return self.mapping.measured_fields()
+
     def check_extras(self, declared: dict[str, dict[str, Any]]) -> None:
         """Dry check that the mapping can write every extra variable a campaign declares (a ``[[setpoint]]`` with
         ``extra = NAME``, the same unit, a range inside the mapping's limits); :class:`MappingError` otherwise."""

@@ -63,10 +63,12 @@ def test_campaign_efficiency_overrides_a_setting_and_refuses_a_malformed_one():
 
 def test_proposal_latency_prints_ours_and_skopts_for_one_and_a_batch():
     out = _run("proposal_latency.py", "--observations", "20", "--twin-observations", "8", "--repeats", "1",
-               ok=(0, 1))
+               "--pareto-observations", "14", ok=(0, 1))
     assert re.search(rf"one proposal\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}x", out), out
     assert re.search(rf"batch of 4 \(constant liar\)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}x", out), out
     assert re.search(rf"twin-prior, calibration in the loop, after 8 runs: {NUMBER} s per proposal", out), out
+    assert re.search(rf"mobo, 3 goals \+ 1 constraint, 8-D, after 14 runs: {NUMBER} s per proposal, {NUMBER} s per "
+                     r"batch of 4", out), out
 
 
 def test_mismatch_prints_the_move_the_share_and_runs_per_strategy():
@@ -136,3 +138,29 @@ def test_drift_prints_the_share_per_state_and_a_row_per_strategy():
     for name in ("gp+ctx", "gp", "random"):
         assert re.search(rf"^{re.escape(name)}\s+>?\d+\s+-?{NUMBER}%\s+-?{NUMBER}%\s+\d+%\s+\d+/1$", out, re.M), out
     assert re.search(r"gp\+ctx against gp: [+-]\d+% fewer runs", out), out
+
+
+def test_pareto_prints_the_reference_the_difficulty_and_a_row_per_strategy():
+    out = _run("pareto.py", "--problems", "lipon_pareto,BraninCurrin", "--strategies", "mobo,random,nsga2,tpe",
+               "--seeds", "1", "--cap", "12", "--sobol", "9", ok=(0, 1))
+    assert re.search(rf"reference hypervolume {NUMBER}: deterministic twin on 512 scrambled Sobol points", out), out
+    assert re.search(rf"how hard: {NUMBER} % of the space is feasible", out), out
+    for name in ("mobo", "random", "nsga2", "tpe"):
+        assert len(re.findall(rf"^{name}\s+{NUMBER}\s+{NUMBER}\s+>?{NUMBER} \(\s*>?{NUMBER}\)", out, re.M)) == 2, out
+    assert re.search(r"lipon_pareto: mobo median .* runs to 90 % .*: (met|NOT met)", out), out
+
+
+def test_front_latency_prints_a_row_per_size_and_agrees_with_optunas_hypervolume():
+    out = _run("front_latency.py", "--runs", "6", "--repeats", "1")
+    assert "agree with Optuna's WFG" in out
+    row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["6"])
+    assert len(row) == 7 and float(row[-1]) <= 1e-9
+
+
+def test_import_headstart_prints_the_share_and_runs_with_and_without_past_runs():
+    out = _run("import_headstart.py", "--seeds", "1", "--budget", "2", "--n-past", "12", "--optimum-search", "500",
+               "--strategies", "gp,tpe")
+    assert re.search(rf"optimum {NUMBER} \(objective units\); share of the space within 10 %: {NUMBER}%", out), out
+    assert re.search(rf"past runs: 12 per seed, .* median {NUMBER}", out), out
+    for name in ("gp", "tpe"):  # runs without and with the past runs, how many reached, the saving
+        assert re.search(rf"^{name}\s+>?{NUMBER}\s+>?{NUMBER}\s+\d+/1\s+\d+/1\s+-?{NUMBER}$", out, re.M), (name, out)

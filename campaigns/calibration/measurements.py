@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from campaigns.calibration.errors import CalibrationError
+from campaigns.records import is_imported
 from twin import Chamber, Recipe, RunResult
 
 STATE_FIELDS: tuple[str, ...] = ("target_kwh", "shield_kwh", "hours_since_vent")
@@ -83,7 +84,9 @@ def measurements_from_store(store: Any, campaign: int | str | None = None, *,
     Runs are the trials that reached the tool and have a measured interface resistance (``done``, and ``failed``
     for a constraint such as the thickness tolerance; shorted cells and tool failures carry none). The chamber
     state before each run is the state the previous run (by run index) left; the first starts in the campaign
-    chamber's ``[state]``. Every run is recorded against the campaign's chamber name.
+    chamber's ``[state]``. Every run is recorded against the campaign's chamber name. Past runs imported from a
+    file (``campaign import``) come after the tool's, each in the state its context columns give (the chamber's
+    ``[state]`` for what they leave out: :func:`campaigns.importer.context_state`).
     """
     from campaigns.runner import load_campaign
 
@@ -108,6 +111,18 @@ def measurements_from_store(store: Any, campaign: int | str | None = None, *,
                                    f"trial {t.id}"))
         after = res.get("chamber_state_after") or {}
         state.update({k: float(v) for k, v in after.items() if k in STATE_FIELDS and v is not None})
+    from campaigns.importer import context_state
+
+    for t in store.trials(cid):  # past runs imported from a file: no run index, the state of their context columns
+        res = t.result or {}
+        r_int = res.get("interface_resistance_ohm_cm2")
+        flagged = "failure" in res  # flagged failed in the file: its measurement is not trusted
+        if is_imported(t) and t.state in ("done", "failed") and not res.get("shorted") and not flagged \
+                and r_int is not None:
+            rate = res.get("deposition_rate_nm_min") if use_rate else None
+            out.append(Measurement(Recipe.from_dict(t.recipe), float(r_int),
+                                   float(rate) if rate is not None else math.nan, context_state(t, chamber),
+                                   chamber.name, f"trial {t.id} (imported)"))
     return chamber, out, config.name
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from campaigns.config import CampaignConfig
 from campaigns.context import context_now, models_context
 from campaigns.errors import CampaignError
+from campaigns.importer import describe as describe_import
+from campaigns.records import is_imported, runs_used
 from campaigns.runner import (
     Runner,
     best_trial,
@@ -21,6 +23,7 @@ from campaigns.runner import (
     recommended_trial,
 )
 from campaigns.store import CampaignStore
+from campaigns.tool_outcomes import check_tool_outcomes
 from sputter_twin.cli.slips import campaign_slips, warn
 from sputter_twin.cli.tables import recipe_line, trials_table
 from twin import Chamber, load_tool
@@ -30,7 +33,7 @@ from twin.errors import InputError
 
 def register(sub) -> None:
     p = sub.add_parser("campaign", help="optimisation campaigns: run, status, propose, approve, reject, measure, "
-                                        "export, report")
+                                        "export, report, calibrate, import")
     cs = p.add_subparsers(dest="campaign_command", required=True, parser_class=type(p))
 
     r = cs.add_parser("run", help="run (or resume) a campaign until its budget is spent or people must act")
@@ -53,7 +56,8 @@ def register(sub) -> None:
         if campaign:
             q.add_argument("--campaign", help="campaign name (default: the only campaign in the store)")
 
-    s = cs.add_parser("status", help="trials, their states and the best recipe so far")
+    s = cs.add_parser("status", help="trials, their states and the best recipe so far (several goals: the "
+                                     "Pareto front, the hypervolume and the predicted front)")
     store_args(s)
     s.set_defaults(func=cmd_status)
 
@@ -63,6 +67,10 @@ def register(sub) -> None:
     store_args(q)
     q.add_argument("--chamber", type=Path, help="chamber TOML for a new campaign")
     q.add_argument("--n", type=int, help="how many recipes (default: the batch size)")
+    q.add_argument("--front-point", type=int, metavar="K",
+                   help="multi-objective campaigns: propose point K of the model's predicted front (the K column of "
+                        "`campaign status`) for review instead of asking the strategy")
+    q.add_argument("--reviewer", default=None, help="who picked the front point (default: the login name)")
     q.set_defaults(func=cmd_propose)
 
     for name, helptext in (("approve", "approve proposed trials"), ("reject", "reject proposed trials")):
@@ -96,6 +104,9 @@ def register(sub) -> None:
     from sputter_twin.cli.calibrate import register_under  # campaign calibrate (issue 4)
 
     register_under(cs)
+    from sputter_twin.cli.campaign_import import register_under as register_import  # campaign import (issue 16)
+
+    register_import(cs)
 
     from sputter_twin.cli.maintenance import register_under as register_maintenance  # issue 16
 
@@ -140,10 +151,13 @@ def _load_new(campaign_file: Path, chamber_file: Path | None) -> tuple[CampaignC
     chamber = Chamber.from_toml(chamber_file) if chamber_file else Chamber()
     config = CampaignConfig.from_toml(campaign_file, chamber)
     warn(str(campaign_file), campaign_slips(config.space))
-    try:  # an unknown tool type, or extras the tool cannot write, is bad input found before the store changes
+    try:  # an unknown tool type, extras the tool cannot write or goals it cannot measure: bad input found before
+        # the store changes
         cls = load_tool(config.tool.get("type", "simulated"))
-        if config.space.extras:
-            check_tool_extras(config, cls.from_config(dict(config.tool), chamber))
+        if config.space.extras or config.is_multi:
+            tool = cls.from_config(dict(config.tool), chamber)
+            check_tool_extras(config, tool)
+            check_tool_outcomes(config, tool)
     except InputError as exc:
         raise (exc if exc.source else exc.with_source(str(campaign_file))) from None
     return config, chamber
@@ -166,6 +180,16 @@ def cmd_run(args) -> int:
               f"used, {summary.runs} in this invocation (store {args.store})")
         if summary.status == "awaiting_approval":
             print("proposed trials await approval: sputter-twin campaign status / approve / reject")
+        if config.is_multi:
+            from campaigns.front import pareto_set
+            from sputter_twin.cli.campaign_front import hypervolume_line
+
+            trials = store.trials(cid)
+            front = pareto_set(config, trials)
+            print(f"measured Pareto front: {len(front)} run(s): {', '.join(r.trial.name for r in front) or 'none'}"
+                  "; the front and the predicted front: sputter-twin campaign status")
+            print(hypervolume_line(config, trials))
+            return 0
         _print_best(summary.best)
     return 0
 
@@ -175,7 +199,8 @@ def _print_best(best) -> None:
         print("no successful run yet")
         return
     t, o = best
-    print(f"best: {t.name}, objective {fmt(o.value)}; interface resistance "
+    imported = describe_import(t)
+    print(f"best: {t.name}{f', {imported}' if imported else ''}, objective {fmt(o.value)}; interface resistance "
           f"{fmt(t.interface_resistance_ohm_cm2, 'Ω·cm²')} (Haruta et al. 2015: 8.6 Ω·cm²)")
     print(textwrap.indent(recipe_line(t.recipe), "  "))
     if t.extras:  # extra variables sent to the tool beside the recipe
@@ -193,7 +218,9 @@ def _print_recommended(rec, best, now: dict[str, float] | None = None) -> None:
         where = (f" for the chamber as it is now ({now.get('hours_since_vent', 0):.1f} h"
                  + (f" and {int(now['runs_since_vent'])} runs" if "runs_since_vent" in now else "")
                  + f" since the last vent, target {now.get('target_kwh', 0):.1f} kWh)")
-    print(f"recommended by the model{where}: {t.name}, predicted objective {fmt(predicted)}"
+    imported = describe_import(t)
+    print(f"recommended by the model{where}: {t.name}{f', {imported}' if imported else ''}, predicted objective "
+          f"{fmt(predicted)}"
           + (" (the best measured run)" if same else "; the model rates it above the best measured run, whose "
              "measurement it reads as partly luck"))
 
@@ -205,6 +232,9 @@ def _notes(config: CampaignConfig, trials) -> list[str]:
         note = o.reason if o is not None and o.failed else ""
         if t.state == "rejected" and t.comment:
             note = f"rejected: {t.comment}"
+        imported = describe_import(t)
+        if imported:
+            note = f"{imported}; {note}" if note else imported
         notes.append(note)
     return notes
 
@@ -223,13 +253,21 @@ def cmd_status(args) -> int:
         counts: dict[str, int] = {}
         for t in trials:
             counts[t.state] = counts.get(t.state, 0) + 1
-        print(f"campaign {config.name} (strategy {config.strategy}, seed {config.seed}, budget {config.budget}): "
+        n_imported = sum(is_imported(t) for t in trials)
+        budget = f"budget {config.budget}" + (
+            f", {runs_used(trials)} used; {n_imported} imported past runs, not counted" if n_imported else "")
+        print(f"campaign {config.name} (strategy {config.strategy}, seed {config.seed}, {budget}): "
               + ", ".join(f"{v} {k}" for k, v in counts.items()))
+        if config.is_multi:
+            from sputter_twin.cli.campaign_front import print_status
+
+            print_status(config, chamber, trials)
+            return 0
         _print_trials(config, trials)
         best = best_trial(config, trials)
         _print_best(best)
         events = store.events(cid)
-        _print_recommended(recommended_trial(config, chamber, trials, events), best,
+        _print_recommended(recommended_trial(config, chamber, trials, events=events), best,
                            context_now(chamber, trials, events) if models_context(config) else None)
         summary_line = model_summary(trials)
         if summary_line:
@@ -238,6 +276,8 @@ def cmd_status(args) -> int:
 
 
 def cmd_propose(args) -> int:
+    if args.front_point is not None:
+        return _propose_front_point(args)
     if args.campaign_file is not None:
         config, chamber = _load_new(args.campaign_file, args.chamber)
         with CampaignStore(args.store) as store:
@@ -251,7 +291,34 @@ def cmd_propose(args) -> int:
             trials = [store.trial(i) for i in ids]
     print(f"proposed {', '.join(t.name for t in trials)}; approve or reject with "
           "`campaign approve TRIAL` / `campaign reject TRIAL`")
+    if config.is_multi:
+        from sputter_twin.cli.campaign_front import prediction_table
+
+        print(prediction_table(config, trials))
+        return 0
     _print_trials(config, trials)
+    return 0
+
+
+def _propose_front_point(args) -> int:
+    """``campaign propose --front-point K``: point K of the predicted front, proposed for review."""
+    from campaigns.front import propose_front_point
+    from sputter_twin.cli.campaign_front import prediction_table
+
+    if args.n is not None:
+        raise CampaignError("--n", args.n, "--front-point proposes one recipe; leave out --n", "no --n")
+    if args.campaign_file is not None:
+        raise CampaignError("--front-point", args.front_point, "picks from a running campaign's predicted front; "
+                            "give the store without the campaign file", "--store FILE [--campaign NAME]")
+    with _open(args.store) as store:
+        cid, config, chamber = load_campaign(store, _campaign_id(store, args.campaign))
+        tid = propose_front_point(store, cid, config, chamber, args.front_point, actor=_user(args.reviewer))
+        t = store.trial(tid)
+    print(f"proposed {t.name}: point {args.front_point} of the predicted front, picked by "
+          f"{t.provenance['picked_from_front']['by']}; approve or reject with `campaign approve {t.id}` / "
+          f"`campaign reject {t.id}`")
+    print(prediction_table(config, [t]))
+    print(textwrap.indent(recipe_line(t.recipe), "  "))
     return 0
 
 

@@ -47,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
-    except InputError as exc:
-        print(f"sputter-twin: {exc}", file=sys.stderr)
+    except InputError as exc:  # one line; one per problem for an error that lists several (campaign import)
+        for line in str(exc).splitlines() or [""]:
+            print(f"sputter-twin: {line}", file=sys.stderr)
         return 2
     except ToolError as exc:
         print(f"sputter-twin: run-time failure: {exc}", file=sys.stderr)

@@ -45,7 +45,7 @@ def cmd_maintenance(args) -> int:
         cid = _campaign_id(store, args.campaign)
         _, config, chamber = load_campaign(store, cid)
         trials, events = store.trials(cid), store.events(cid)
-        rec = recommended_trial(config, chamber, trials, events)
+        rec = recommended_trial(config, chamber, trials, events=events)
         pick = rec[0] if rec is not None else (best_trial(config, trials) or (None,))[0]
         if pick is None:
             raise CampaignError("--campaign", config.name, "no successful run yet: nothing to recommend",

@@ -161,8 +161,15 @@ def test_a_newer_or_unknown_older_schema_is_refused_and_the_file_left_untouched(
     assert _digest(path) == before
 
 
+def _as_schema_3(path) -> None:
+    """Turn a store into what schema 3 wrote: no prediction_json column, version 3."""
+    _edit(path, "ALTER TABLE trials DROP COLUMN prediction_json",
+          "UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+
+
 def _as_schema_2(path) -> None:
-    """Turn a store into what schema 2 wrote: no extras_json column, version 2."""
+    """Turn a store into what schema 2 wrote: no extras_json nor prediction_json column, version 2."""
+    _as_schema_3(path)
     _edit(path, "ALTER TABLE trials DROP COLUMN extras_json",
           "UPDATE meta SET value = '2' WHERE key = 'schema_version'")
 
@@ -183,7 +190,7 @@ def test_a_schema_1_store_is_migrated_when_opened_and_keeps_everything(tmp_path)
         before_events = s.events(cid)
     _as_schema_1(path)
     with CampaignStore(path) as s:
-        assert s.schema_version() == SCHEMA_VERSION == 3 and s.integrity_check() == "ok"
+        assert s.schema_version() == SCHEMA_VERSION == 4 and s.integrity_check() == "ok"
         assert s.trials(cid) == before_trials  # every trial as it was; no P(failure) for the old ones
         assert s.events(cid) == before_events
         (t3,) = s.add_proposals(cid, [Recipe(rf_power_w=70.0)], provenance={"strategy": "test"},
@@ -191,7 +198,7 @@ def test_a_schema_1_store_is_migrated_when_opened_and_keeps_everything(tmp_path)
         assert s.trial(t3).predicted_failure == 0.25 and s.trial(t1).predicted_failure is None
         assert "predicted_failure" in s.to_dataframe(cid).columns
     with CampaignStore(path) as s:  # opening a migrated store again changes nothing
-        assert s.schema_version() == 3 and len(s.trials(cid)) == 3
+        assert s.schema_version() == SCHEMA_VERSION and len(s.trials(cid)) == 3
 
 
 def test_a_failed_migration_leaves_the_schema_1_store_as_it_was(tmp_path, monkeypatch):
@@ -212,7 +219,7 @@ def test_a_failed_migration_leaves_the_schema_1_store_as_it_was(tmp_path, monkey
     db.close()
     monkeypatch.undo()
     with CampaignStore(path) as s:  # and the real migration still works afterwards
-        assert s.schema_version() == 3
+        assert s.schema_version() == SCHEMA_VERSION
     assert before != _digest(path)
 
 
@@ -228,7 +235,7 @@ def test_a_schema_2_store_is_migrated_and_new_trials_keep_their_extras(tmp_path)
         before_trials, before_events = s.trials(cid), s.events(cid)
     _as_schema_2(path)
     with CampaignStore(path) as s:
-        assert s.schema_version() == 3 and s.integrity_check() == "ok"
+        assert s.schema_version() == SCHEMA_VERSION and s.integrity_check() == "ok"
         assert s.trials(cid) == before_trials and s.trials(cid)[0].extras == {}  # nothing lost, no extras
         assert s.events(cid) == before_events
         cid2 = s.create_campaign("bias", EXTRAS_CONFIG.replace('name = "c"', 'name = "bias"'))
@@ -240,7 +247,7 @@ def test_a_schema_2_store_is_migrated_and_new_trials_keep_their_extras(tmp_path)
         assert df["substrate_bias_v"].tolist() == [-40.0] and df.attrs["units"]["substrate_bias_v"] == "V"
         assert df.attrs["units"]["rf_power_w"] == "W" and df.attrs["extras"] == ["substrate_bias_v"]
     with CampaignStore(path) as s:  # opening a migrated store again changes nothing
-        assert s.schema_version() == 3 and s.trial(t2).extras == {"substrate_bias_v": -40.0}
+        assert s.schema_version() == SCHEMA_VERSION and s.trial(t2).extras == {"substrate_bias_v": -40.0}
 
 
 def test_a_failed_migration_from_schema_2_leaves_the_store_as_it_was(tmp_path, monkeypatch):
@@ -357,3 +364,24 @@ def test_an_empty_file_is_a_new_store_only_when_creating(tmp_path):
     assert path.read_bytes() == b""
     with CampaignStore(path) as store:
         assert store.campaigns() == []
+
+
+def test_a_schema_3_store_is_migrated_and_new_trials_keep_their_vector_prediction(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with CampaignStore(path) as s:
+        cid, (t1,) = _proposed(s)
+        before_trials, before_events = s.trials(cid), s.events(cid)
+    _as_schema_3(path)
+    with CampaignStore(path) as s:
+        assert s.schema_version() == SCHEMA_VERSION == 4 and s.integrity_check() == "ok"
+        assert s.trials(cid) == before_trials and s.trial(t1).prediction == {}
+        assert s.events(cid) == before_events
+        pred = {"goals": ["interface_resistance_ohm_cm2", "process_time_s"], "mean": [1.0, 7200.0],
+                "std": [0.1, float("nan")], "p_feasible": 0.8, "acquisition": 0.3}
+        (t2,) = s.add_proposals(cid, [Recipe(rf_power_w=70.0)], provenance={"strategy": "test"},
+                                vector_predictions=[pred])
+        assert s.trial(t2).prediction == pred | {"std": [0.1, None]}  # NaN is stored as null (strict JSON)
+    with CampaignStore(path) as s:  # opening a migrated store again changes nothing
+        assert s.schema_version() == 4 and s.trial(t2).prediction["p_feasible"] == 0.8
+    with pytest.raises(ValueError, match="one vector prediction"), CampaignStore(path) as s:
+        s.add_proposals(cid, [Recipe()], provenance={}, vector_predictions=[])

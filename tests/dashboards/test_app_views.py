@@ -14,7 +14,7 @@ from dashboards.layout import shell
 from dashboards.router import campaign_key
 
 VIEW_MODULES = ("home_view", "campaign_view", "review_view", "measure_view", "history_view", "charts_view",
-                "surrogate_view", "run_view", "compare_view")
+                "front_view", "surrogate_view", "run_view", "compare_view")
 
 
 def _ids(component) -> list[str]:

@@ -1,0 +1,293 @@
+"""Multi-objective sample efficiency: hypervolume of the measured front after 20/40/60 runs, and runs to 90 % of
+the reference front's hypervolume, on the example campaign and two outside problems with known fronts.
+
+Problems (:mod:`benchmarks._pareto_problems`):
+
+* ``lipon_pareto``: ``examples/campaigns/lipon_pareto.toml`` (R_int, process time, ionic conductivity; R_int ≤ 30
+  Ω·cm² as outcome constraint; 8-D), run on the stochastic twin as the campaign has it (random events, shorts,
+  measurement noise, chamber state carried from run to run), one tool per seed. Reference front: the deterministic
+  twin on 2^17 Sobol points plus Gaussian polishing around the front (the line printed says how much the polishing
+  moved it). The reference point is the campaign's.
+* ``BraninCurrin`` (2 goals, 2-D) and ``DTLZ2`` (3 goals, 6-D): noise-free, known maximum hypervolumes.
+
+What is counted: after ``n`` runs, the *measured front* (measured-feasible runs, measured scores) and its
+hypervolume (``HV meas``); and, honestly, the true scores of the measured front's recipes (the deterministic twin's
+on the example: a lucky noisy measurement gets no credit), counting only those truly feasible (``HV true``). Runs
+to 90 % use the true hypervolume (``meas`` in brackets: by measured values). ``feasible`` is the share of the
+model-driven proposals (runs 11 on) that are truly feasible. Medians over seeds; ``>cap`` when a seed never got
+there (counted as cap + 1 in the median).
+
+Strategies: ours (``mobo``; ``twin-mobo`` on the example), ``random`` (our uniform strategy), Optuna's NSGA-II
+(population 10, a small-budget setting: the default 50 would leave it one generation in 60 runs) and its
+multi-objective TPE (defaults), both told the outcome constraints through ``constraints_func`` and failed runs as
+failed trials; BoTorch's qNEHVI when installed (:mod:`benchmarks._botorch_pareto`, skipped with the reason
+otherwise). Every strategy gets the same seeds, the same tools and the same evaluation.
+
+    .venv/bin/python benchmarks/pareto.py --seeds 10 --jobs 2
+    .venv/bin/python benchmarks/pareto.py --problems BraninCurrin --strategies mobo,random --seeds 3 --cap 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import statistics
+import sys
+import time
+import warnings
+from multiprocessing import Pool
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import qmc
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import _botorch_pareto  # noqa: E402
+import _pareto_problems as pp  # noqa: E402
+
+from campaigns.ask_tell import AskTell  # noqa: E402
+from campaigns.pareto import hypervolume, pareto_mask  # noqa: E402
+from campaigns.strategies import StrategyContext, make_strategy  # noqa: E402
+from twin import Chamber  # noqa: E402
+
+OURS = ("mobo", "twin-mobo", "random")
+ALL = ("mobo", "twin-mobo", "random", "nsga2", "tpe", "qnehvi")
+N_MODEL_FROM = 10
+"""Runs from which the feasibility share of proposals is counted (after every strategy's initial design)."""
+
+_PROBLEMS: dict[str, pp.Problem] = {}
+
+
+def problem(name: str, reference: bool = True) -> pp.Problem:
+    """The problem by name (built once per process; the example's reference front only when asked)."""
+    key = f"{name}:{reference}"
+    if key not in _PROBLEMS:
+        if name == "lipon_pareto":
+            _PROBLEMS[key] = pp.example_problem(n_sobol=2**17 if reference else 2, polish_rounds=5 if reference
+                                                else 0)[0]
+        else:
+            _PROBLEMS[key] = {p.name: p for p in pp.outside_problems()}[name]
+    return _PROBLEMS[key]
+
+
+# -- the strategies ---------------------------------------------------------------------------------------------------
+def run_ours(p: pp.Problem, name: str, seed: int, cap: int) -> list[tuple[np.ndarray, Any]]:
+    f = p.evaluator(seed)
+    out = []
+    if p.space.has_recipe:
+        config = pp.CampaignConfig.from_toml(pp.EXAMPLE)
+        settings = dict(config.strategy_settings) if name == config.strategy else {}
+        s = make_strategy(name, StrategyContext(p.space, settings, seed, p.objective, Chamber(), cap))
+        for k in range(cap):
+            r = s.ask(1)[0]
+            u = p.space.unit_cube([p.space.to_point(r)])[0]
+            o = f(u, k)
+            s.tell([r], [o])
+            out.append((u, o))
+        return out
+    opt = AskTell(p.space, name, seed=seed, objectives=[g.direction for g in p.objective.goals],
+                  reference=[g.reference for g in p.objective.goals], budget=cap)
+    for k in range(cap):
+        pt = opt.ask(1)[0]
+        u = np.array([pt[n] for n in p.space.names], float)
+        o = f(u, k)
+        opt.tell([pt], [None if o.failed else list(o.values) + list(o.slacks or ())])
+        out.append((u, o))
+    return out
+
+
+def run_optuna(p: pp.Problem, name: str, seed: int, cap: int) -> list[tuple[np.ndarray, Any]]:
+    import optuna
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import TrialState
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    c = len(p.objective.constraints)
+    cons = (lambda t: t.user_attrs["c"]) if c else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # experimental-feature warnings
+        sampler = (optuna.samplers.NSGAIISampler(population_size=10, seed=seed, constraints_func=cons)
+                   if name == "nsga2" else optuna.samplers.TPESampler(seed=seed, constraints_func=cons))
+    study = optuna.create_study(directions=["minimize"] * len(p.objective.goals), sampler=sampler)
+    d = len(p.space)
+    dists = {f"x{j}": FloatDistribution(0.0, 1.0) for j in range(d)}
+    f = p.evaluator(seed)
+    out = []
+    for k in range(cap):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = study.ask(dists)
+        u = np.array([t.params[f"x{j}"] for j in range(d)], float)
+        o = f(u, k)
+        if o.failed:
+            t.set_user_attr("c", [1.0] * max(c, 1))
+            study.tell(t, state=TrialState.FAIL)
+        else:
+            t.set_user_attr("c", list(o.slacks or ()))
+            study.tell(t, list(o.scores))
+        out.append((u, o))
+    return out
+
+
+def run_one(task: tuple[str, str, int, int, str]) -> tuple[str, str, int, list[tuple[np.ndarray, Any]], float]:
+    """One seed of one strategy on one problem; kept in ``cache`` (a directory, "" for none) as a pickle, so that
+    an interrupted measurement resumes where it stopped."""
+    name, strategy, seed, cap, cache = task
+    path = Path(cache) / f"{name}-{strategy}-{seed}-{cap}.pkl" if cache else None
+    if path is not None and path.exists():
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+    out = _run_one(name, strategy, seed, cap)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(out, fh)
+        tmp.replace(path)
+    return out
+
+
+def _run_one(name: str, strategy: str, seed: int, cap: int) -> tuple[str, str, int, list[tuple[np.ndarray, Any]],
+                                                                     float]:
+    p = problem(name, reference=False)
+    t = time.perf_counter()
+    if strategy in OURS:
+        runs = run_ours(p, strategy, seed, cap)
+    elif strategy in ("nsga2", "tpe"):
+        runs = run_optuna(p, strategy, seed, cap)
+    else:
+        runs = _botorch_pareto.run_qnehvi(len(p.space), len(p.objective.goals), len(p.objective.constraints), p.ref,
+                                          p.evaluator(seed), seed, cap)
+    return name, strategy, seed, runs, time.perf_counter() - t
+
+
+# -- what is counted ---------------------------------------------------------------------------------------------------
+def curves(p: pp.Problem, runs: list[tuple[np.ndarray, Any]]) -> dict[str, Any]:
+    """Measured and true hypervolume after each run, and the true feasibility of each run."""
+    U = np.array([u for u, _ in runs])
+    true_scores, true_ok = p.truth(U)
+    meas_ok = np.array([o.feasible for _, o in runs])
+    m = len(p.ref)
+    S = np.array([o.scores if o.scores is not None else [np.nan] * m for _, o in runs], float)
+    hv_meas, hv_true = [], []
+    for n in range(1, len(runs) + 1):
+        idx = np.flatnonzero(meas_ok[:n])
+        if not len(idx):
+            hv_meas.append(0.0)
+            hv_true.append(0.0)
+            continue
+        hv_meas.append(hypervolume(S[idx], p.ref))
+        front = idx[pareto_mask(S[idx])]
+        front = front[true_ok[front]]
+        hv_true.append(hypervolume(true_scores[front], p.ref) if len(front) else 0.0)
+    return {"meas": np.array(hv_meas) / p.reference_hv, "true": np.array(hv_true) / p.reference_hv,
+            "feasible": true_ok}
+
+
+def runs_to(frac: np.ndarray, level: float = 0.9) -> int | None:
+    hit = np.flatnonzero(frac >= level)
+    return int(hit[0]) + 1 if len(hit) else None
+
+
+def median_runs(values: list[int | None], cap: int) -> tuple[float, str]:
+    med = statistics.median([cap + 1 if v is None else v for v in values])
+    return med, (f">{cap}" if med > cap else f"{med:g}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--problems", default="lipon_pareto,BraninCurrin,DTLZ2")
+    ap.add_argument("--strategies", default=",".join(ALL))
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--cap", type=int, default=60)
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--qnehvi-seeds", type=int, default=None,
+                    help="seeds for qNEHVI (default: --seeds; it costs ~100x ours per proposal)")
+    ap.add_argument("--sobol", type=int, default=17, help="log2 of the reference search's Sobol points")
+    ap.add_argument("--cache", default="", help="directory keeping each finished seed (resume after a stop); "
+                    "not a file to commit: delete it to measure again")
+    args = ap.parse_args(argv)
+    problems = [s for s in args.problems.split(",") if s]
+    strategies = [s for s in args.strategies.split(",") if s]
+    bad = [s for s in strategies if s not in ALL] + [q for q in problems
+                                                     if q not in ("lipon_pareto", "BraninCurrin", "DTLZ2")]
+    if bad:
+        print(f"pareto.py: unknown strategy or problem {bad[0]!r}; strategies: {', '.join(ALL)}; problems: "
+              "lipon_pareto, BraninCurrin, DTLZ2", file=sys.stderr)
+        return 2
+    if "qnehvi" in strategies and (why := _botorch_pareto.missing()):
+        print(f"qnehvi: skipped, {why}")
+        strategies.remove("qnehvi")
+    n_q = args.seeds if args.qnehvi_seeds is None else args.qnehvi_seeds
+    tasks = [(q, s, seed, args.cap, args.cache) for seed in range(max(args.seeds, n_q)) for q in problems
+             for s in strategies if seed < (n_q if s == "qnehvi" else args.seeds)
+             and not (s == "twin-mobo" and q != "lipon_pareto")]
+    t0 = time.perf_counter()
+    if args.jobs > 1:
+        with Pool(args.jobs) as pool:
+            results = pool.map(run_one, tasks, chunksize=1)
+    else:
+        results = [run_one(t) for t in tasks]
+    marks = [n for n in (20, 40, 60) if n <= args.cap] or [args.cap]
+    ok_all = True
+    for q in problems:
+        if q == "lipon_pareto":
+            p = pp.example_problem(n_sobol=2**args.sobol, polish_rounds=5)[0]
+        else:
+            p = problem(q)
+        d, m = len(p.space), len(p.ref)
+        print(f"\n== {q}: {m} goals, {d}-D, {'noisy (stochastic twin)' if p.noisy else 'noise-free'}; "
+              f"{args.seeds} seeds, {args.cap} runs")
+        print(f"reference hypervolume {p.reference_hv:.6g}: {p.reference_how}")
+        share = p.truth(qmc.Sobol(d, scramble=True, seed=5).random(4096))[1].mean()
+        rows: dict[str, dict[str, Any]] = {}
+        for name, strategy, _seed, runs, secs in results:
+            if name != q:
+                continue
+            r = rows.setdefault(strategy, {"true": [], "meas": [], "feas": [], "secs": []})
+            c = curves(p, runs)
+            r["true"].append(c["true"])
+            r["meas"].append(c["meas"])
+            r["feas"].append(c["feasible"][N_MODEL_FROM:].mean() if len(runs) > N_MODEL_FROM else np.nan)
+            r["secs"].append(secs)
+        if "random" in rows and 40 <= args.cap:
+            rnd40 = statistics.median(float(t[39]) for t in rows["random"]["true"])
+            print(f"how hard: random's 40 runs reach {100 * rnd40:.1f} % of the reference hypervolume (median); "
+                  f"{100 * share:.1f} % of the space is feasible")
+        else:
+            print(f"how hard: {100 * share:.1f} % of the space is feasible")
+        head = "".join(f"{'@' + str(n):>7}" for n in marks)
+        print(f"{'strategy':<11}{'HV true %':>10}{head}{'HV meas %':>12}{head}   runs to 90 % true (meas)"
+              f"   vs random   feasible   s/seed")
+        med_runs = {s: median_runs([runs_to(t) for t in r["true"]], args.cap)[0] for s, r in rows.items()}
+        for s in strategies:
+            if s not in rows:
+                continue
+            r = rows[s]
+            tr = [statistics.median(float(t[n - 1]) for t in r["true"]) * 100 for n in marks]
+            ms = [statistics.median(float(t[n - 1]) for t in r["meas"]) * 100 for n in marks]
+            med, txt = median_runs([runs_to(t) for t in r["true"]], args.cap)
+            _, txt_m = median_runs([runs_to(t) for t in r["meas"]], args.cap)
+            rel = med / med_runs["random"] if "random" in med_runs and s != "random" else float("nan")
+            feas = np.nanmean(r["feas"]) * 100
+            print(f"{s:<11}{'':>10}" + "".join(f"{v:>7.1f}" for v in tr) + f"{'':>12}" +
+                  "".join(f"{v:>7.1f}" for v in ms) + f"   {txt:>17} ({txt_m:>4})"
+                  f"{rel:>12.2f}{feas:>10.0f}%{statistics.median(r['secs']):>9.0f}")
+        ours = "mobo"
+        if ours in med_runs and "random" in med_runs:
+            met = med_runs[ours] <= 40 and med_runs[ours] <= 0.5 * med_runs["random"]
+            if q == "lipon_pareto":
+                ok_all &= met
+            ref_txt = f"; qNEHVI median {med_runs['qnehvi']:g}" if "qnehvi" in med_runs else ""
+            print(f"{q}: {ours} median {med_runs[ours]:g} runs to 90 % (target <= 40 and <= half of random's "
+                  f"{med_runs['random']:g}): {'met' if met else 'NOT met'}{ref_txt}")
+    print(f"\nwall time {time.perf_counter() - t0:.0f} s")
+    return 0 if ok_all else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
