@@ -201,15 +201,20 @@ def with_states(chamber: Chamber, trials: list[Trial],
             else:
                 state = {k: v for k, v in (ctx or {}).items() if k in init}
                 o = dataclasses.replace(o, state=state or None)
-            out.append((t, dataclasses.replace(o, context=ctx)))
+            out.append((t, _with_context(o, ctx)))
             continue
         before = after.get(t.run_index - 1) if t.run_index > 0 else init
         if ctx and all(k in ctx for k in init):  # the recorded start state: right across a vent too
             before = {k: ctx[k] for k in init}
         mine = after.get(t.run_index)
-        out.append((t, dataclasses.replace(o, state=dict(before) if before else None,
-                                           state_after=dict(mine) if mine else None, context=ctx)))
+        o = dataclasses.replace(o, state=dict(before) if before else None, state_after=dict(mine) if mine else None)
+        out.append((t, _with_context(o, ctx)))
     return out
+
+
+def _with_context(o: Any, ctx: dict[str, float] | None) -> Any:
+    """``o`` with the run's context, where its kind of outcome keeps one (several goals' outcomes do not yet)."""
+    return dataclasses.replace(o, context=ctx) if any(f.name == "context" for f in dataclasses.fields(o)) else o
 
 
 def best_trial(config: CampaignConfig, trials: list[Trial]) -> tuple[Trial, Outcome] | None:
