@@ -17,6 +17,11 @@ search, not a hyper-parameter search as skopt's own ``ask(n_points=k)`` would.
 reviewer reads and the store keeps are calibrated on the campaign's track record by :mod:`campaigns.intervals`,
 the same way for every strategy.
 
+**Context.** With ``context`` columns (the chamber state each run started in, :mod:`campaigns.context_model`), the
+GP is fitted on ``[recipe, context]`` rows and searched and answered at the current context only
+(:class:`~campaigns.context_model.ContextSlice`): the shared optimiser and constant liar search recipes, EI improves
+on the best posterior mean among the recipes run *in the current context*.
+
 Failed runs can be kept out of the objective's GP and modelled apart (:class:`KernelFailureModel`): the
 acquisition is then EI × P(success), with P(failure) a kernel-weighted Beta–Bernoulli estimate whose Matérn length
 scales are fitted to the failure labels: near a failure with no success around it P(failure) → 1; a lone failure
@@ -231,7 +236,8 @@ class GPModel:
     def __init__(self, space: SearchSpace, points: Sequence[Sequence[Any]], scores: Sequence[float], *,
                  seed: int, acq_func: str = "EI", xi: float = 0.01, kappa: float = 1.96,
                  acq_optimizer: str = "auto", n_points: int = 10000, n_restarts_optimizer: int = 5,
-                 gp_restarts: int = 1, failed: Sequence[Sequence[Any]] = ()) -> None:
+                 gp_restarts: int = 1, failed: Sequence[Sequence[Any]] = (), context: np.ndarray | None = None,
+                 failed_context: np.ndarray | None = None, context_now: np.ndarray | None = None) -> None:
         self.space = space
         self.seed = int(seed)
         self.failed = [list(p) for p in failed]
@@ -243,10 +249,33 @@ class GPModel:
         self.points = [list(p) for p in points]
         self.scores = [float(s) for s in scores]
         self.cats = categories_of(space)
-        self.surrogate = fit_gp(self.unit(self.points), self.scores, seed=self.seed, gp_restarts=gp_restarts)
+        # context columns (campaigns.context_model) beside the recipe's: the GP models f(recipe, context) and is
+        # searched and answered at the current context only
+        self.contextual = context is not None and context_now is not None and np.size(context_now) > 0
+        u_ok, u_failed = self.unit(self.points), self.unit(self.failed)
+        if self.contextual:
+            c = np.size(context_now)
+            u_ok = np.hstack([u_ok, np.asarray(context, float).reshape(len(u_ok), c)])
+            u_failed = np.hstack([u_failed, np.asarray(failed_context, float).reshape(len(u_failed), c)])
+        self.surrogate = fit_gp(u_ok, self.scores, seed=self.seed, gp_restarts=gp_restarts)
         self.model = self.surrogate.model
-        self.failure = (KernelFailureModel(self.unit(self.points), self.unit(self.failed), seed=self.seed,
-                                           gp_restarts=gp_restarts) if self.failed else None)
+        self.failure = (KernelFailureModel(u_ok, u_failed, seed=self.seed, gp_restarts=gp_restarts)
+                        if self.failed else None)
+        self.search: acq.Surrogate = self.surrogate
+        self.search_failure: Any = self.failure
+        if self.contextual:
+            from campaigns.context_model import ContextSlice, FailureSlice
+
+            self.search = ContextSlice(self.surrogate, np.asarray(context_now, float))
+            self.search_failure = FailureSlice(self.failure, context_now) if self.failure is not None else None
+
+    @property
+    def y_best(self) -> float:
+        """The score EI improves on: the best score told; with a context, the best posterior mean among the recipes
+        run, in the current context (a run's score belongs to the context it ran in)."""
+        if not self.contextual:
+            return min(self.scores)
+        return float(np.min(self.search.posterior(self.unit(self.points)).mean))
 
     def unit(self, points: Sequence[Sequence[Any]]) -> np.ndarray:
         if not len(points):
@@ -256,7 +285,7 @@ class GPModel:
     def acquisition(self, kind: str | None = None) -> acq.Acquisition:
         kind = kind or self.acq_func
         return acq.Acquisition(kind, self.xi, self.kappa,
-                               self.failure if kind in CONSTRAINED_ACQ_FUNCS else None)
+                               self.search_failure if kind in CONSTRAINED_ACQ_FUNCS else None)
 
     def _choose(self, rng: np.random.Generator):
         def choose(gain):
@@ -269,16 +298,16 @@ class GPModel:
         EI, PI and LCB nominees by a softmax of their posterior means (Hoffman, Brochu & de Freitas, UAI 2011; here
         without memory across proposals, so that the proposals depend on the observations only)."""
         rng = np.random.default_rng([self.seed % (2**32), 7])
-        y_best = min(self.scores)
+        y_best = self.y_best
         pend = self.unit(pending) if len(pending) else None
         if self.acq_func != "gp_hedge":
-            u = acq.propose_batch(self.surrogate, n, self.acquisition(), y_best, self._choose(rng), pending=pend)
+            u = acq.propose_batch(self.search, n, self.acquisition(), y_best, self._choose(rng), pending=pend)
         else:
             u = self._hedge(n, y_best, pend, rng)
         return self.space.from_unit_cube(u)
 
     def _hedge(self, n: int, y_best: float, pend: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
-        model: acq.Surrogate = self.surrogate
+        model: acq.Surrogate = self.search
         if pend is not None:
             model = model.condition(pend, np.full(len(pend), y_best))
         out = []
@@ -296,12 +325,16 @@ class GPModel:
     def failure_probability(self, points: Sequence[Sequence[Any]]) -> np.ndarray:
         """P(failure) at ``points`` [0–1]; with no failed run yet, the smoothed rate ``1 / (n + 2)`` everywhere (the
         acquisition then ignores it)."""
-        if self.failure is None:
+        if self.search_failure is None:
             return np.full(len(points), 1.0 / (len(self.points) + 2))
-        return self.failure.probability(self.unit(points))
+        return self.search_failure.probability(self.unit(points))
 
     def predict(self, points: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and standard deviation of the latent score at ``points`` (noise-free)."""
+        """Posterior mean and standard deviation of the latent score at ``points`` (noise-free; in the current
+        context when the model has one)."""
+        if self.contextual:
+            post = self.search.posterior(self.unit(points))
+            return post.mean, post.std
         return self.surrogate.predict_unit(self.unit(points))
 
     def predictive(self, points: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
@@ -312,4 +345,4 @@ class GPModel:
 
     def expected_improvement(self, points: Sequence[Sequence[Any]], xi: float = 0.01) -> np.ndarray:
         """Expected improvement [score units] over the best observed score at ``points``."""
-        return acq.expected_improvement(self.surrogate.posterior(self.unit(points)), min(self.scores), xi)
+        return acq.expected_improvement(self.search.posterior(self.unit(points)), self.y_best, xi)

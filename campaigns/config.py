@@ -93,6 +93,8 @@ class Outcome:
     """Chamber state the run started in (hours since vent, target and shield kWh), when known."""
     state_after: dict[str, float] | None = None
     """Chamber state the run left behind (the next run starts in it), when known."""
+    context: dict[str, float] | None = None
+    """The run's context (:mod:`campaigns.context`: the chamber state it started in, as recorded), when known."""
     predicted: tuple[float, float] | None = None
     """The model's own (uncalibrated) mean and standard deviation of this run's score, from before it ran, when
     known: the track record that calibrates later intervals (:mod:`campaigns.intervals`)."""

@@ -35,8 +35,9 @@ import numpy as np
 
 import process_models as pm
 from campaigns.config import CampaignConfig, Outcome
+from campaigns.context import CONTEXT_EVENT, context_now, tool_state, trial_context
 from campaigns.errors import CampaignError
-from campaigns.records import is_imported, runs_used
+from campaigns.records import TrialEvent, is_imported, runs_used
 from campaigns.store import CampaignStore, Trial
 from campaigns.strategies import Strategy, context, make_strategy
 from campaigns.tool_extras import check_tool_extras, declared_extras, trial_proposal  # noqa: F401 (re-exported)
@@ -163,11 +164,14 @@ def pinned_settings(config: CampaignConfig, trials: list[Trial]) -> CampaignConf
     return dataclasses.replace(config, strategy_settings={**started, **config.strategy_settings})
 
 
-def rebuild_strategy(config: CampaignConfig, chamber: Chamber, trials: list[Trial]) -> Strategy:
+def rebuild_strategy(config: CampaignConfig, chamber: Chamber, trials: list[Trial],
+                     events: list[TrialEvent] | None = None) -> Strategy:
     """The campaign's strategy with the settings it started with (:func:`pinned_settings`), told every outcome in
-    the store (replay of ``tell``)."""
+    the store (replay of ``tell``), for the chamber as it is now (:func:`campaigns.context.context_now` of the
+    trials and the campaign's ``events``: vents and tool readings; without events, from the trials alone)."""
     config = pinned_settings(config, trials)
-    strategy = make_strategy(config.strategy, context(config, chamber))
+    now = context_now(chamber, trials, events or ())
+    strategy = make_strategy(config.strategy, context(config, chamber, now))
     told = with_states(chamber, trials, outcomes(config, trials))
     if told:
         strategy.tell([trial_proposal(t) for t, _ in told], [o for _, o in told])
@@ -188,18 +192,29 @@ def with_states(chamber: Chamber, trials: list[Trial],
             if k in ("hours_since_vent", "target_kwh", "shield_kwh")}
     out = []
     for t, o in told:
+        ctx = trial_context(t)
         if t.run_index is None:
             if is_imported(t):
                 from campaigns.importer import context_state
 
                 o = dataclasses.replace(o, state=context_state(t, chamber), state_after=None)
-            out.append((t, o))
+            else:
+                state = {k: v for k, v in (ctx or {}).items() if k in init}
+                o = dataclasses.replace(o, state=state or None)
+            out.append((t, _with_context(o, ctx)))
             continue
         before = after.get(t.run_index - 1) if t.run_index > 0 else init
+        if ctx and all(k in ctx for k in init):  # the recorded start state: right across a vent too
+            before = {k: ctx[k] for k in init}
         mine = after.get(t.run_index)
-        out.append((t, dataclasses.replace(o, state=dict(before) if before else None,
-                                           state_after=dict(mine) if mine else None)))
+        o = dataclasses.replace(o, state=dict(before) if before else None, state_after=dict(mine) if mine else None)
+        out.append((t, _with_context(o, ctx)))
     return out
+
+
+def _with_context(o: Any, ctx: dict[str, float] | None) -> Any:
+    """``o`` with the run's context, where its kind of outcome keeps one (several goals' outcomes do not yet)."""
+    return dataclasses.replace(o, context=ctx) if any(f.name == "context" for f in dataclasses.fields(o)) else o
 
 
 def best_trial(config: CampaignConfig, trials: list[Trial]) -> tuple[Trial, Outcome] | None:
@@ -215,8 +230,13 @@ def best_trial(config: CampaignConfig, trials: list[Trial]) -> tuple[Trial, Outc
 
 
 def recommended_trial(config: CampaignConfig, chamber: Chamber, trials: list[Trial],
-                      strategy: Strategy | None = None) -> tuple[Trial, float] | None:
+                      strategy: Strategy | None = None,
+                      events: list[TrialEvent] | None = None) -> tuple[Trial, float] | None:
     """The successful trial whose recipe the strategy's model rates best, and that rating in the objective's units.
+
+    A strategy that models the chamber's context (``gp`` with ``context``, ``twin-prior``) rates each recipe for the
+    chamber *as it is now* (:func:`campaigns.context.context_now` of the trials and ``events``), not as it was when
+    the recipe ran.
 
     The rating is the model's posterior mean at each recipe that was run, so it pools a run with its neighbours:
     with a noisy measurement (the twin's R_int has 5 % noise) the best *measured* run is often a lucky draw of a
@@ -234,7 +254,7 @@ def recommended_trial(config: CampaignConfig, chamber: Chamber, trials: list[Tri
     ok = [(t, o) for t, o in outcomes(config, trials) if not o.failed and o.value is not None]
     if len(ok) < 2:
         return None
-    strategy = strategy if strategy is not None else rebuild_strategy(config, chamber, trials)
+    strategy = strategy if strategy is not None else rebuild_strategy(config, chamber, trials, events)
     if not hasattr(strategy, "predict"):
         return None
     # the model's own mean: the calibration's shift is for runs not yet made (see campaigns.intervals)
@@ -334,10 +354,12 @@ def propose(store: CampaignStore, campaign_id: int, config: CampaignConfig, cham
     n = config.batch_size if n is None else n
     if n < 1:
         raise CampaignError("--n", n, "must be at least 1", ">= 1")
-    strategy = rebuild_strategy(config, chamber, trials)
+    events = store.events(campaign_id)
+    strategy = rebuild_strategy(config, chamber, trials, events)
     recipes = strategy.ask(n)
     prov = provenance(config, strategy, tool_name or config.tool.get("type", "simulated"),
                       len(outcomes(config, trials)))
+    prov["context_now"] = context_now(chamber, trials, events)
     if hasattr(strategy, "model_predictive"):  # the track record that calibrates later intervals
         own_mean, own_std = strategy.model_predictive(recipes)
         prov["interval"] = _plain_json({**strategy.interval_calibration().to_dict(),
@@ -425,9 +447,17 @@ class Runner:
         state = ran[-1].result.get("chamber_state_after") if ran else None
         if state:
             chamber = chamber.replace({f"state.{k}": float(v) for k, v in state.items()})
+        # vents logged since the last run (sputter-twin tool vent) and runs since the vent, from the store
+        now_state, runs_since_vent = tool_state(context_now(chamber, trials, self.store.events(self.campaign_id)))
+        if now_state and "type" in cfg and cfg["type"] != "simulated":
+            now_state = {}  # a real tool's state is its own; only a simulated one is positioned from the store
+        if now_state:
+            chamber = chamber.replace({f"state.{k}": v for k, v in now_state.items()})
         tool = cls.from_config(cfg, chamber)
         if hasattr(tool, "run_index"):
             tool.run_index = ran[-1].run_index + 1 if ran else 0
+        if hasattr(tool, "runs_since_vent"):
+            tool.runs_since_vent = runs_since_vent
         return tool
 
     @property
@@ -481,9 +511,20 @@ class Runner:
                 if used >= self.budget:
                     return self._summary("budget_spent", runs, used, trials)
                 n = min(self.config.batch_size, self.budget - used)
+                self._read_context()
                 propose(self.store, self.campaign_id, self.config, self.chamber, n, tool_name=self.tool.name)
         finally:
             bar.close()
+
+    def _read_context(self) -> None:
+        """A real tool that reports its context (readbacks through its mapping) is read before each proposal, and
+        the reading logged as a campaign event, so the proposal is made for the chamber as it is (and a resumed
+        runner sees the same reading). A simulated tool's context follows from the store."""
+        if getattr(self.tool, "is_real", False) and callable(getattr(self.tool, "context", None)):
+            reading = self.tool.context()
+            if reading:
+                self.store.log_event(None, CONTEXT_EVENT, {"context": dict(reading), "tool": self.tool.name},
+                                     actor=RUNNER, campaign_id=self.campaign_id)
 
     def _summary(self, status: str, runs: int, used: int, trials: list[Trial]) -> RunSummary:
         return RunSummary(status, runs, used, self.budget, best_trial(self.config, trials))
@@ -539,6 +580,7 @@ class Runner:
             # what the tool was asked to set beside the recipe, and whether the twin models it (it does not)
             self.store.log_event(trial.id, "extras", {"extras": dict(extras), "tool": self.tool.name,
                                                       "modelled_by_twin": False}, actor=RUNNER)
+        run_context = self.tool.context() if callable(getattr(self.tool, "context", None)) else None
         try:
             result = self.tool.run(recipe, extras=dict(extras)) if extras else self.tool.run(recipe)
         except KeyboardInterrupt as exc:
@@ -565,6 +607,8 @@ class Runner:
         if result.telemetry is not None:
             self._log_commands(trial, result.telemetry.attrs.get("command_log"))
         rd = result.to_dict()
+        if run_context:
+            rd["context"] = dict(run_context)  # the chamber state the run started in (campaigns.context)
         outcome = self.config.objective.evaluate(rd, trial.recipe)
         if rd.get("interface_resistance_ohm_cm2") is None and not rd.get("shorted"):
             state, reason = "awaiting_measurement", "the tool cannot measure the interface resistance"

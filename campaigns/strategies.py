@@ -107,6 +107,9 @@ class StrategyContext:
     chamber: Chamber | None = None
     budget: int = 30
     batch_size: int = 1
+    context_now: dict[str, float] | None = None
+    """The context the next run will start in (:func:`campaigns.context.context_now`), for a strategy that models
+    the objective as f(recipe, context): its proposals and predictions are for that context. None: unknown."""
 
 
 StrategyFactory = Callable[[StrategyContext], Strategy]
@@ -151,10 +154,12 @@ def make_strategy(name: str, ctx: StrategyContext) -> Strategy:
     return _REGISTRY[name](ctx)
 
 
-def context(config: Any, chamber: Chamber | None = None) -> StrategyContext:
-    """The context of a :class:`campaigns.config.CampaignConfig`."""
+def context(config: Any, chamber: Chamber | None = None,
+            context_now: dict[str, float] | None = None) -> StrategyContext:
+    """The context of a :class:`campaigns.config.CampaignConfig` (``context_now``: the chamber state the next run
+    will start in, :func:`campaigns.context.context_now`)."""
     return StrategyContext(config.space, dict(config.strategy_settings), config.seed, config.objective, chamber,
-                           config.budget, config.batch_size)
+                           config.budget, config.batch_size, dict(context_now) if context_now else None)
 
 
 def check_settings(config: Any) -> None:
@@ -212,23 +217,34 @@ class _Observed:
         """Points and scores for a surrogate: failed runs enter at the worst successful score with the
         ``failure_penalty = "worst"`` setting, and are left out otherwise (``drop``; ``model``: see
         :meth:`_failed_points`)."""
+        xs, ys, _ = self._training_rows()
+        return xs, ys
+
+    def _training_rows(self) -> tuple[list[list[Any]], list[float], list[dict[str, float] | None]]:
+        """:meth:`_training_set` with each row's context (:attr:`campaigns.config.Outcome.context`)."""
         ok = [o.score for o in self.outcomes if not o.failed and o.score is not None]
         worst = max(ok) if ok else math.nan
-        xs, ys = [], []
+        xs, ys, cs = [], [], []
         for p, o in zip(self.points, self.outcomes, strict=True):
             if not o.failed and o.score is not None:
                 xs.append(p)
                 ys.append(float(o.score))
+                cs.append(getattr(o, "context", None))
             elif self.settings.get("failure_penalty") == "worst" and ok:
                 xs.append(p)
                 ys.append(worst)
-        return xs, ys
+                cs.append(getattr(o, "context", None))
+        return xs, ys, cs
 
     def _failed_points(self) -> list[list[Any]]:
         """Points of the failed runs, for a separate model of failure (``failure_penalty = "model"``)."""
+        return [p for p, _ in self._failed_rows()]
+
+    def _failed_rows(self) -> list[tuple[list[Any], dict[str, float] | None]]:
         if self.settings.get("failure_penalty") != "model":
             return []
-        return [p for p, o in zip(self.points, self.outcomes, strict=True) if o.failed or o.score is None]
+        return [(p, getattr(o, "context", None)) for p, o in zip(self.points, self.outcomes, strict=True)
+                if o.failed or o.score is None]
 
 
 class _Calibrated:
@@ -298,8 +314,11 @@ class GPStrategy(_Calibrated, _Observed):
     name = "gp"
 
     def __init__(self, ctx: StrategyContext, settings: dict[str, Any]) -> None:
-        settings = {**{k: default for k, (_, default) in GP_SETTINGS.items()}, **settings}  # defaults for omitted
+        settings = {**{k: default for k, (_, default) in GP_SETTINGS.items()}, "context": "none",
+                    **settings}  # defaults for omitted
         super().__init__(ctx, settings)
+        self.context_keys: tuple[str, ...] = ()
+        """The context keys the GP models (after the last fit): see ``context`` in :data:`GP_SETTINGS`."""
         from campaigns import _skopt
 
         _choice(settings, "initial_design", _skopt.INITIAL_DESIGNS)
@@ -325,16 +344,30 @@ class GPStrategy(_Calibrated, _Observed):
         from campaigns import _skopt
 
         if self._model_n != len(self.points):
-            xs, ys = self._training_set()
+            xs, ys, cs = self._training_rows()
+            failed = self._failed_rows()
             n_ok = sum(1 for o in self.outcomes if not o.failed)
             s = self.settings
+            ctx_cols = self._context_columns(cs, [c for _, c in failed])
             self._model = None if n_ok < 2 else _skopt.GPModel(
                 self.space, xs, ys, seed=_seed(self.seed, len(self.points)), acq_func=s["acq_func"], xi=s["xi"],
                 kappa=s["kappa"], acq_optimizer=s["acq_optimizer"], n_points=s["n_points"],
                 n_restarts_optimizer=s["n_restarts_optimizer"], gp_restarts=s["gp_restarts"],
-                failed=self._failed_points())
+                failed=[p for p, _ in failed], **ctx_cols)
             self._model_n = len(self.points)
         return self._model
+
+    def _context_columns(self, contexts: list[dict[str, float] | None],
+                         failed: list[dict[str, float] | None]) -> dict[str, Any]:
+        """The GP's context columns (``context`` setting; :mod:`campaigns.context_model`), empty without one."""
+        from campaigns.context_model import ContextEncoder, resolve_keys
+
+        now = self.ctx.context_now
+        self.context_keys = resolve_keys(self.settings.get("context", "none"), contexts + failed, now)
+        if not self.context_keys or not now:
+            return {}
+        enc = ContextEncoder(self.context_keys, contexts + failed, now)
+        return {"context": enc.encode(contexts), "failed_context": enc.encode(failed), "context_now": enc.now}
 
     def ask(self, n: int) -> list[Recipe]:
         from campaigns import _skopt
@@ -385,14 +418,30 @@ GP_SETTINGS: dict[str, tuple[Any, Any]] = {
     "kappa": (float, 1.96), "acq_optimizer": (str, "auto"), "n_points": (int, 10000),
     "n_restarts_optimizer": (int, 5), "failure_penalty": (str, "model"), "gp_restarts": (int, 1),
 }
-"""Settings of ``gp``: name → (type, default)."""
+"""Settings of ``gp``: name → (type, default).
+
+``context`` (default ``"none"``) is checked apart (:func:`campaigns.context_model.check_setting`): ``"auto"`` or a
+list of context keys (``["hours_since_vent", "target_kwh"]``) makes the GP model the score as f(recipe, context),
+propose for the context the next run will start in, and rate recipes (the recommendation) for the chamber as it is
+now; ``"none"`` ignores the context."""
+
+
+def context_setting(table: dict[str, Any], default: str = "none") -> tuple[dict[str, Any], str | list[str]]:
+    """``table`` without its ``context`` setting, and that setting checked (a list of keys, ``"auto"``, ``"none"``)."""
+    from campaigns.context_model import check_setting
+
+    rest = dict(table)
+    value = check_setting(rest.pop("context", default))
+    return rest, value if isinstance(value, str) else list(value)
 
 
 @register_strategy("gp")
 def _make_gp(ctx: StrategyContext) -> Strategy:
     from campaigns import _skopt
 
-    settings = settings_from(ctx.settings, GP_SETTINGS)
+    table, ctx_setting = context_setting(ctx.settings)
+    settings = settings_from(table, GP_SETTINGS)
+    settings["context"] = ctx_setting
     if "failure_penalty" not in ctx.settings and settings["acq_func"] not in _skopt.CONSTRAINED_ACQ_FUNCS:
         settings["failure_penalty"] = "worst"  # LCB and gp_hedge can't be weighted by P(success)
     return GPStrategy(ctx, settings)

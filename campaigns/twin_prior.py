@@ -53,6 +53,7 @@ from campaigns.strategies import (
     _Calibrated,
     _Observed,
     _seed,
+    context_setting,
     register_strategy,
     settings_from,
 )
@@ -95,9 +96,12 @@ the twin's score where it predicts a failed run, in that search [score units]; `
 (failed runs modelled apart, as ``gp``), ``worst`` or ``drop``; ``calibrate``: refit the twin's parameters inside
 the loop; ``max_parameters``: most parameters refitted; ``n_samples``: prior samples of the importance sampler;
 ``n_members``: calibrated twins in the ensemble; ``model_averaging``: fall back towards plain ``gp`` as the χ²
-p-value falls (:func:`twin_weight`). ``twin_weight``/``twin_weight_prior_std`` are kept so that campaigns stored
-before calibration moved inside the loop still load; they have no effect (the model averaging replaced the twin's
-fitted weight).
+p-value falls (:func:`twin_weight`); ``context`` (checked apart, as ``gp``'s): ``"auto"`` (the default) hands the
+twin each run's start state (hours since vent, target and shield kWh) and scores proposals in the state the next run
+will start in, a list hands it those of the listed keys that are chamber state, ``"none"`` predicts every run and
+proposal in the chamber's own ``[state]``. ``twin_weight``/``twin_weight_prior_std`` are kept so that campaigns
+stored before calibration moved inside the loop still load; they have no effect (the model averaging replaced the
+twin's fitted weight).
 """
 
 
@@ -362,15 +366,29 @@ class TwinPriorStrategy(_Calibrated, _Observed):
         u = self.space.unit_cube(xs) if xs else np.zeros((0, d))
         uf = self.space.unit_cube(failed) if failed else np.zeros((0, d))
         st = {k: np.array([float(s.get(k, self.chamber.get(f"state.{k}"))) for s in states])
-              for k in STATE_KEYS if any(k in s for s in states)}
+              for k in self.state_keys if any(k in s for s in states)}
         return u, np.asarray(ys, float), st, uf
 
+    @property
+    def state_keys(self) -> tuple[str, ...]:
+        """The chamber-state keys the twin is handed (``context`` setting): every run is predicted in the state it
+        started in and proposals in the state the next run will start in; none with ``context = "none"`` (every
+        run and proposal in the chamber's own ``[state]``)."""
+        setting = self.settings.get("context", "auto")
+        if setting == "none":
+            return ()
+        return tuple(k for k in STATE_KEYS if setting == "auto" or k in setting)
+
     def _state_now(self) -> dict[str, float]:
-        """The chamber state the next run starts in, as far as the outcomes tell it (the last run's state after)."""
+        """The chamber state the next run starts in: the runner's current context (vents included,
+        :func:`campaigns.context.context_now`), else the last run's state after, as far as the outcomes tell it."""
+        now = self.ctx.context_now
+        if now and any(k in now for k in self.state_keys):
+            return {k: float(now[k]) for k in self.state_keys if k in now}
         for o in reversed(self.outcomes):
             after = getattr(o, "state_after", None)
             if after:
-                return {k: float(after[k]) for k in STATE_KEYS if k in after}
+                return {k: float(after[k]) for k in self.state_keys if k in after}
         return {}
 
     def model(self) -> _Model | None:
@@ -542,7 +560,10 @@ class TwinPriorStrategy(_Calibrated, _Observed):
 
 @register_strategy("twin-prior")
 def _make_twin_prior(ctx: StrategyContext) -> Strategy:
-    return TwinPriorStrategy(ctx, settings_from(ctx.settings, TWIN_PRIOR_SETTINGS))
+    table, ctx_setting = context_setting(ctx.settings, default="auto")
+    settings = settings_from(table, TWIN_PRIOR_SETTINGS)
+    settings["context"] = ctx_setting
+    return TwinPriorStrategy(ctx, settings)
 
 
 __all__ = ["TWIN_PRIOR_SETTINGS", "TwinPriorStrategy", "twin_score"]

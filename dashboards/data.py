@@ -381,14 +381,16 @@ class ReviewData:
             recipe = trial_point(t)
             if outcome is not None and recipe is not None:
                 observed.append((t.id, recipe, outcome))
-        key = (campaign_id, hash(tuple((i, o) for i, _, o in observed)))
+        events = self.store.events(campaign_id)  # vents and tool readings move the context the model answers for
+        key = (campaign_id, hash(tuple((i, o) for i, _, o in observed)),
+               tuple(e.id for e in events if e.trial_id is None and e.kind in ("vent", "context")))
         with self._lock:
             lock = self._fit_locks.setdefault(campaign_id, threading.Lock())
         with lock:  # one fit per campaign at a time; a second viewer waits for the first's result
             if key in self._surrogates:
                 return self._surrogates[key]
             # exactly the runner's replay of tell, so the model is the one that proposed
-            strategy = rebuild_strategy(cfg, self.chamber(campaign_id), trials)
+            strategy = rebuild_strategy(cfg, self.chamber(campaign_id), trials, events)
             if not hasattr(strategy, "predict"):
                 sur = None
             else:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from hardware import units
+from hardware.mapping_context import ContextNode
 from hardware.mapping_parse import parse_tables
 from hardware.mapping_types import (
     FROZEN_AFTER_MAX_S,
@@ -90,6 +91,8 @@ class Mapping:
     """Set when the tool takes the recipe as a job (stored, read back, started by methods)."""
     extras: tuple[ExtraSetpoint, ...] = ()
     """Extra variables of a campaign this tool can set (``[[setpoint]]`` with ``extra = NAME``)."""
+    contexts: tuple[ContextNode, ...] = ()
+    """Nodes read before each run: the chamber state it starts in (``[[context]]``, :mod:`hardware.mapping_context`)."""
     security: Security = Security()
     """How the adapter secures its connection (``[security]``, :mod:`hardware.security`); no table means no
     security, which the adapter refuses unless the table says ``allow_none = true``."""

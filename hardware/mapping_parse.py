@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from hardware import units
+from hardware.mapping_context import parse_contexts
 from hardware.mapping_types import (
     FROZEN_AFTER_MAX_S,
     RECIPE_UNITS,
@@ -154,7 +155,7 @@ def parse_tables(doc: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments of :class:`hardware.mapping.Mapping` (all but ``source``) from a mapping file's
     tables, validated; raises :class:`MappingError`."""
     top = {"tool", "status", "commands", "setpoint", "readback", "alarm", "interlock", "limit", "safe_state",
-           "result", "job", "security"}
+           "result", "job", "security", "context"}
     unknown = sorted(set(doc) - top)
     if unknown:
         raise MappingError(unknown[0], "...", "unknown table", ", ".join(sorted(top)))
@@ -340,6 +341,7 @@ def parse_tables(doc: dict[str, Any]) -> dict[str, Any]:
             "extras": tuple(extras), "readbacks": tuple(readbacks), "alarms": tuple(alarms),
             "interlocks": tuple(interlocks), "limits": tuple(limits), "safe_state": tuple(safe),
             "results": tuple(results),
+            "contexts": parse_contexts(doc, _node, _unit, _scale, _array, _keys),
             "security": parse_security(doc["security"]) if "security" in doc else Security()}
 
 

@@ -280,6 +280,24 @@ class OpcUaTool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def context(self) -> dict[str, float]:
+        """The chamber state the next run will start in, read from the mapping's ``[[context]]`` nodes (canonical
+        units: :mod:`twin.context`); empty when the mapping names none. The runner records it with each trial."""
+        if not self.mapping.contexts or self._busy.locked():
+            return {}
+        fut = asyncio.run_coroutine_threadsafe(self._read_context(), self._ensure_loop())
+        return fut.result(timeout=4 * self.timeout_s + 5)
+
+    async def _read_context(self) -> dict[str, float]:
+        transport = self.transport()
+        nodes = self.mapping.contexts
+        try:
+            await transport.connect(self.timeout_s)
+            await transport.resolve([c.node for c in nodes], self.timeout_s)
+            return {c.key: c.to_canonical(await transport.read(c.node, self.timeout_s)) for c in nodes}
+        finally:
+            await transport.close()
+
     # -- plumbing -------------------------------------------------------------------------------------------------
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:

@@ -79,6 +79,8 @@ def initial_values(mapping: Mapping, published_limits: dict[str, float]) -> dict
             values[lim.max_node] = float(published_limits.get(f"{lim.field}.max", lim.max))
     for res in m.results:
         values[res.node] = float("nan")
+    for cn in m.contexts:
+        values[cn.node] = 0.0
     for sw in m.safe_state:
         values.setdefault(sw.node, sw.value)
     return values
@@ -133,6 +135,21 @@ class ToolModel:
         if mapping.job is not None:
             self._methods[mapping.job.store.method] = self._m_store
             self._methods[mapping.job.read.method] = self._m_read
+        self._publish_context()
+
+    # -- the chamber's context (issue 16) ---------------------------------------------------------------------
+    def _publish_context(self) -> None:
+        """Set the ``[[context]]`` nodes from the twin's chamber as the next run will find it. The base pressure
+        is the walls' water partial pressure (an assumption: after a vent the residual gas is water, FACTS §4)."""
+        ctx = self.tool.context()
+        ctx["base_pressure_pa"] = ctx["wall_h2o_pa"]
+        for cn in self.mapping.contexts:
+            self.set(cn.node, cn.from_canonical(ctx[cn.key]))
+
+    def vent(self) -> None:
+        """Vent the emulated tool's process chamber (its context nodes then read 0 h and 0 runs since a vent)."""
+        self.tool.vent()
+        self._publish_context()
 
     # -- values ---------------------------------------------------------------------------------------------
     def set(self, text: str, value: Any) -> None:
@@ -250,6 +267,7 @@ class ToolModel:
     def _end(self, kind: str, phase: str) -> None:
         st = self.mapping.status
         self._play = None
+        self._publish_context()
         if st.phase and not st.phase_in_state:
             self.set(st.phase, phase)
         self.set(st.node, self._state(kind))

@@ -131,6 +131,15 @@ def test_opcua_security_prints_connect_and_read_per_policy_and_mode_against_no_s
             assert re.search(rf"^{policy}/{mode}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}$", out, re.M), out
 
 
+def test_drift_prints_the_share_per_state_and_a_row_per_strategy():
+    out = _run("drift.py", "--seeds", "1", "--budget", "3", "--vent-every", "2", "--strategies", "gp+ctx,gp,random")
+    assert re.search(rf"^just vented\s+{NUMBER}\s+{NUMBER}%", out, re.M), out
+    assert re.search(rf"the 48-h optimum run right after a vent: [+-]{NUMBER}%", out), out
+    for name in ("gp+ctx", "gp", "random"):
+        assert re.search(rf"^{re.escape(name)}\s+>?\d+\s+-?{NUMBER}%\s+-?{NUMBER}%\s+\d+%\s+\d+/1$", out, re.M), out
+    assert re.search(r"gp\+ctx against gp: [+-]\d+% fewer runs", out), out
+
+
 def test_pareto_prints_the_reference_the_difficulty_and_a_row_per_strategy():
     out = _run("pareto.py", "--problems", "lipon_pareto,BraninCurrin", "--strategies", "mobo,random,nsga2,tpe",
                "--seeds", "1", "--cap", "12", "--sobol", "9", ok=(0, 1))

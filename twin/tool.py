@@ -27,6 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from twin.chamber import Chamber
+from twin.context import chamber_context
 from twin.errors import AbortedError, InputError
 from twin.recipe import Recipe
 from twin.result import RunResult
@@ -90,6 +91,11 @@ class SimulatedTool:
     randomness from ``SeedSequence([seed, k])``, so a campaign resumed at run ``k`` (``run_index=k`` and the
     recorded ``state``) continues exactly as an uninterrupted one would.
 
+    **Context.** :meth:`context` is the chamber state the next run starts in (:func:`twin.context.chamber_context`:
+    hours since vent, runs since vent, target and shield kWh, the walls' water); the runner records it with each
+    trial. :meth:`vent` vents the process chamber: the next run starts 0 h and 0 runs after a vent (target and
+    shields keep their load). ``runs_since_vent`` positions a resumed tool, as ``state`` does.
+
     Extra variables are accepted and ignored by the twin (the runner records them with the trial);
     ``extras_effect`` (a pure function ``(recipe, extras, result) -> result``) makes them matter, so that a test
     or a benchmark can rehearse a campaign on a "reality" where they do. It is a Python argument, not a key of a
@@ -100,7 +106,8 @@ class SimulatedTool:
 
     def __init__(self, chamber: Chamber | None = None, *, seed: int | None = 0, deterministic: bool = False,
                  telemetry: bool = False, run_index: int = 0, state: dict[str, float] | None = None,
-                 name: str = "simulated", extras_effect: ExtrasEffect | None = None) -> None:
+                 name: str = "simulated", extras_effect: ExtrasEffect | None = None,
+                 runs_since_vent: int = 0) -> None:
         self.chamber = chamber if chamber is not None else Chamber()
         if state:
             self.chamber = self.chamber.replace({f"state.{k}": float(v) for k, v in state.items()})
@@ -110,6 +117,7 @@ class SimulatedTool:
         self.run_index = run_index
         self.name = name
         self.extras_effect = extras_effect
+        self.runs_since_vent = int(runs_since_vent)
         self._status = ToolStatus.IDLE
 
     @classmethod
@@ -143,6 +151,7 @@ class SimulatedTool:
         finally:
             self._status = ToolStatus.IDLE
         self.run_index += 1
+        self.runs_since_vent += 1
         st = dataclasses.replace(self.chamber.state, **{k: v for k, v in result.chamber_state_after.items()})
         self.chamber = dataclasses.replace(self.chamber, state=st)
         if extras and self.extras_effect is not None:
@@ -150,6 +159,15 @@ class SimulatedTool:
         elif extras:
             log.debug("%s: extras %s not modelled by the twin; ignored", self.name, dict(extras))
         return result
+
+    def context(self) -> dict[str, float]:
+        """The chamber state the next run starts in (:func:`twin.context.chamber_context`)."""
+        return chamber_context(self.chamber, self.runs_since_vent)
+
+    def vent(self) -> None:
+        """Vent the process chamber: the next run starts 0 h and 0 runs after a vent."""
+        self.chamber = self.chamber.replace({"state.hours_since_vent": 0.0})
+        self.runs_since_vent = 0
 
     def abort(self) -> None:
         self._status = ToolStatus.ABORTED

@@ -36,6 +36,8 @@ CONVERSIONS: dict[str, dict[str, tuple[float, float]]] = {
     "Ω·cm²": {"Ω·cm²": (1.0, 0.0), "ohm_cm2": (1.0, 0.0)},
     "sccm": {"sccm": (1.0, 0.0), "slm": (1e-3, 0.0)},
     "bool": {"bool": (1.0, 0.0)},
+    "h": {"h": (1.0, 0.0), "min": (60.0, 0.0), "s": (3600.0, 0.0), "d": (1.0 / 24.0, 0.0)},
+    "kWh": {"kWh": (1.0, 0.0), "Wh": (1000.0, 0.0), "MJ": (3.6, 0.0)},
 }
 """Canonical unit → tool unit → (scale, offset)."""
 

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 from campaigns.config import CampaignConfig
+from campaigns.context import context_now, models_context
 from campaigns.errors import CampaignError
 from campaigns.importer import describe as describe_import
 from campaigns.records import is_imported, runs_used
@@ -107,6 +108,10 @@ def register(sub) -> None:
 
     register_import(cs)
 
+    from sputter_twin.cli.maintenance import register_under as register_maintenance  # issue 16
+
+    register_maintenance(cs)
+
 def _trial_id(text: str) -> int:
     """A trial number as every surface shows it: ``5``, ``trial 5`` or ``trial5`` (the store's trial id).
 
@@ -203,13 +208,18 @@ def _print_best(best) -> None:
                                        for k, v in t.extras.items()))
 
 
-def _print_recommended(rec, best) -> None:
+def _print_recommended(rec, best, now: dict[str, float] | None = None) -> None:
     if rec is None:
         return
     t, predicted = rec
     same = best is not None and best[0].id == t.id
+    where = ""
+    if now:
+        where = (f" for the chamber as it is now ({now.get('hours_since_vent', 0):.1f} h"
+                 + (f" and {int(now['runs_since_vent'])} runs" if "runs_since_vent" in now else "")
+                 + f" since the last vent, target {now.get('target_kwh', 0):.1f} kWh)")
     imported = describe_import(t)
-    print(f"recommended by the model: {t.name}{f', {imported}' if imported else ''}, predicted objective "
+    print(f"recommended by the model{where}: {t.name}{f', {imported}' if imported else ''}, predicted objective "
           f"{fmt(predicted)}"
           + (" (the best measured run)" if same else "; the model rates it above the best measured run, whose "
              "measurement it reads as partly luck"))
@@ -256,7 +266,9 @@ def cmd_status(args) -> int:
         _print_trials(config, trials)
         best = best_trial(config, trials)
         _print_best(best)
-        _print_recommended(recommended_trial(config, chamber, trials), best)
+        events = store.events(cid)
+        _print_recommended(recommended_trial(config, chamber, trials, events=events), best,
+                           context_now(chamber, trials, events) if models_context(config) else None)
         summary_line = model_summary(trials)
         if summary_line:
             print(summary_line)

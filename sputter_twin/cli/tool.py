@@ -70,6 +70,10 @@ def register(sub) -> None:
                    help="also check a recipe against the mapping's limits, with unit-slip warnings (repeatable)")
     c.set_defaults(func=check)
 
+    from sputter_twin.cli.tool_vent import register_under as register_vent  # issue 16: a vent in a campaign
+
+    register_vent(tsub)
+
     r = tsub.add_parser("reset", help="acknowledge a stopped tool's alarms (after you confirm)")
     r.add_argument("--mapping", type=Path, required=True, help="mapping TOML of the tool (its [commands] reset)")
     r.add_argument("--endpoint", required=True, help="opc.tcp://HOST:PORT/PATH of the tool")

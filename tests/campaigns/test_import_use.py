@@ -134,8 +134,8 @@ def test_an_import_during_a_run_stops_the_runner_with_one_line_and_it_resumes(tm
     real = runner.rebuild_strategy
     done = []
 
-    def import_meanwhile(config, chamber, trials):  # another process imports while the runner builds its model
-        strategy = real(config, chamber, trials)
+    def import_meanwhile(config, chamber, trials, *args):  # another process imports while the runner builds its model
+        strategy = real(config, chamber, trials, *args)
         if not done:
             done.append(True)
             with CampaignStore(store) as other:
