@@ -272,15 +272,17 @@ def main(argv: list[str] | None = None) -> int:
             ms = [statistics.median(float(t[n - 1]) for t in r["meas"]) * 100 for n in marks]
             med, txt = median_runs([runs_to(t) for t in r["true"]], args.cap)
             _, txt_m = median_runs([runs_to(t) for t in r["meas"]], args.cap)
-            rel = med / med_runs["random"] if "random" in med_runs and s != "random" else float("nan")
+            rnd = med_runs.get("random", float("nan"))
+            rel = med / rnd if s != "random" and not (med > args.cap and rnd > args.cap) else float("nan")
             feas = np.nanmean(r["feas"]) * 100
             print(f"{s:<11}{'':>10}" + "".join(f"{v:>7.1f}" for v in tr) + f"{'':>12}" +
                   "".join(f"{v:>7.1f}" for v in ms) + f"   {txt:>17} ({txt_m:>4})"
                   f"{rel:>12.2f}{feas:>10.0f}%{statistics.median(r['secs']):>9.0f}")
-        ours = "mobo"
-        if ours in med_runs and "random" in med_runs:
+        for ours in ("mobo", "twin-mobo"):
+            if ours not in med_runs or "random" not in med_runs:
+                continue
             met = med_runs[ours] <= 40 and med_runs[ours] <= 0.5 * med_runs["random"]
-            if q == "lipon_pareto":
+            if q == "lipon_pareto" and ours == "mobo":
                 ok_all &= met
             ref_txt = f"; qNEHVI median {med_runs['qnehvi']:g}" if "qnehvi" in med_runs else ""
             print(f"{q}: {ours} median {med_runs[ours]:g} runs to 90 % (target <= 40 and <= half of random's "

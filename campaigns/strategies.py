@@ -1,7 +1,9 @@
 """Strategies that propose recipes, behind our own protocol, found by name in a registry.
 
 Built in: ``gp`` (scikit-optimize's GP with EI/PI/LCB/gp_hedge after a space-filling initial design),
-``random`` (uniform), ``space-filling`` (a Latin hypercube or low-discrepancy design, no model).
+``random`` (uniform), ``space-filling`` (a Latin hypercube or low-discrepancy design, no model); plug-ins:
+``twin-prior`` (:mod:`campaigns.twin_prior`), and for several objectives ``mobo`` and ``twin-mobo``
+(:mod:`campaigns.mobo`, :mod:`campaigns.mobo_twin`; ``random`` and ``space-filling`` take their outcomes too).
 
 **Adding a strategy** (the hook for ``campaigns/twin_prior.py``)::
 
