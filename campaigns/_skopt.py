@@ -19,8 +19,9 @@ the same way for every strategy.
 
 **Context.** With ``context`` columns (the chamber state each run started in, :mod:`campaigns.context_model`), the
 GP is fitted on ``[recipe, context]`` rows (:func:`context_kernel`: recipe + context + interaction) and searched
-and answered at the current context only (:class:`~campaigns.context_model.ContextSlice`): the shared optimiser and constant liar search recipes, EI improves
-on the best posterior mean among the recipes run *in the current context*.
+and answered at the current context only (:class:`~campaigns.context_model.ContextSlice`): the shared optimiser
+and constant liar search recipes, EI improves on the best posterior mean among the recipes run *in the current
+context*.
 
 Failed runs can be kept out of the objective's GP and modelled apart (:class:`KernelFailureModel`): the
 acquisition is then EI × P(success), with P(failure) a kernel-weighted Beta–Bernoulli estimate whose Matérn length
