@@ -18,9 +18,10 @@ reviewer reads and the store keeps are calibrated on the campaign's track record
 the same way for every strategy.
 
 **Context.** With ``context`` columns (the chamber state each run started in, :mod:`campaigns.context_model`), the
-GP is fitted on ``[recipe, context]`` rows and searched and answered at the current context only
-(:class:`~campaigns.context_model.ContextSlice`): the shared optimiser and constant liar search recipes, EI improves
-on the best posterior mean among the recipes run *in the current context*.
+GP is fitted on ``[recipe, context]`` rows (:func:`context_kernel`: recipe + context + interaction) and searched
+and answered at the current context only (:class:`~campaigns.context_model.ContextSlice`): the shared optimiser
+and constant liar search recipes, EI improves on the best posterior mean among the recipes run *in the current
+context*.
 
 Failed runs can be kept out of the objective's GP and modelled apart (:class:`KernelFailureModel`): the
 acquisition is then EI × P(success), with P(failure) a kernel-weighted Beta–Bernoulli estimate whose Matérn length
@@ -45,6 +46,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from skopt import Optimizer  # noqa: F401  (re-exported for the latency benchmark's baseline)
     from skopt.learning import GaussianProcessRegressor
+    from skopt.learning.gaussian_process.kernels import ConstantKernel as SkConstantKernel
+    from skopt.learning.gaussian_process.kernels import Matern as SkMatern
     from skopt.learning.gaussian_process.kernels import WhiteKernel
     from skopt.sampler import Halton, Hammersly, Lhs, Sobol
     from skopt.space import Categorical, Real, Space
@@ -124,7 +127,7 @@ class GPSurrogate:
 
     def __init__(self, u: np.ndarray, y: Sequence[float], *, seed: int, gp_restarts: int = 1,
                  amplitude_bounds: tuple[float, float] | None = None, noise_bounds: tuple[float, float] = (1e-6, 1.0),
-                 length_scale_low: float = 0.05, frozen: GPSurrogate | None = None) -> None:
+                 length_scale_low: float = 0.05, frozen: GPSurrogate | None = None, context_dims: int = 0) -> None:
         self.u = np.asarray(u, float)
         self.y = np.asarray(y, float)
         self.seed, self.gp_restarts = int(seed), int(gp_restarts)
@@ -137,6 +140,10 @@ class GPSurrogate:
             warnings.simplefilter("ignore")
             if frozen is not None:
                 gp = _frozen_kernel_gp(frozen.model)
+            elif amplitude_bounds is None and context_dims > 0:
+                gp = GaussianProcessRegressor(kernel=context_kernel(d - context_dims, context_dims), normalize_y=True,
+                                              noise="gaussian", n_restarts_optimizer=gp_restarts,
+                                              random_state=self.seed % (2**31))
             elif amplitude_bounds is None:
                 gp = cook_estimator("GP", space=Space([Real(0.0, 1.0)] * d), random_state=self.seed % (2**31),
                                     noise="gaussian", n_restarts_optimizer=gp_restarts)
@@ -178,6 +185,34 @@ class GPSurrogate:
                            frozen=self)
 
 
+_IGNORED = 1e5
+"""A length scale that makes a Matérn kernel flat along a dimension of the unit cube (the dimension is ignored)."""
+
+
+def context_kernel(n_recipe: int, n_context: int) -> Any:
+    """The kernel of a GP on ``[recipe, context]`` rows: ``a₁ k(recipe) + a₂ k(context) + a₃ k(recipe, context)``.
+
+    A single Matérn over all columns (a product over dimensions) says that the score in another chamber state is
+    another function: a run made 40 h after a vent then tells almost nothing about the recipes right after the next
+    one, and 30 runs cannot cover 8 recipe dimensions in every state. Here most of what a run says about the recipe
+    carries over between states (the first term), the state shifts the score as a whole (the second: wall water
+    raises R_int whatever the recipe), and how the state moves the optimum is the third term, whose amplitude is
+    fitted (it shrinks when the runs do not show such an interaction). Each term is skopt's Matérn 5/2 with its
+    amplitude and length-scale bounds; a term ignores the other columns by a fixed, flat length scale. skopt's
+    kernel classes, so that its GP finds the fitted noise term and answers the latent (noise-free) score.
+    """
+    def matern(free: list[bool]) -> Any:
+        return SkMatern(length_scale=[1.0 if f else _IGNORED for f in free],
+                        length_scale_bounds=[(0.01, 100.0) if f else (_IGNORED, _IGNORED) for f in free], nu=2.5)
+
+    def amp() -> Any:
+        return SkConstantKernel(1.0, (0.01, 1000.0))
+
+    recipe, ctx = [True] * n_recipe, [True] * n_context
+    return (amp() * matern(recipe + [False] * n_context) + amp() * matern([False] * n_recipe + ctx)
+            + amp() * matern(recipe + ctx))
+
+
 def _frozen_kernel_gp(model: GaussianProcessRegressor) -> GaussianProcessRegressor:
     """A GP with ``model``'s fitted kernel hyper-parameters frozen (no optimiser), noise included."""
     kernel = model.kernel_.clone_with_theta(model.kernel_.theta)
@@ -191,10 +226,12 @@ def _frozen_kernel_gp(model: GaussianProcessRegressor) -> GaussianProcessRegress
 
 def fit_gp(u: np.ndarray, y: Sequence[float], *, seed: int, gp_restarts: int = 1,
            amplitude_bounds: tuple[float, float] | None = None,
-           noise_bounds: tuple[float, float] = (1e-6, 1.0), length_scale_low: float = 0.05) -> GPSurrogate:
-    """Fit skopt's GP (see :class:`GPSurrogate`)."""
+           noise_bounds: tuple[float, float] = (1e-6, 1.0), length_scale_low: float = 0.05,
+           context_dims: int = 0) -> GPSurrogate:
+    """Fit skopt's GP (see :class:`GPSurrogate`; the last ``context_dims`` columns are context:
+    :func:`context_kernel`)."""
     return GPSurrogate(u, y, seed=seed, gp_restarts=gp_restarts, amplitude_bounds=amplitude_bounds,
-                       noise_bounds=noise_bounds, length_scale_low=length_scale_low)
+                       noise_bounds=noise_bounds, length_scale_low=length_scale_low, context_dims=context_dims)
 
 
 def _correlation(model: GaussianProcessRegressor) -> Any:
@@ -257,7 +294,8 @@ class GPModel:
             c = np.size(context_now)
             u_ok = np.hstack([u_ok, np.asarray(context, float).reshape(len(u_ok), c)])
             u_failed = np.hstack([u_failed, np.asarray(failed_context, float).reshape(len(u_failed), c)])
-        self.surrogate = fit_gp(u_ok, self.scores, seed=self.seed, gp_restarts=gp_restarts)
+        self.surrogate = fit_gp(u_ok, self.scores, seed=self.seed, gp_restarts=gp_restarts,
+                                context_dims=int(np.size(context_now)) if self.contextual else 0)
         self.model = self.surrogate.model
         self.failure = (KernelFailureModel(u_ok, u_failed, seed=self.seed, gp_restarts=gp_restarts)
                         if self.failed else None)
