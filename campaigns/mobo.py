@@ -44,6 +44,7 @@ from twin import Recipe
 MOBO_SETTINGS: dict[str, tuple[Any, Any]] = {
     "n_initial": (int, 10), "initial_design": (str, "lhs"), "n_points": (int, 2000),
     "n_restarts_optimizer": (int, 5), "failure_penalty": (str, "model"), "gp_restarts": (int, 1),
+    "length_scale_prior": (bool, True),
 }
 """Settings of ``mobo``: name → (type, default). ``n_points``: random candidates per acquisition search (besides
 three rounds of local steps around the leaders and a compass polish); ``failure_penalty``: ``model`` (failed runs
@@ -129,7 +130,8 @@ class MOBOStrategy(_Observed):
         seed = _seed(self.seed, len(self.points), 17)
         restarts = self.settings["gp_restarts"]
         goals = [self._goal_surrogate(j, u, y[:, j], _seed(seed, j)) for j in range(self.n_goals)]
-        cons = [_skopt.fit_gp(u, s[:, k], seed=_seed(seed, 100 + k), gp_restarts=restarts)
+        cons = [_skopt.fit_gp(u, s[:, k], seed=_seed(seed, 100 + k), gp_restarts=restarts,
+                              length_scale_prior=self.settings["length_scale_prior"])
                 for k in range(self.n_constraints)]
         failure = self._failure_model(u, uf, seed)
         ref = self.reference(y)
@@ -140,7 +142,8 @@ class MOBOStrategy(_Observed):
     def _goal_surrogate(self, j: int, u: np.ndarray, y: np.ndarray, seed: int) -> acq.Surrogate:
         from campaigns import _skopt
 
-        return _skopt.fit_gp(u, y, seed=seed, gp_restarts=self.settings["gp_restarts"])
+        return _skopt.fit_gp(u, y, seed=seed, gp_restarts=self.settings["gp_restarts"],
+                             length_scale_prior=self.settings["length_scale_prior"])
 
     def _failure_model(self, u: np.ndarray, uf: np.ndarray, seed: int) -> acq.FailureModel | None:
         from campaigns import _skopt
