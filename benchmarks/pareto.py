@@ -60,6 +60,8 @@ N_MODEL_FROM = 10
 """Runs from which the feasibility share of proposals is counted (after every strategy's initial design)."""
 
 _PROBLEMS: dict[str, pp.Problem] = {}
+MOBO_EXTRA: dict[str, Any] = {}
+"""Settings added to ``mobo``'s (``--length-scale-prior``); set before the worker processes fork."""
 
 
 def problem(name: str, reference: bool = True) -> pp.Problem:
@@ -81,6 +83,8 @@ def run_ours(p: pp.Problem, name: str, seed: int, cap: int) -> list[tuple[np.nda
     if p.space.has_recipe:
         config = pp.CampaignConfig.from_toml(pp.EXAMPLE)
         settings = dict(config.strategy_settings) if name == config.strategy else {}
+        if name == "mobo":
+            settings.update(MOBO_EXTRA)
         s = make_strategy(name, StrategyContext(p.space, settings, seed, p.objective, Chamber(), cap))
         for k in range(cap):
             r = s.ask(1)[0]
@@ -90,7 +94,8 @@ def run_ours(p: pp.Problem, name: str, seed: int, cap: int) -> list[tuple[np.nda
             out.append((u, o))
         return out
     opt = AskTell(p.space, name, seed=seed, objectives=[g.direction for g in p.objective.goals],
-                  reference=[g.reference for g in p.objective.goals], budget=cap)
+                  reference=[g.reference for g in p.objective.goals], budget=cap,
+                  settings=dict(MOBO_EXTRA) if name == "mobo" and MOBO_EXTRA else None)
     for k in range(cap):
         pt = opt.ask(1)[0]
         u = np.array([pt[n] for n in p.space.names], float)
@@ -137,7 +142,8 @@ def run_one(task: tuple[str, str, int, int, str]) -> tuple[str, str, int, list[t
     """One seed of one strategy on one problem; kept in ``cache`` (a directory, "" for none) as a pickle, so that
     an interrupted measurement resumes where it stopped."""
     name, strategy, seed, cap, cache = task
-    path = Path(cache) / f"{name}-{strategy}-{seed}-{cap}.pkl" if cache else None
+    tag = "-lsp" if strategy == "mobo" and MOBO_EXTRA else ""
+    path = Path(cache) / f"{name}-{strategy}{tag}-{seed}-{cap}.pkl" if cache else None
     if path is not None and path.exists():
         with path.open("rb") as fh:
             return pickle.load(fh)
@@ -210,7 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sobol", type=int, default=17, help="log2 of the reference search's Sobol points")
     ap.add_argument("--cache", default="", help="directory keeping each finished seed (resume after a stop); "
                     "not a file to commit: delete it to measure again")
+    ap.add_argument("--length-scale-prior", action="store_true",
+                    help="run mobo with length_scale_prior = true (MAP length scales, campaigns/_gp_prior.py)")
     args = ap.parse_args(argv)
+    if args.length_scale_prior:
+        MOBO_EXTRA["length_scale_prior"] = True
     problems = [s for s in args.problems.split(",") if s]
     strategies = [s for s in args.strategies.split(",") if s]
     bad = [s for s in strategies if s not in ALL] + [q for q in problems

@@ -40,6 +40,7 @@ from sklearn.gaussian_process.kernels import ConstantKernel, Matern
 from threadpoolctl import ThreadpoolController
 
 from campaigns import acquisition as acq
+from campaigns._gp_prior import map_optimizer
 from campaigns.space import SearchSpace
 
 with warnings.catch_warnings():
@@ -127,7 +128,8 @@ class GPSurrogate:
 
     def __init__(self, u: np.ndarray, y: Sequence[float], *, seed: int, gp_restarts: int = 1,
                  amplitude_bounds: tuple[float, float] | None = None, noise_bounds: tuple[float, float] = (1e-6, 1.0),
-                 length_scale_low: float = 0.05, frozen: GPSurrogate | None = None, context_dims: int = 0) -> None:
+                 length_scale_low: float = 0.05, frozen: GPSurrogate | None = None, context_dims: int = 0,
+                 length_scale_prior: bool = False) -> None:
         self.u = np.asarray(u, float)
         self.y = np.asarray(y, float)
         self.seed, self.gp_restarts = int(seed), int(gp_restarts)
@@ -147,6 +149,8 @@ class GPSurrogate:
             elif amplitude_bounds is None:
                 gp = cook_estimator("GP", space=Space([Real(0.0, 1.0)] * d), random_state=self.seed % (2**31),
                                     noise="gaussian", n_restarts_optimizer=gp_restarts)
+                if length_scale_prior:
+                    gp.set_params(optimizer=map_optimizer(lambda: gp.kernel_))
             else:
                 lo, hi = amplitude_bounds
                 start = float(np.clip(np.var(self.y) if len(self.y) > 1 else lo, lo, hi))
@@ -227,11 +231,13 @@ def _frozen_kernel_gp(model: GaussianProcessRegressor) -> GaussianProcessRegress
 def fit_gp(u: np.ndarray, y: Sequence[float], *, seed: int, gp_restarts: int = 1,
            amplitude_bounds: tuple[float, float] | None = None,
            noise_bounds: tuple[float, float] = (1e-6, 1.0), length_scale_low: float = 0.05,
-           context_dims: int = 0) -> GPSurrogate:
+           context_dims: int = 0, length_scale_prior: bool = False) -> GPSurrogate:
     """Fit skopt's GP (see :class:`GPSurrogate`; the last ``context_dims`` columns are context:
-    :func:`context_kernel`)."""
+    :func:`context_kernel`); ``length_scale_prior``: maximum a posteriori under the Gamma prior of
+    :mod:`campaigns._gp_prior` instead of maximum likelihood (skopt's kernel only)."""
     return GPSurrogate(u, y, seed=seed, gp_restarts=gp_restarts, amplitude_bounds=amplitude_bounds,
-                       noise_bounds=noise_bounds, length_scale_low=length_scale_low, context_dims=context_dims)
+                       noise_bounds=noise_bounds, length_scale_low=length_scale_low, context_dims=context_dims,
+                       length_scale_prior=length_scale_prior)
 
 
 def _correlation(model: GaussianProcessRegressor) -> Any:

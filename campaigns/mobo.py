@@ -17,6 +17,12 @@
 * **Reference point**: the campaign's (every ``[[objectives]]`` table gives ``reference``) or else
   :func:`campaigns.pareto.default_reference` of the successful runs' scores (worst + 10 % of the range), recomputed
   as runs arrive (:meth:`MOBOStrategy.diagnostics` says which).
+* **Length scales**: maximum likelihood by default; ``length_scale_prior = true`` takes them maximum a posteriori
+  under a Gamma(3, 6) prior on each (unit cube; :mod:`campaigns._gp_prior`). With maximum likelihood, on DTLZ2
+  (6-D) after 10–30 runs the four distance variables' length scales sat at skopt's bound of 100: each goal's GP
+  ignored them, predicted the cube's corners as good as its centre with a standard deviation of ~0.03 where the truth
+  was ~1 worse, and EHVI sent most proposals to the faces of the cube. The prior helps there (10 seeds: 14.5 → 35.4 %
+  of the reference hypervolume after 40 runs) but hurts the noisy example (73.6 → 67.2 %), so it is off by default.
 * **Initial design**: ``n_initial`` points of a space-filling design, as ``gp``.
 * **Exact resume**: every random choice (GP restarts, the optimiser's candidates) is seeded from
   ``SeedSequence([seed, number of observations])``; proposals depend only on the seed and what was told.
@@ -44,10 +50,13 @@ from twin import Recipe
 MOBO_SETTINGS: dict[str, tuple[Any, Any]] = {
     "n_initial": (int, 10), "initial_design": (str, "lhs"), "n_points": (int, 2000),
     "n_restarts_optimizer": (int, 5), "failure_penalty": (str, "model"), "gp_restarts": (int, 1),
+    "length_scale_prior": (bool, False),
 }
 """Settings of ``mobo``: name → (type, default). ``n_points``: random candidates per acquisition search (besides
 three rounds of local steps around the leaders and a compass polish); ``failure_penalty``: ``model`` (failed runs
-modelled apart, P(success) weights the acquisition) or ``drop`` (forgotten)."""
+modelled apart, P(success) weights the acquisition) or ``drop`` (forgotten); ``length_scale_prior``: the goals' and
+constraints' GPs take maximum a posteriori length scales under a Gamma(3, 6) prior (:mod:`campaigns._gp_prior`)
+instead of maximum likelihood, which with few runs in several dimensions sent length scales to their upper bound."""
 
 FRONT_CANDIDATES = 4096
 """Sobol points of the space searched (with the measured runs) for the model's predicted front."""
@@ -129,7 +138,8 @@ class MOBOStrategy(_Observed):
         seed = _seed(self.seed, len(self.points), 17)
         restarts = self.settings["gp_restarts"]
         goals = [self._goal_surrogate(j, u, y[:, j], _seed(seed, j)) for j in range(self.n_goals)]
-        cons = [_skopt.fit_gp(u, s[:, k], seed=_seed(seed, 100 + k), gp_restarts=restarts)
+        cons = [_skopt.fit_gp(u, s[:, k], seed=_seed(seed, 100 + k), gp_restarts=restarts,
+                              length_scale_prior=self.settings["length_scale_prior"])
                 for k in range(self.n_constraints)]
         failure = self._failure_model(u, uf, seed)
         ref = self.reference(y)
@@ -140,7 +150,8 @@ class MOBOStrategy(_Observed):
     def _goal_surrogate(self, j: int, u: np.ndarray, y: np.ndarray, seed: int) -> acq.Surrogate:
         from campaigns import _skopt
 
-        return _skopt.fit_gp(u, y, seed=seed, gp_restarts=self.settings["gp_restarts"])
+        return _skopt.fit_gp(u, y, seed=seed, gp_restarts=self.settings["gp_restarts"],
+                             length_scale_prior=self.settings["length_scale_prior"])
 
     def _failure_model(self, u: np.ndarray, uf: np.ndarray, seed: int) -> acq.FailureModel | None:
         from campaigns import _skopt
