@@ -52,6 +52,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from mismatch import recommended  # noqa: E402  (the model's pick among the runs, as mismatch.py counts it)
 
 from campaigns import CampaignConfig  # noqa: E402
 from campaigns import acquisition as acq  # noqa: E402
@@ -127,19 +130,6 @@ class Truth:
         best = self.optimum(state)
         s = self.score(np.random.default_rng(999).random((n, self.d)), state)
         return float(np.mean(s <= best + math.log10(1.1)))
-
-
-def recommended(strategy: Any, recipes: list[Recipe], outcomes: list[Any]) -> Recipe | None:
-    """The model's pick among the successful runs (for the current context where it has one); the best measured run
-    without a model."""
-    ok = [i for i, o in enumerate(outcomes) if not o.failed and o.score is not None]
-    if not ok:
-        return None
-    if strategy is not None and hasattr(strategy, "predict") and len(ok) >= 2:
-        mean, _ = strategy.predict([recipes[i] for i in ok])
-        if np.all(np.isfinite(mean)):
-            return recipes[ok[int(np.argmin(mean))]]
-    return recipes[min(ok, key=lambda i: outcomes[i].score)]
 
 
 def run_campaign(args: tuple) -> dict[str, Any]:
