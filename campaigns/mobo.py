@@ -162,22 +162,7 @@ class MOBOStrategy(_Observed):
 
     # -- proposals ---------------------------------------------------------------------------------------------------
     def ask(self, n: int) -> list[Recipe]:
-        from campaigns import _skopt
-
-        k = len(self.points)
-        n_init = self.settings["n_initial"]
-        pts: list[list[Any]] = []
-        if k < n_init:
-            if self._design is None:
-                self._design = _skopt.initial_design(self.space, n_init, self.settings["initial_design"], self.seed)
-            pts = self._design[k:k + n]
-        if len(pts) < n:
-            model = self.model()
-            if model is None:
-                pts += self.space.sample(n - len(pts), np.random.default_rng(_seed(self.seed, k)))
-            else:
-                pts += self._acquire(model, n - len(pts), pts)
-        return self._recipes(pts)
+        return self._design_then_model(n, self._acquire)
 
     def _candidates(self) -> np.ndarray | None:
         """Extra starting points of the acquisition search: the measured runs (the front's neighbourhood)."""

@@ -238,6 +238,26 @@ class _Observed:
                 cs.append(getattr(o, "context", None))
         return xs, ys, cs
 
+    def _design_then_model(self, n: int, acquire: Any) -> list[Any]:
+        """``n`` recipes: the rest of the space-filling initial design (settings ``n_initial``, ``initial_design``),
+        then random points while ``self.model()`` is None, then ``acquire(model, how_many, pending_points)``."""
+        from campaigns import _skopt
+
+        k = len(self.points)
+        n_init = self.settings["n_initial"]
+        pts: list[list[Any]] = []
+        if k < n_init:
+            if getattr(self, "_design", None) is None:
+                self._design = _skopt.initial_design(self.space, n_init, self.settings["initial_design"], self.seed)
+            pts = self._design[k:k + n]
+        if len(pts) < n:
+            model = self.model()  # type: ignore[attr-defined]
+            if model is None:
+                pts += self.space.sample(n - len(pts), np.random.default_rng(_seed(self.seed, k)))
+            else:
+                pts += acquire(model, n - len(pts), pts)
+        return self._recipes(pts)
+
     def _failed_points(self) -> list[list[Any]]:
         """Points of the failed runs, for a separate model of failure (``failure_penalty = "model"``)."""
         return [p for p, _ in self._failed_rows()]
@@ -372,23 +392,7 @@ class GPStrategy(_Calibrated, _Observed):
         return {"context": enc.encode(contexts), "failed_context": enc.encode(failed), "context_now": enc.now}
 
     def ask(self, n: int) -> list[Recipe]:
-        from campaigns import _skopt
-
-        k = len(self.points)
-        n_init = self.settings["n_initial"]
-        pts: list[list[Any]] = []
-        if k < n_init:
-            if self._design is None:
-                self._design = _skopt.initial_design(self.space, n_init, self.settings["initial_design"], self.seed)
-            pts = self._design[k:k + n]
-        if len(pts) < n:
-            model = self.model()
-            if model is None:
-                rng = np.random.default_rng(_seed(self.seed, k))
-                pts += self.space.sample(n - len(pts), rng)
-            else:
-                pts += model.ask(n - len(pts), pending=pts)
-        return self._recipes(pts)
+        return self._design_then_model(n, lambda model, m, pending: model.ask(m, pending=pending))
 
     def model_predictive(self, recipes: Sequence[Recipe]) -> tuple[np.ndarray, np.ndarray]:
         """GP mean of the score at ``recipes`` and the standard deviation of a new *measurement* there (the GP's
