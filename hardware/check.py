@@ -35,6 +35,8 @@ _COMPATIBLE = {
     "Boolean": {"Boolean"},
     "String": {"String"},
 }
+_COMPATIBLE["Number"] = _COMPATIBLE["Double"] | _COMPATIBLE["Int32"]
+"""A ``[[context]]`` node may be a float gauge or an integer counter: the adapter reads either as a float."""
 _WRITTEN = ("setpoint", "command", "safe_state")
 """Roles of nodes the adapter writes: each must be writable by the session's user."""
 _UNIT_ALIASES = [{"°C", "C", "degC"}, {"A", "Å"}, {"um", "µm"}, {"Ω·cm²", "ohm_cm2"}]

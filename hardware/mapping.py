@@ -285,6 +285,8 @@ class Mapping:
                 add("limit", f"{lim.field}.max", lim.max_node, "Double", lim.unit)
         for res in self.results:
             add("result", res.field, res.node, "Double", res.unit)
+        for cn in self.contexts:  # read before each run: a counter may be an integer node
+            add("context", cn.key, cn.node, "Number", cn.unit)
         for ex in self.extras:
             vtype = _scalar_type(next(iter(ex.values.values()))) if ex.values else "Double"
             lo, hi = (None, None) if ex.min is None or ex.max is None else \

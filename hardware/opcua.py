@@ -53,6 +53,7 @@ from hardware.run_context import RunContext
 from hardware.safe_state import safe_state_on_new_connection
 from hardware.security import load_credentials
 from hardware.security_client import SECURE_CONNECT_S, client_factory
+from hardware.transport import NoSuchAddress
 from twin.chamber import Chamber
 from twin.errors import InputError
 from twin.recipe import Recipe
@@ -291,10 +292,17 @@ class OpcUaTool:
     async def _read_context(self) -> dict[str, float]:
         transport = self.transport()
         nodes = self.mapping.contexts
+        out: dict[str, float] = {}
         try:
             await transport.connect(self.timeout_s)
-            await transport.resolve([c.node for c in nodes], self.timeout_s)
-            return {c.key: c.to_canonical(await transport.read(c.node, self.timeout_s)) for c in nodes}
+            for c in nodes:  # a node the tool lacks or cannot read leaves its key out; the run does not need it
+                try:
+                    await transport.resolve([c.node], self.timeout_s)
+                    out[c.key] = c.to_canonical(await transport.read(c.node, self.timeout_s))
+                except (NoSuchAddress, TypeError, ValueError) as exc:
+                    log.warning("context %s: node %s not read (%s): left out of the run's context", c.key, c.node,
+                                type(exc).__name__)
+            return out
         finally:
             await transport.close()
 

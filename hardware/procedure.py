@@ -53,7 +53,8 @@ class Timing:
 
 def addresses(mapping: Mapping) -> list[str]:
     """Every address a run uses, once each (nodes, method objects and methods)."""
-    texts = [row["node"] for row in mapping.node_roles()] + [sw.node for sw in mapping.safe_state]
+    texts = [row["node"] for row in mapping.node_roles() if row["role"] != "context"]  # read apart, before a run
+    texts += [sw.node for sw in mapping.safe_state]
     return list(dict.fromkeys(t for t in texts if t))
 
 

@@ -127,3 +127,23 @@ def test_a_context_key_mapped_twice_is_refused(tmp_path):
     path.write_text(MAPPING_A.read_text(encoding="utf-8") + entry + entry.replace("s=A", "s=B"), encoding="utf-8")
     with pytest.raises(MappingError, match="mapped twice"):
         Mapping.from_toml(path)
+
+
+def test_tool_check_reads_every_context_node_and_reports_a_missing_one(tmp_path, emulator, ctx_mapping):
+    """``tool check`` verifies the ``[[context]]`` nodes like every other mapped node (present, numeric, unit); a
+    node the tool lacks is left out of the context the adapter reads, not an error for the run."""
+    from hardware.check import check_tool
+
+    mapping = Mapping.from_toml(ctx_mapping)
+    emu = emulator(mapping)
+    found = {f.name: f for f in check_tool(mapping, emu.endpoint) if f.role == "context"}
+    assert set(found) == {"base_pressure_pa", "target_kwh", "hours_since_vent", "runs_since_vent"}
+    assert all(f.kind == "ok" for f in found.values()), found
+    assert "Double" in found["target_kwh"].detail
+    moved = tmp_path / "moved.toml"  # the tool has no such node: the check says so, the run's addresses do not need it
+    moved.write_text(ctx_mapping.read_text(encoding="utf-8").replace("s=Chamber.RunsSinceVent", "s=Chamber.Runs"),
+                     encoding="utf-8")
+    again = {f.name: f for f in check_tool(Mapping.from_toml(moved), emu.endpoint) if f.role == "context"}
+    assert again["runs_since_vent"].kind == "missing" and again["target_kwh"].kind == "ok"
+    with OpcUaTool(Mapping.from_toml(moved), emu.endpoint) as tool:
+        assert set(tool.context()) == {"base_pressure_pa", "target_kwh", "hours_since_vent"}
