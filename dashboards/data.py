@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from campaigns.config import CampaignConfig, Objective
+from campaigns.context import trial_context
 from campaigns.errors import StoreError, TrialStateError
 from campaigns.importer import describe as describe_import
 from campaigns.records import is_imported
@@ -29,6 +30,7 @@ from campaigns.variables import Proposal
 from dashboards.errors import DashboardError
 from dashboards.measure import MEASURE_FIELD, parse_measurement, shown_value
 from twin import Chamber, Recipe
+from twin.context import CONTEXT_UNITS
 from twin.display import field_unit, fmt, rounded
 from twin.errors import InputError
 
@@ -136,7 +138,8 @@ def history_rows(trials: list[Trial], objective: Objective | None = None, extra_
 
     ``extra_units`` (name → unit) are the campaign's extra variables: one column each after the recipe fields.
     ``source`` is ``campaign`` for a trial of the campaign, ``imported (FILE row N)`` for a past run imported from a
-    file.
+    file. ``context_<key>``: the chamber state the run started in (:func:`campaigns.context.trial_context`), one
+    column per key some trial recorded.
 
     The strategy's prediction at proposal (stored in the optimiser's units: log10 of the objective when the
     objective is logged) is converted to the objective's units, as ``predicted`` and its ±1 σ range, so it can be
@@ -146,8 +149,11 @@ def history_rows(trials: list[Trial], objective: Objective | None = None, extra_
     unit = field_unit(objective.minimize)
     fields = list(Recipe.fields())
     extras = dict(extra_units or {})
+    contexts = {t.id: trial_context(t) or {} for t in trials}
+    ctx_keys = [k for k in CONTEXT_UNITS if any(k in c for c in contexts.values())]
     cols = ["trial_id", "state", "source", "R_int", "total_R", "shorted", "predicted", "predicted_lo", "predicted_hi",
-            "EI", "P_fail", *fields, *extras, "n_arc", "n_rf_trip", "n_flake", "reviewer", "comment", "measured_by"]
+            "EI", "P_fail", *fields, *extras, *(f"context_{k}" for k in ctx_keys), "n_arc", "n_rf_trip", "n_flake",
+            "reviewer", "comment", "measured_by"]
     rows = []
     for t in trials:
         res = t.result or {}
@@ -169,6 +175,8 @@ def history_rows(trials: list[Trial], objective: Objective | None = None, extra_
         for n in extras:
             v = t.extras.get(n)
             row[n] = _round(v) if isinstance(v, float) else v
+        for k in ctx_keys:  # the chamber state the run started in (issue 16)
+            row[f"context_{k}"] = _round(contexts[t.id].get(k))
         rows.append(row)
     return rows, cols
 
@@ -184,6 +192,8 @@ def history_columns(cols: list[str], objective: Objective | None = None,
              "predicted_hi": f"predicted +1σ [{unit}]",
              "EI": "EI [log10 units]" if objective.log else f"EI [{unit}]", "P_fail": "P(fail) [%]",
              **{n: extra_column(n, u) for n, u in (extra_units or {}).items()}}
+    names.update({c: f"{c} [{CONTEXT_UNITS[c[8:]]}]" for c in cols
+                  if c.startswith("context_") and CONTEXT_UNITS.get(c[8:], "1") != "1"})
     for c in cols:
         u = field_unit(c)
         if c not in names and u not in ("", "1"):

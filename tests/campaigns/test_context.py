@@ -254,3 +254,21 @@ def test_export_has_one_column_per_context_key(tmp_path):
     assert list(df["context_runs_since_vent"]) == [0, 1] and df["context_hours_since_vent"].iloc[0] == 0
     assert "context" not in df
     store.close()
+
+
+def test_the_review_apps_history_table_shows_each_runs_context_with_units(tmp_path):
+    from dashboards.data import history_columns, history_rows
+
+    store, cid, _ = _campaign(tmp_path, budget=3, strategy="random")
+    Runner(store, cid).run()
+    trials = store.trials(cid)
+    rows, cols = history_rows(trials)
+    names = {c["id"]: c["name"] for c in history_columns(cols)}
+    assert names["context_hours_since_vent"] == "context_hours_since_vent [h]"
+    assert names["context_runs_since_vent"] == "context_runs_since_vent"  # a count: no unit
+    assert cols.index("context_hours_since_vent") > cols.index("anneal_min")  # after the recipe
+    assert [r["context_runs_since_vent"] for r in rows] == [0, 1, 2]
+    assert [r["context_hours_since_vent"] for r in rows] == pytest.approx(
+        [trial_context(t)["hours_since_vent"] for t in trials], rel=1e-3, abs=1e-3)
+    assert "context_hours_since_vent" not in history_rows([t for t in trials if False])[1]  # none recorded: no column
+    store.close()
