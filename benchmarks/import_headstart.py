@@ -179,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--campaign", type=Path, default=CAMPAIGN)
     p.add_argument("--reality", default=None, help="a reality of benchmarks/mismatch.py (default: the twin)")
     p.add_argument("--optimum-search", type=int, default=20000)
+    p.add_argument("--polish", type=int, default=16, help="Nelder-Mead starts polishing the optimum (benchmarks/"
+                   "mismatch.py's; a smoke run takes 1)")
     p.add_argument("--jobs", type=int, default=1)
     a = p.parse_args(argv)
     strategies = [s.strip() for s in a.strategies.split(",") if s.strip()]
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     reality = TWIN if a.reality is None else mismatch.REALITIES[a.reality]
     cfg = CampaignConfig.from_toml(a.campaign)
     t0 = time.perf_counter()
-    r_opt, _, share = mismatch.optimum(reality, cfg, a.optimum_search)
+    r_opt, _, share = mismatch.optimum(reality, cfg, a.optimum_search, a.polish)
     print(f"campaign {a.campaign.name} on {a.reality or 'the twin itself'}: optimum {r_opt:.3f} (objective units); "
           f"share of the space within 10 %: {share:.2%} (random search needs ~{1 / max(share, 1e-9):.0f} runs)")
     with tempfile.TemporaryDirectory() as folder:

@@ -170,8 +170,10 @@ class TrueValue:
         return float(10 ** self.unit(u)[0][0])
 
 
-def optimum(reality: Reality, cfg: CampaignConfig, n_search: int) -> tuple[float, np.ndarray, float]:
-    """(R_int at the reality's optimum, its unit-cube row, share of the space within 10 % of it)."""
+def optimum(reality: Reality, cfg: CampaignConfig, n_search: int, n_polish: int = 16
+            ) -> tuple[float, np.ndarray, float]:
+    """(R_int at the reality's optimum, its unit-cube row, share of the space within 10 % of it): the best of
+    ``n_search`` random points and of Nelder–Mead polishing from the best ``n_polish`` of them."""
     from scipy.optimize import minimize
 
     tv = TrueValue(reality, cfg)
@@ -186,7 +188,7 @@ def optimum(reality: Reality, cfg: CampaignConfig, n_search: int) -> tuple[float
         return float(sc[0]) if p[0] < 0.5 and math.isfinite(sc[0]) else 10.0
 
     best_x, best = u[int(np.argmin(s))], float(np.min(s))
-    for i in np.argsort(s)[:16]:
+    for i in np.argsort(s)[:n_polish]:
         res = minimize(f, u[i], method="Nelder-Mead", options={"maxfev": 60 * d, "xatol": 1e-4, "fatol": 1e-6})
         if res.fun < best:
             best, best_x = float(res.fun), np.clip(res.x, 0, 1)
@@ -196,9 +198,9 @@ def optimum(reality: Reality, cfg: CampaignConfig, n_search: int) -> tuple[float
     return float(10**best), best_x, share
 
 
-def twin_best(cfg: CampaignConfig, n_search: int) -> Recipe:
+def twin_best(cfg: CampaignConfig, n_search: int, n_local: int = 8) -> Recipe:
     """The default twin's own optimum recipe (what twin-prior proposes first)."""
-    (point, _), *_ = _Twin(BASE, cfg.space, cfg.objective, penalty=10.0).optima(n_search, 8, seed=12345)
+    (point, _), *_ = _Twin(BASE, cfg.space, cfg.objective, penalty=10.0).optima(n_search, n_local, seed=12345)
     return cfg.space.to_recipe(point)
 
 
@@ -302,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budget", type=int, default=40)
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--optimum-search", type=int, default=20000)
+    p.add_argument("--polish", type=int, default=16, help="Nelder-Mead starts polishing each reality's optimum "
+                   "(a smoke run takes 1)")
     p.add_argument("--realities", default=",".join(REALITIES))
     p.add_argument("--strategies", default=",".join(STRATEGIES))
     p.add_argument("--quick", action="store_true", help="2 seeds, budget 12, small optimum search")
@@ -316,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     strategies = [s.strip() for s in a.strategies.split(",") if s.strip()]
     cfg = CampaignConfig.from_toml(a.campaign)
     t0 = time.perf_counter()
-    guess = twin_best(cfg, a.optimum_search)
+    guess = twin_best(cfg, a.optimum_search, max(1, min(8, a.polish // 2)))
     print(f"space and objective of {a.campaign.name}; twin-prior's twin is the default chamber; its best recipe: "
           f"P={guess.rf_power_w:.0f} W, seed {guess.seed_thickness_nm:.1f} nm @ {guess.seed_power_w:.0f} W, "
           f"p={guess.pressure_pa:.2f} Pa, N2={guess.n2_fraction:.2f}, d={guess.target_substrate_distance_mm:.0f} mm")
@@ -325,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     optima: dict[str, float] = {}
     for n in names:
         r = REALITIES[n]
-        r_opt, _, share = optimum(r, cfg, a.optimum_search)
+        r_opt, _, share = optimum(r, cfg, a.optimum_search, a.polish)
         optima[n] = r_opt
         there = TrueValue(r, cfg).r_int(guess)
         move = there / r_opt - 1

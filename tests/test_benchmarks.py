@@ -72,8 +72,8 @@ def test_proposal_latency_prints_ours_and_skopts_for_one_and_a_batch():
 
 
 def test_mismatch_prints_the_move_the_share_and_runs_per_strategy():
-    out = _run("mismatch.py", "--seeds", "1", "--budget", "3", "--optimum-search", "1000", "--realities",
-               "plasma heating,clean R x1.3", "--strategies", "twin-prior,gp,random")
+    out = _run("mismatch.py", "--seeds", "1", "--budget", "3", "--optimum-search", "1000", "--polish", "1",
+               "--realities", "plasma heating,clean R x1.3", "--strategies", "twin-prior,gp,random")
     assert re.search(rf"^plasma heating\s+structural\s+{NUMBER}\s+{NUMBER}\s+[+-]{NUMBER}%\s+{NUMBER}%", out,
                      re.M), out
     assert re.search(r"^clean R x1.3\s+close(\s+>?\d+){3}", out, re.M), out
@@ -159,7 +159,7 @@ def test_front_latency_prints_a_row_per_size_and_agrees_with_optunas_hypervolume
 
 def test_import_headstart_prints_the_share_and_runs_with_and_without_past_runs():
     out = _run("import_headstart.py", "--seeds", "1", "--budget", "2", "--n-past", "12", "--optimum-search", "500",
-               "--strategies", "gp,tpe")
+               "--polish", "1", "--strategies", "gp,tpe")
     assert re.search(rf"optimum {NUMBER} \(objective units\); share of the space within 10 %: {NUMBER}%", out), out
     assert re.search(rf"past runs: 12 per seed, .* median {NUMBER}", out), out
     for name in ("gp", "tpe"):  # runs without and with the past runs, how many reached, the saving
