@@ -12,8 +12,11 @@ late in a cycle is worse after the next vent.
 
 **Strategies**, each rebuilt from its observations before every proposal as the runner does, and told each run's
 context (the chamber state it started in, as the runner records it): ``gp+ctx`` (``gp`` with ``context = "auto"``:
-hours since vent and target kWh beside the recipe), ``gp+hours`` (``context = ["hours_since_vent"]``), ``gp``
-(context-blind, the example's settings),
+hours since vent and target kWh beside the recipe; its length scales maximum a posteriori, the default with a
+context), ``gp+hours`` (``context = ["hours_since_vent"]``), ``gp+ctx-ml`` (``gp+ctx`` with maximum-likelihood
+length scales, ``length_scale_prior = false``: as before that default), ``gp`` (context-blind, the example's
+settings), ``gp+prior`` (context-blind with the length-scale prior: whether the prior alone does what the context
+does),
 ``twin-prior`` (its twin handed each run's start state and the next run's, ``context = "auto"``), ``twin-prior-blind``
 (``context = "none"``: every run predicted in a freshly vented, new-target chamber), ``random`` (best measured run).
 
@@ -75,7 +78,9 @@ START_KWH = 10.0
 STRATEGIES: dict[str, tuple[str, dict[str, Any]]] = {
     "gp+ctx": ("gp", {"context": "auto"}),
     "gp+hours": ("gp", {"context": ["hours_since_vent"]}),
+    "gp+ctx-ml": ("gp", {"context": "auto", "length_scale_prior": False}),
     "gp": ("gp", {}),
+    "gp+prior": ("gp", {"length_scale_prior": True}),
     "twin-prior": ("twin-prior", {"context": "auto"}),
     "twin-prior-blind": ("twin-prior", {"context": "none"}),
     "random": ("random", {}),
@@ -267,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     print("per seed, runs to 10 %: " + "; ".join(f"{n}: {[r['runs'] for r in rows if r['strategy'] == n]}"
                                                 for n in names))
     if "gp" in med:
-        for n in ("gp+ctx", "gp+hours", "twin-prior"):
+        for n in ("gp+ctx", "gp+hours", "gp+ctx-ml", "gp+prior", "twin-prior"):
             if n in med:
                 fewer = 1 - med[n]["runs"] / med["gp"]["runs"]
                 ratio = med[n]["cycle"] / med["gp"]["cycle"] if med["gp"]["cycle"] > 0 else math.nan

@@ -146,6 +146,8 @@ class GPSurrogate:
                 gp = GaussianProcessRegressor(kernel=context_kernel(d - context_dims, context_dims), normalize_y=True,
                                               noise="gaussian", n_restarts_optimizer=gp_restarts,
                                               random_state=self.seed % (2**31))
+                if length_scale_prior:
+                    gp.set_params(optimizer=map_optimizer(lambda: gp.kernel_))
             elif amplitude_bounds is None:
                 gp = cook_estimator("GP", space=Space([Real(0.0, 1.0)] * d), random_state=self.seed % (2**31),
                                     noise="gaussian", n_restarts_optimizer=gp_restarts)
@@ -234,7 +236,8 @@ def fit_gp(u: np.ndarray, y: Sequence[float], *, seed: int, gp_restarts: int = 1
            context_dims: int = 0, length_scale_prior: bool = False) -> GPSurrogate:
     """Fit skopt's GP (see :class:`GPSurrogate`; the last ``context_dims`` columns are context:
     :func:`context_kernel`); ``length_scale_prior``: maximum a posteriori under the Gamma prior of
-    :mod:`campaigns._gp_prior` instead of maximum likelihood (skopt's kernel only)."""
+    :mod:`campaigns._gp_prior` instead of maximum likelihood (skopt's kernel and the contextual one; not with
+    ``amplitude_bounds``)."""
     return GPSurrogate(u, y, seed=seed, gp_restarts=gp_restarts, amplitude_bounds=amplitude_bounds,
                        noise_bounds=noise_bounds, length_scale_low=length_scale_low, context_dims=context_dims,
                        length_scale_prior=length_scale_prior)
@@ -280,7 +283,8 @@ class GPModel:
                  seed: int, acq_func: str = "EI", xi: float = 0.01, kappa: float = 1.96,
                  acq_optimizer: str = "auto", n_points: int = 10000, n_restarts_optimizer: int = 5,
                  gp_restarts: int = 1, failed: Sequence[Sequence[Any]] = (), context: np.ndarray | None = None,
-                 failed_context: np.ndarray | None = None, context_now: np.ndarray | None = None) -> None:
+                 failed_context: np.ndarray | None = None, context_now: np.ndarray | None = None,
+                 length_scale_prior: bool = False) -> None:
         self.space = space
         self.seed = int(seed)
         self.failed = [list(p) for p in failed]
@@ -301,7 +305,8 @@ class GPModel:
             u_ok = np.hstack([u_ok, np.asarray(context, float).reshape(len(u_ok), c)])
             u_failed = np.hstack([u_failed, np.asarray(failed_context, float).reshape(len(u_failed), c)])
         self.surrogate = fit_gp(u_ok, self.scores, seed=self.seed, gp_restarts=gp_restarts,
-                                context_dims=int(np.size(context_now)) if self.contextual else 0)
+                                context_dims=int(np.size(context_now)) if self.contextual else 0,
+                                length_scale_prior=length_scale_prior)
         self.model = self.surrogate.model
         self.failure = (KernelFailureModel(u_ok, u_failed, seed=self.seed, gp_restarts=gp_restarts)
                         if self.failed else None)
