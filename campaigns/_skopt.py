@@ -18,10 +18,11 @@ reviewer reads and the store keeps are calibrated on the campaign's track record
 the same way for every strategy.
 
 **Context.** With ``context`` columns (the chamber state each run started in, :mod:`campaigns.context_model`), the
-GP is fitted on ``[recipe, context]`` rows (:func:`context_kernel`: recipe + context + interaction) and searched
-and answered at the current context only (:class:`~campaigns.context_model.ContextSlice`): the shared optimiser
-and constant liar search recipes, EI improves on the best posterior mean among the recipes run *in the current
-context*.
+GP is fitted on ``[recipe, context]`` rows (:func:`context_kernel`: recipe + context + interaction; its length
+scales maximum a posteriori under the Gamma prior of :mod:`campaigns._gp_prior` unless ``gp``'s
+``length_scale_prior = false``) and searched and answered at the current context only
+(:class:`~campaigns.context_model.ContextSlice`): the shared optimiser and constant liar search recipes, EI improves
+on the best posterior mean among the recipes run *in the current context*.
 
 Failed runs can be kept out of the objective's GP and modelled apart (:class:`KernelFailureModel`): the
 acquisition is then EI × P(success), with P(failure) a kernel-weighted Beta–Bernoulli estimate whose Matérn length
@@ -206,6 +207,12 @@ def context_kernel(n_recipe: int, n_context: int) -> Any:
     fitted (it shrinks when the runs do not show such an interaction). Each term is skopt's Matérn 5/2 with its
     amplitude and length-scale bounds; a term ignores the other columns by a fixed, flat length scale. skopt's
     kernel classes, so that its GP finds the fitted noise term and answers the latent (noise-free) score.
+
+    Three amplitudes and ``2 (n_recipe + n_context)`` free length scales are many hyper-parameters for a few dozen
+    runs: fitted by maximum likelihood, most length scales of a term go to the bound (the term ignores that column)
+    and the few left decide what the GP says about a state the runs barely cover. ``gp``
+    (:mod:`campaigns.strategies`) therefore fits them maximum a posteriori by default (``length_scale_prior``; the
+    pinned length scales get no prior).
     """
     def matern(free: list[bool]) -> Any:
         return SkMatern(length_scale=[1.0 if f else _IGNORED for f in free],
