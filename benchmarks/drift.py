@@ -271,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("per seed, runs to 10 %: " + "; ".join(f"{n}: {[r['runs'] for r in rows if r['strategy'] == n]}"
                                                 for n in names))
+    print("per seed, last-cycle excess [%]: " + "; ".join(
+        f"{n}: {[round(100 * r['cycle'], 1) for r in rows if r['strategy'] == n]}" for n in names))
     if "gp" in med:
         for n in ("gp+ctx", "gp+hours", "gp+ctx-ml", "gp+prior", "twin-prior"):
             if n in med:

@@ -142,6 +142,7 @@ def test_drift_prints_the_share_per_state_and_a_row_per_strategy():
     for name in ("gp+ctx", "gp", "random"):
         assert re.search(rf"^{re.escape(name)}\s+>?\d+\s+-?{NUMBER}%\s+-?{NUMBER}%\s+\d+%\s+\d+/1$", out, re.M), out
     assert re.search(r"gp\+ctx against gp: [+-]\d+% fewer runs", out), out
+    assert re.search(rf"per seed, last-cycle excess \[%\]: gp\+ctx: \[-?{NUMBER}\]", out), out
 
 
 def test_drift_refuses_an_unknown_reality_with_exit_2():
