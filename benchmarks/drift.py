@@ -12,8 +12,11 @@ late in a cycle is worse after the next vent.
 
 **Strategies**, each rebuilt from its observations before every proposal as the runner does, and told each run's
 context (the chamber state it started in, as the runner records it): ``gp+ctx`` (``gp`` with ``context = "auto"``:
-hours since vent and target kWh beside the recipe), ``gp+hours`` (``context = ["hours_since_vent"]``), ``gp``
-(context-blind, the example's settings),
+hours since vent and target kWh beside the recipe; its length scales maximum a posteriori, the default with a
+context), ``gp+hours`` (``context = ["hours_since_vent"]``), ``gp+ctx-ml`` (``gp+ctx`` with maximum-likelihood
+length scales, ``length_scale_prior = false``: as before that default), ``gp`` (context-blind, the example's
+settings), ``gp+prior`` (context-blind with the length-scale prior: whether the prior alone does what the context
+does),
 ``twin-prior`` (its twin handed each run's start state and the next run's, ``context = "auto"``), ``twin-prior-blind``
 (``context = "none"``: every run predicted in a freshly vented, new-target chamber), ``random`` (best measured run).
 
@@ -32,8 +35,13 @@ in that state, against that state's optimum (a dense vectorised search of :func:
 **How hard**: the share of the space within 10 % of the optimum, in three typical states (just vented; 10 h after;
 48 h after), on 20 000 uniform points; and how much worse the late-cycle optimum is right after a vent.
 
-Run: ``.venv/bin/python benchmarks/drift.py --jobs 2`` (``--seeds 10 --budget 30 --vent-every 8``; ``--quick`` for
-a smoke run; ``--strategies gp+ctx,gp``).
+**A tool unlike the twin** (``--reality NAME``): the tool's chamber is a reality of ``benchmarks/mismatch.py``
+(``"water sensitivity x15"``, ``"O- yield x30"``, a structural effect such as ``"plasma heating"``...), drifting the
+same way, while ``twin-prior``'s twin stays the default chamber; the optimum is that reality's, state by state.
+
+Run: ``.venv/bin/python benchmarks/drift.py --jobs 2`` (``--seeds 10 --first-seed 0 --budget 30 --vent-every 8``;
+``--quick`` for a smoke run; ``--strategies gp+ctx,gp``; ``--reality "water sensitivity x15"``). Develop on other
+seeds than the ones reported (``--first-seed 100``).
 """
 
 from __future__ import annotations
@@ -54,7 +62,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from mismatch import recommended  # noqa: E402  (the model's pick among the runs, as mismatch.py counts it)
+from mismatch import REALITIES, Reality, recommended  # noqa: E402  (the model's pick, as mismatch.py counts it)
 
 from campaigns import CampaignConfig  # noqa: E402
 from campaigns import acquisition as acq  # noqa: E402
@@ -70,7 +78,9 @@ START_KWH = 10.0
 STRATEGIES: dict[str, tuple[str, dict[str, Any]]] = {
     "gp+ctx": ("gp", {"context": "auto"}),
     "gp+hours": ("gp", {"context": ["hours_since_vent"]}),
+    "gp+ctx-ml": ("gp", {"context": "auto", "length_scale_prior": False}),
     "gp": ("gp", {}),
+    "gp+prior": ("gp", {"length_scale_prior": True}),
     "twin-prior": ("twin-prior", {"context": "auto"}),
     "twin-prior-blind": ("twin-prior", {"context": "none"}),
     "random": ("random", {}),
@@ -78,14 +88,20 @@ STRATEGIES: dict[str, tuple[str, dict[str, Any]]] = {
 """Benchmark name → (strategy, settings beside the campaign file's own for gp)."""
 
 
+def tool_chamber(reality: Reality | None) -> Chamber:
+    """The tool's chamber: the default one, or a reality of :mod:`mismatch` (the twin's chamber stays the default)."""
+    return BASE if reality is None else reality.chamber()
+
+
 class DriftTool:
     """A stochastic simulated tool whose state carries over, vented every ``vent_every`` runs, whose target and
-    shields gain ``wear_kwh`` per run from other jobs."""
+    shields gain ``wear_kwh`` per run from other jobs; on ``reality``'s chamber, with its structural effect on R_int
+    (:class:`mismatch.Reality`), or on the default one."""
 
-    def __init__(self, seed: int, vent_every: int, wear_kwh: float) -> None:
-        chamber = BASE.replace({"state.target_kwh": START_KWH, "state.shield_kwh": START_KWH})
+    def __init__(self, seed: int, vent_every: int, wear_kwh: float, reality: Reality | None = None) -> None:
+        chamber = tool_chamber(reality).replace({"state.target_kwh": START_KWH, "state.shield_kwh": START_KWH})
         self.tool = SimulatedTool(chamber, seed=seed)
-        self.vent_every, self.wear_kwh = vent_every, wear_kwh
+        self.vent_every, self.wear_kwh, self.reality = vent_every, wear_kwh, reality
 
     def context(self) -> dict[str, float]:
         return self.tool.context()
@@ -95,6 +111,10 @@ class DriftTool:
         tells a strategy). Then the other jobs' wear and, every ``vent_every`` runs, a vent."""
         ctx = self.context()
         res = self.tool.run(recipe)
+        if self.reality is not None and self.reality.effect:
+            cols = {k: np.array([v]) for k, v in recipe.to_dict().items() if not isinstance(v, str)}
+            res = dataclasses.replace(res, interface_resistance_ohm_cm2=res.interface_resistance_ohm_cm2
+                                      * float(self.reality.factor(cols)[0]))
         out = dataclasses.replace(objective.evaluate(res.to_dict(), recipe.to_dict()), context=ctx,
                                   state={k: ctx[k] for k in STATE_KEYS},
                                   state_after=dict(res.chamber_state_after))
@@ -107,15 +127,25 @@ class DriftTool:
 
 
 class Truth:
-    """The deterministic twin's score of unit-cube rows in a given chamber state, and that state's optimum."""
+    """The tool's deterministic score of unit-cube rows in a given chamber state (the deterministic twin of its
+    chamber, and a reality's structural effect on R_int), and that state's optimum."""
 
-    def __init__(self, cfg: CampaignConfig) -> None:
-        self.ev = TwinEvaluator(BASE, cfg.space, cfg.objective)
+    def __init__(self, cfg: CampaignConfig, reality: Reality | None = None) -> None:
+        self.ev = TwinEvaluator(tool_chamber(reality), cfg.space, cfg.objective)
         self.d = len(cfg.space)
+        self.reality = reality
 
     def score(self, u: np.ndarray, state: dict[str, float]) -> np.ndarray:
         """Scores (inf where a run would fail: P(fail) >= 0.5) at rows ``u`` in ``state``."""
-        t = self.ev.evaluate(np.atleast_2d(u), None, {k: np.float64(state[k]) for k in STATE_KEYS})
+        u = np.atleast_2d(u)
+        st = {k: np.float64(state[k]) for k in STATE_KEYS}
+        if self.reality is None or not self.reality.effect:
+            t = self.ev.evaluate(u, None, st)
+        else:  # the structural effect multiplies R_int before the objective adds tool time and takes the log
+            cols = self.ev.columns(u)
+            out = dict(self.ev._batch(cols, len(u), {}, {k: np.full(len(u), v) for k, v in st.items()}))
+            out["interface_resistance_ohm_cm2"] = out["interface_resistance_ohm_cm2"] * self.reality.factor(cols)
+            t = self.ev._score(out, cols["target_thickness_nm"])
         return np.where(t.p_fail < 0.5, t.score, np.inf)
 
     def optimum(self, state: dict[str, float], n_points: int = 8000, seed: int = 12345) -> float:
@@ -134,12 +164,13 @@ class Truth:
 
 def run_campaign(args: tuple) -> dict[str, Any]:
     """One campaign of ``budget`` runs; the recommendation's excess over the current state's optimum at each step."""
-    name, seed, budget, vent_every, wear, campaign = args
+    name, seed, budget, vent_every, wear, campaign, reality_name = args
+    reality = REALITIES[reality_name] if reality_name else None
     cfg = CampaignConfig.from_toml(campaign)
     strategy_name, extra = STRATEGIES[name]
     settings = {**(dict(cfg.strategy_settings) if strategy_name == "gp" else {}), **extra}
-    tool = DriftTool(seed, vent_every, wear)
-    truth = Truth(cfg)
+    tool = DriftTool(seed, vent_every, wear, reality)
+    truth = Truth(cfg, reality)
     base_ctx = dataclasses.replace(context(dataclasses.replace(cfg, seed=seed), BASE), settings=settings)
     recipes: list[Recipe] = []
     outcomes: list[Any] = []
@@ -178,6 +209,9 @@ def _med(values: list[float], budget: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
+    p.add_argument("--reality", default="", help="a tool unlike the twin: a reality of mismatch.py "
+                   f"({', '.join(REALITIES)}); default: the twin's own chamber")
     p.add_argument("--budget", type=int, default=30)
     p.add_argument("--vent-every", type=int, default=8)
     p.add_argument("--wear-kwh", type=float, default=3.0, help="target and shield kWh per run from other jobs")
@@ -192,12 +226,17 @@ def main(argv: list[str] | None = None) -> int:
     for n in names:
         if n not in STRATEGIES:
             p.error(f"--strategies: unknown strategy {n!r} (allowed: {', '.join(STRATEGIES)})")
-    if a.vent_every < 1 or a.budget < 1 or a.seeds < 1 or a.wear_kwh < 0:
-        p.error("--vent-every, --budget and --seeds must be >= 1 and --wear-kwh >= 0")
+    if a.vent_every < 1 or a.budget < 1 or a.seeds < 1 or a.wear_kwh < 0 or a.first_seed < 0:
+        p.error("--vent-every, --budget and --seeds must be >= 1, --wear-kwh and --first-seed >= 0")
+    if a.reality and a.reality not in REALITIES:
+        p.error(f"--reality: unknown reality {a.reality!r} (allowed: {', '.join(REALITIES)})")
+    reality = REALITIES[a.reality] if a.reality else None
     cfg = CampaignConfig.from_toml(a.campaign)
-    truth = Truth(cfg)
+    truth = Truth(cfg, reality)
     t0 = time.perf_counter()
-    print(f"space and objective of {a.campaign.name}; default chamber, target and shields from {START_KWH:g} kWh "
+    tool_name = f"the reality {a.reality!r} of mismatch.py ({reality.mechanism}; the twin's chamber is the default)" \
+        if reality else "default chamber (the twin's own)"
+    print(f"space and objective of {a.campaign.name}; {tool_name}, target and shields from {START_KWH:g} kWh "
           f"+ {a.wear_kwh:g} kWh per run, vented every {a.vent_every} runs")
     states = {"just vented": 0.0, "10 h after a vent": 10.0, "48 h after a vent": 48.0}
     print(f"{'state':22s} {'optimum':>9s} {'share<=10%':>10s}")
@@ -211,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     u_late = acq.maximise(lambda u: -truth.score(u, late), truth.d, rng, n_points=4000, n_restarts=8)
     moved = 10 ** (truth.score(u_late, fresh)[0] - truth.optimum(fresh)) - 1
     print(f"the 48-h optimum run right after a vent: {moved:+.1%} over that state's optimum")
-    jobs = [(n, seed, a.budget, a.vent_every, a.wear_kwh, a.campaign) for n in names for seed in range(a.seeds)]
+    seeds = range(a.first_seed, a.first_seed + a.seeds)
+    jobs = [(n, seed, a.budget, a.vent_every, a.wear_kwh, a.campaign, a.reality) for n in names for seed in seeds]
     if a.jobs > 1:
         with ProcessPoolExecutor(a.jobs) as ex:
             rows = list(ex.map(run_campaign, jobs, chunksize=1))
@@ -219,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [run_campaign(j) for j in jobs]
     print()
     print(f"recommended recipe against the optimum of the chamber's state at that moment (median over {a.seeds} "
-          f"seeds; budget {a.budget}, '>B' = never within 10 %)")
+          f"seeds, {seeds.start}..{seeds.stop - 1}; budget {a.budget}, '>B' = never within 10 %)")
     print(f"{'strategy':18s} {'runs to 10%':>11s} {'final excess':>12s} {'last cycle':>10s} {'held':>6s} "
           f"{'reached':>8s}")
     med: dict[str, dict[str, float]] = {}
@@ -231,8 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("per seed, runs to 10 %: " + "; ".join(f"{n}: {[r['runs'] for r in rows if r['strategy'] == n]}"
                                                 for n in names))
+    print("per seed, last-cycle excess [%]: " + "; ".join(
+        f"{n}: {[round(100 * r['cycle'], 1) for r in rows if r['strategy'] == n]}" for n in names))
     if "gp" in med:
-        for n in ("gp+ctx", "gp+hours", "twin-prior"):
+        for n in ("gp+ctx", "gp+hours", "gp+ctx-ml", "gp+prior", "twin-prior"):
             if n in med:
                 fewer = 1 - med[n]["runs"] / med["gp"]["runs"]
                 ratio = med[n]["cycle"] / med["gp"]["cycle"] if med["gp"]["cycle"] > 0 else math.nan

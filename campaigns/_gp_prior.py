@@ -27,7 +27,9 @@ GAMMA_RATE = 6.0
 
 
 def length_scale_indices(kernel: Any) -> np.ndarray:
-    """Indices, in ``kernel.theta``, of the (log) length scales of a scikit-learn kernel."""
+    """Indices, in ``kernel.theta``, of the (log) length scales of a scikit-learn kernel that are free: a length
+    scale pinned by equal bounds (a term of :func:`campaigns._skopt.context_kernel` that ignores a column) is left
+    out, as its prior would only add a constant."""
     idx, at = [], 0
     for h in kernel.hyperparameters:
         if h.fixed:
@@ -36,7 +38,8 @@ def length_scale_indices(kernel: Any) -> np.ndarray:
         if h.name.endswith("length_scale"):
             idx.extend(range(at, at + n))
         at += n
-    return np.asarray(idx, int)
+    bounds = np.asarray(kernel.bounds, float).reshape(-1, 2)
+    return np.asarray([i for i in idx if bounds[i, 1] > bounds[i, 0]], int)
 
 
 def neg_log_prior(theta: np.ndarray, idx: np.ndarray) -> tuple[float, np.ndarray]:

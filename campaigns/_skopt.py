@@ -18,10 +18,11 @@ reviewer reads and the store keeps are calibrated on the campaign's track record
 the same way for every strategy.
 
 **Context.** With ``context`` columns (the chamber state each run started in, :mod:`campaigns.context_model`), the
-GP is fitted on ``[recipe, context]`` rows (:func:`context_kernel`: recipe + context + interaction) and searched
-and answered at the current context only (:class:`~campaigns.context_model.ContextSlice`): the shared optimiser
-and constant liar search recipes, EI improves on the best posterior mean among the recipes run *in the current
-context*.
+GP is fitted on ``[recipe, context]`` rows (:func:`context_kernel`: recipe + context + interaction; its length
+scales maximum a posteriori under the Gamma prior of :mod:`campaigns._gp_prior` unless ``gp``'s
+``length_scale_prior = false``) and searched and answered at the current context only
+(:class:`~campaigns.context_model.ContextSlice`): the shared optimiser and constant liar search recipes, EI improves
+on the best posterior mean among the recipes run *in the current context*.
 
 Failed runs can be kept out of the objective's GP and modelled apart (:class:`KernelFailureModel`): the
 acquisition is then EI × P(success), with P(failure) a kernel-weighted Beta–Bernoulli estimate whose Matérn length
@@ -146,6 +147,8 @@ class GPSurrogate:
                 gp = GaussianProcessRegressor(kernel=context_kernel(d - context_dims, context_dims), normalize_y=True,
                                               noise="gaussian", n_restarts_optimizer=gp_restarts,
                                               random_state=self.seed % (2**31))
+                if length_scale_prior:
+                    gp.set_params(optimizer=map_optimizer(lambda: gp.kernel_))
             elif amplitude_bounds is None:
                 gp = cook_estimator("GP", space=Space([Real(0.0, 1.0)] * d), random_state=self.seed % (2**31),
                                     noise="gaussian", n_restarts_optimizer=gp_restarts)
@@ -204,6 +207,12 @@ def context_kernel(n_recipe: int, n_context: int) -> Any:
     fitted (it shrinks when the runs do not show such an interaction). Each term is skopt's Matérn 5/2 with its
     amplitude and length-scale bounds; a term ignores the other columns by a fixed, flat length scale. skopt's
     kernel classes, so that its GP finds the fitted noise term and answers the latent (noise-free) score.
+
+    Three amplitudes and ``2 (n_recipe + n_context)`` free length scales are many hyper-parameters for a few dozen
+    runs: fitted by maximum likelihood, most length scales of a term go to the bound (the term ignores that column)
+    and the few left decide what the GP says about a state the runs barely cover. ``gp``
+    (:mod:`campaigns.strategies`) therefore fits them maximum a posteriori by default (``length_scale_prior``; the
+    pinned length scales get no prior).
     """
     def matern(free: list[bool]) -> Any:
         return SkMatern(length_scale=[1.0 if f else _IGNORED for f in free],
@@ -234,7 +243,8 @@ def fit_gp(u: np.ndarray, y: Sequence[float], *, seed: int, gp_restarts: int = 1
            context_dims: int = 0, length_scale_prior: bool = False) -> GPSurrogate:
     """Fit skopt's GP (see :class:`GPSurrogate`; the last ``context_dims`` columns are context:
     :func:`context_kernel`); ``length_scale_prior``: maximum a posteriori under the Gamma prior of
-    :mod:`campaigns._gp_prior` instead of maximum likelihood (skopt's kernel only)."""
+    :mod:`campaigns._gp_prior` instead of maximum likelihood (skopt's kernel and the contextual one; not with
+    ``amplitude_bounds``)."""
     return GPSurrogate(u, y, seed=seed, gp_restarts=gp_restarts, amplitude_bounds=amplitude_bounds,
                        noise_bounds=noise_bounds, length_scale_low=length_scale_low, context_dims=context_dims,
                        length_scale_prior=length_scale_prior)
@@ -280,7 +290,8 @@ class GPModel:
                  seed: int, acq_func: str = "EI", xi: float = 0.01, kappa: float = 1.96,
                  acq_optimizer: str = "auto", n_points: int = 10000, n_restarts_optimizer: int = 5,
                  gp_restarts: int = 1, failed: Sequence[Sequence[Any]] = (), context: np.ndarray | None = None,
-                 failed_context: np.ndarray | None = None, context_now: np.ndarray | None = None) -> None:
+                 failed_context: np.ndarray | None = None, context_now: np.ndarray | None = None,
+                 length_scale_prior: bool = False) -> None:
         self.space = space
         self.seed = int(seed)
         self.failed = [list(p) for p in failed]
@@ -301,7 +312,8 @@ class GPModel:
             u_ok = np.hstack([u_ok, np.asarray(context, float).reshape(len(u_ok), c)])
             u_failed = np.hstack([u_failed, np.asarray(failed_context, float).reshape(len(u_failed), c)])
         self.surrogate = fit_gp(u_ok, self.scores, seed=self.seed, gp_restarts=gp_restarts,
-                                context_dims=int(np.size(context_now)) if self.contextual else 0)
+                                context_dims=int(np.size(context_now)) if self.contextual else 0,
+                                length_scale_prior=length_scale_prior)
         self.model = self.surrogate.model
         self.failure = (KernelFailureModel(u_ok, u_failed, seed=self.seed, gp_restarts=gp_restarts)
                         if self.failed else None)

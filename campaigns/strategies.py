@@ -338,6 +338,8 @@ class GPStrategy(_Calibrated, _Observed):
     def __init__(self, ctx: StrategyContext, settings: dict[str, Any]) -> None:
         settings = {**{k: default for k, (_, default) in GP_SETTINGS.items()}, "context": "none",
                     **settings}  # defaults for omitted
+        if settings["length_scale_prior"] is None:  # on where the GP models the context (see GP_SETTINGS)
+            settings["length_scale_prior"] = settings["context"] != "none"
         super().__init__(ctx, settings)
         self.context_keys: tuple[str, ...] = ()
         """The context keys the GP models (after the last fit): see ``context`` in :data:`GP_SETTINGS`."""
@@ -375,7 +377,7 @@ class GPStrategy(_Calibrated, _Observed):
                 self.space, xs, ys, seed=_seed(self.seed, len(self.points)), acq_func=s["acq_func"], xi=s["xi"],
                 kappa=s["kappa"], acq_optimizer=s["acq_optimizer"], n_points=s["n_points"],
                 n_restarts_optimizer=s["n_restarts_optimizer"], gp_restarts=s["gp_restarts"],
-                failed=[p for p, _ in failed], **ctx_cols)
+                failed=[p for p, _ in failed], length_scale_prior=bool(s["length_scale_prior"]), **ctx_cols)
             self._model_n = len(self.points)
         return self._model
 
@@ -423,13 +425,23 @@ GP_SETTINGS: dict[str, tuple[Any, Any]] = {
     "n_initial": (int, 10), "initial_design": (str, "lhs"), "acq_func": (str, "EI"), "xi": (float, 0.01),
     "kappa": (float, 1.96), "acq_optimizer": (str, "auto"), "n_points": (int, 10000),
     "n_restarts_optimizer": (int, 5), "failure_penalty": (str, "model"), "gp_restarts": (int, 1),
+    "length_scale_prior": (bool, None),
 }
 """Settings of ``gp``: name → (type, default).
 
 ``context`` (default ``"none"``) is checked apart (:func:`campaigns.context_model.check_setting`): ``"auto"`` or a
 list of context keys (``["hours_since_vent", "target_kwh"]``) makes the GP model the score as f(recipe, context),
 propose for the context the next run will start in, and rate recipes (the recommendation) for the chamber as it is
-now; ``"none"`` ignores the context."""
+now; ``"none"`` ignores the context.
+
+``length_scale_prior`` (default: ``true`` with a context, ``false`` without): the GP's length scales maximum a
+posteriori under a Gamma(3, 6) prior (:mod:`campaigns._gp_prior`) instead of maximum likelihood. The contextual
+kernel (:func:`campaigns._skopt.context_kernel`) has three amplitudes and two length scales per recipe and context
+column; fitted by maximum likelihood to a few dozen runs, its recipe × context term took a few short length scales
+and sent the others to their bound, and its predictions for a state the runs barely cover (right after a vent) swung
+by factors of two between one run and the next. The prior keeps every column relevant until the runs say
+otherwise. Without a context it stays off unless asked for: the plain GP's figures in this README were measured
+without it."""
 
 
 def context_setting(table: dict[str, Any], default: str = "none") -> tuple[dict[str, Any], str | list[str]]:

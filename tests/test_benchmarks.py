@@ -132,12 +132,52 @@ def test_opcua_security_prints_connect_and_read_per_policy_and_mode_against_no_s
 
 
 def test_drift_prints_the_share_per_state_and_a_row_per_strategy():
-    out = _run("drift.py", "--seeds", "1", "--budget", "3", "--vent-every", "2", "--strategies", "gp+ctx,gp,random")
+    # on a drifting tool that is also unlike the twin (a reality of mismatch.py), seeds from --first-seed
+    out = _run("drift.py", "--seeds", "1", "--first-seed", "5", "--budget", "3", "--vent-every", "2",
+               "--strategies", "gp+ctx,gp,random", "--reality", "plasma heating")
+    assert "the reality 'plasma heating' of mismatch.py" in out, out
+    assert re.search(r"median over 1 seeds, 5\.\.5;", out), out
     assert re.search(rf"^just vented\s+{NUMBER}\s+{NUMBER}%", out, re.M), out
     assert re.search(rf"the 48-h optimum run right after a vent: [+-]{NUMBER}%", out), out
     for name in ("gp+ctx", "gp", "random"):
         assert re.search(rf"^{re.escape(name)}\s+>?\d+\s+-?{NUMBER}%\s+-?{NUMBER}%\s+\d+%\s+\d+/1$", out, re.M), out
     assert re.search(r"gp\+ctx against gp: [+-]\d+% fewer runs", out), out
+    assert re.search(rf"per seed, last-cycle excess \[%\]: gp\+ctx: \[-?{NUMBER}\]", out), out
+
+
+def test_drift_refuses_an_unknown_reality_with_exit_2():
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "drift.py"), "--reality", "no such tool"],
+                          cwd=ROOT, text=True, capture_output=True, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "--reality: unknown reality 'no such tool'" in proc.stderr, proc.stderr
+
+
+def test_drift_scores_a_structural_reality_on_r_int_before_the_tool_time_is_added():
+    """The truth of a drifting tool with an effect the twin lacks: ``log10(R_int × factor + w × time)`` in the state
+    given, never ``log10(R_int + w × time) + log10(factor)`` (the tool time is not multiplied)."""
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("drift_bench", ROOT / "benchmarks" / "drift.py")
+    drift = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(drift)
+    cfg = drift.CampaignConfig.from_toml(drift.CAMPAIGN)
+    reality = drift.REALITIES["plasma heating"]
+    st = drift.BASE.state
+    state = {"hours_since_vent": st.hours_since_vent, "target_kwh": st.target_kwh, "shield_kwh": st.shield_kwh}
+    u = np.random.default_rng(0).random((40, len(cfg.space)))
+    ev = drift.TwinEvaluator(drift.BASE, cfg.space, cfg.objective)
+    vals, p_fail = ev.result_fields(u, ["interface_resistance_ohm_cm2", "process_time_s"])
+    factor = reality.factor(ev.columns(u))
+    assert factor.min() >= 1.0 and factor.max() > 1.2
+    expected = np.log10(vals["interface_resistance_ohm_cm2"] * factor
+                        + cfg.objective.secondary_weight * vals["process_time_s"])
+    got = drift.Truth(cfg, reality).score(u, state)
+    ok = p_fail < 0.5
+    assert ok.sum() > 10 and np.all(np.isinf(got[~ok]))
+    np.testing.assert_allclose(got[ok], expected[ok], rtol=1e-12)
+    assert np.all(got[ok] > drift.Truth(cfg).score(u, state)[ok])
 
 
 def test_pareto_prints_the_reference_the_difficulty_and_a_row_per_strategy():

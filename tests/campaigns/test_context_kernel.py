@@ -3,10 +3,19 @@ over to another chamber state, the state shifts the score, and the GP still answ
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pytest
 from sklearn.gaussian_process.kernels import Matern
 
+from campaigns._gp_prior import length_scale_indices
 from campaigns._skopt import GPSurrogate, context_kernel
+from campaigns.config import CampaignConfig
+from campaigns.errors import CampaignError
+from campaigns.strategies import context as make_context
+from campaigns.strategies import make_strategy
+from tests.campaigns.helpers import small_campaign
 
 
 def _shifted_runs(seed: int, n: int = 30) -> tuple[np.ndarray, np.ndarray]:
@@ -60,3 +69,41 @@ def test_the_contextual_gp_answers_the_latent_score_and_its_fitted_noise():
     assert 0.0 < gp.noise_std < 0.1
     _, std = gp.predict_unit(u)
     assert np.all(std < gp.noise_std * 3)  # the latent std at the runs, not the noise-inflated one
+
+
+def test_maximum_likelihood_sends_a_contextual_length_scale_to_its_bound_and_the_prior_does_not():
+    """The runs of ``_shifted_runs(0)``: maximum likelihood calls a column irrelevant (length scale 100, skopt's
+    bound); under the Gamma(3, 6) prior every free length scale stays near the prior's bulk, the pinned ones (a
+    term ignoring the other columns) stay pinned, and the recipe effect still carries over to an unseen state."""
+    u, y = _shifted_runs(0)
+    ml = GPSurrogate(u, y, seed=0, context_dims=1)
+    mp = GPSurrogate(u, y, seed=0, context_dims=1, length_scale_prior=True)
+    free = length_scale_indices(context_kernel(2, 1))
+    assert np.exp(ml.model.kernel_.theta[free]).max() > 50.0
+    assert np.exp(mp.model.kernel_.theta[free]).max() < 5.0
+    pinned = [3, 5, 6]  # θ: [a1, ℓ(recipe ×2), ℓ(ctx, pinned)], [a2, ℓ(recipe, pinned ×2), ℓ(ctx)], [a3, ℓ ×3]
+    assert np.allclose(np.exp(mp.model.kernel_.theta[pinned]), 1e5)
+    assert _ranking_error(mp, 1.0, 0) < 0.05
+
+
+def test_length_scale_indices_leave_out_the_pinned_columns_of_the_context_kernel():
+    # θ: [a1, ℓ(recipe ×3), ℓ(pinned ctx)], [a2, ℓ(pinned ×3), ℓ(ctx)], [a3, ℓ(all 4)]
+    assert list(length_scale_indices(context_kernel(3, 1))) == [1, 2, 3, 9, 11, 12, 13, 14]
+
+
+@pytest.mark.parametrize(("settings", "expected"), [
+    ({"context": "auto"}, True), ({"context": ["hours_since_vent"]}, True), ({}, False),
+    ({"context": "none"}, False), ({"context": "auto", "length_scale_prior": False}, False),
+    ({"length_scale_prior": True}, True),
+])
+def test_gp_takes_map_length_scales_by_default_where_it_models_the_context(tmp_path, settings, expected):
+    ctx = dataclasses.replace(make_context(CampaignConfig.from_toml(small_campaign(tmp_path))), settings=settings)
+    assert make_strategy("gp", ctx).settings["length_scale_prior"] is expected
+
+
+def test_a_length_scale_prior_that_is_not_true_or_false_is_refused(tmp_path):
+    ctx = dataclasses.replace(make_context(CampaignConfig.from_toml(small_campaign(tmp_path))),
+                              settings={"length_scale_prior": "yes"})
+    with pytest.raises(CampaignError) as exc:
+        make_strategy("gp", ctx)
+    assert exc.value.field == "strategy.length_scale_prior"
