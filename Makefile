@@ -22,8 +22,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
+# Two workers (pytest-xdist), each taking whole test files: a file's module fixtures are built once. TEST_WORKERS=0
+# runs everything in this process.
+TEST_WORKERS ?= 2
+
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/twin_speed.py
