@@ -139,13 +139,9 @@ class Truth:
         """Scores (inf where a run would fail: P(fail) >= 0.5) at rows ``u`` in ``state``."""
         u = np.atleast_2d(u)
         st = {k: np.float64(state[k]) for k in STATE_KEYS}
-        if self.reality is None or not self.reality.effect:
-            t = self.ev.evaluate(u, None, st)
-        else:  # the structural effect multiplies R_int before the objective adds tool time and takes the log
-            cols = self.ev.columns(u)
-            out = dict(self.ev._batch(cols, len(u), {}, {k: np.full(len(u), v) for k, v in st.items()}))
-            out["interface_resistance_ohm_cm2"] = out["interface_resistance_ohm_cm2"] * self.reality.factor(cols)
-            t = self.ev._score(out, cols["target_thickness_nm"])
+        # a structural effect multiplies R_int before the objective adds tool time and takes the log
+        effect = self.reality.factor if self.reality is not None and self.reality.effect else None
+        t = self.ev.evaluate(u, None, st, r_int_factor=effect)
         return np.where(t.p_fail < 0.5, t.score, np.inf)
 
     def optimum(self, state: dict[str, float], n_points: int = 8000, seed: int = 12345) -> float:

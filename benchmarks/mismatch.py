@@ -160,10 +160,10 @@ class TrueValue:
         self.ev = TwinEvaluator(reality.chamber(), cfg.space, cfg.objective)
 
     def unit(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(log10 R_int, P(failure)) at unit-cube rows."""
-        t = self.ev.evaluate(u)
-        cols = self.ev.columns(np.atleast_2d(u))
-        return t.score + np.log10(self.reality.factor(cols)), t.p_fail
+        """(score, P(failure)) at unit-cube rows: the structural effect multiplies R_int before the objective adds
+        tool time (as :class:`RealityTool` measures it)."""
+        t = self.ev.evaluate(u, r_int_factor=self.reality.factor if self.reality.effect else None)
+        return t.score, t.p_fail
 
     def r_int(self, recipe: Recipe) -> float:
         u = self.ev.space.unit_cube([self.ev.space.to_point(recipe)])

@@ -16,7 +16,7 @@ time or thickness constraint.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,11 +56,14 @@ class TwinEvaluator:
         self.vectorised = _batch is not None
 
     def evaluate(self, u: np.ndarray, params: Mapping[str, np.ndarray] | None = None,
-                 state: Mapping[str, np.ndarray] | None = None) -> TwinScores:
+                 state: Mapping[str, np.ndarray] | None = None,
+                 r_int_factor: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None) -> TwinScores:
         """Scores of rows ``u`` (N, d); ``params`` maps dotted chamber parameter names to arrays of N values (or
-        scalars); ``state`` maps :data:`STATE_KEYS` to arrays of N values."""
+        scalars); ``state`` maps :data:`STATE_KEYS` to arrays of N values. ``r_int_factor(columns)`` (N factors)
+        multiplies the interface resistance before the objective is computed from it: an effect the twin lacks, as a
+        tool unlike it shows it (``benchmarks/mismatch.py``'s structural realities)."""
         u = np.atleast_2d(np.asarray(u, float))
-        return self._run(self.columns(u), len(u), params, state)
+        return self._run(self.columns(u), len(u), params, state, r_int_factor)
 
     def evaluate_points(self, points: Sequence[Sequence[Any]], params: Mapping[str, np.ndarray] | None = None,
                         state: Mapping[str, np.ndarray] | None = None) -> TwinScores:
@@ -106,10 +109,13 @@ class TwinEvaluator:
         return cols
 
     def _run(self, cols: dict[str, np.ndarray], n: int, params: Mapping[str, np.ndarray] | None,
-             state: Mapping[str, np.ndarray] | None) -> TwinScores:
+             state: Mapping[str, np.ndarray] | None,
+             r_int_factor: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None) -> TwinScores:
         params = {k: np.broadcast_to(np.asarray(v, float), (n,)) for k, v in (params or {}).items()}
         state = {k: np.broadcast_to(np.asarray(v, float), (n,)) for k, v in (state or {}).items()}
         out = self._batch(cols, n, params, state) if self.vectorised else self._loop(cols, n, params, state)
+        if r_int_factor is not None:
+            out = {**out, "interface_resistance_ohm_cm2": out["interface_resistance_ohm_cm2"] * r_int_factor(cols)}
         return self._score(out, cols["target_thickness_nm"])
 
     def _batch(self, cols: dict[str, np.ndarray], n: int, params: dict[str, np.ndarray],

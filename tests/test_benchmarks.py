@@ -153,8 +153,9 @@ def test_drift_refuses_an_unknown_reality_with_exit_2():
 
 
 def test_drift_scores_a_structural_reality_on_r_int_before_the_tool_time_is_added():
-    """The truth of a drifting tool with an effect the twin lacks: ``log10(R_int × factor + w × time)`` in the state
-    given, never ``log10(R_int + w × time) + log10(factor)`` (the tool time is not multiplied)."""
+    """The truth of a tool with an effect the twin lacks: ``log10(R_int × factor + w × time)`` in the state given,
+    never ``log10(R_int + w × time) + log10(factor)`` (the tool time is not multiplied), in drift.py and
+    mismatch.py alike."""
     import importlib.util
 
     import numpy as np
@@ -178,6 +179,9 @@ def test_drift_scores_a_structural_reality_on_r_int_before_the_tool_time_is_adde
     assert ok.sum() > 10 and np.all(np.isinf(got[~ok]))
     np.testing.assert_allclose(got[ok], expected[ok], rtol=1e-12)
     assert np.all(got[ok] > drift.Truth(cfg).score(u, state)[ok])
+    # mismatch.py's truth of the same reality (every run in the initial state) is the same function
+    mismatch = sys.modules["mismatch"]  # imported by drift.py
+    np.testing.assert_allclose(mismatch.TrueValue(reality, cfg).unit(u)[0][ok], expected[ok], rtol=1e-12)
 
 
 def test_pareto_prints_the_reference_the_difficulty_and_a_row_per_strategy():
