@@ -42,6 +42,7 @@ from scipy.stats import qmc
 
 from campaigns import acquisition as acq
 from campaigns import acquisition_mo as amo
+from campaigns import trust_region as tr
 from campaigns.errors import CampaignError
 from campaigns.pareto import default_reference, hypervolume, pareto_mask
 from campaigns.strategies import Strategy, StrategyContext, _choice, _Observed, _seed, register_strategy, settings_from
@@ -50,7 +51,7 @@ from twin import Recipe
 MOBO_SETTINGS: dict[str, tuple[Any, Any]] = {
     "n_initial": (int, 10), "initial_design": (str, "lhs"), "n_points": (int, 2000),
     "n_restarts_optimizer": (int, 5), "failure_penalty": (str, "model"), "gp_restarts": (int, 1),
-    "length_scale_prior": (bool, False),
+    "length_scale_prior": (bool, True), "trust_region": (bool, True),
 }
 """Settings of ``mobo``: name → (type, default). ``n_points``: random candidates per acquisition search (besides
 three rounds of local steps around the leaders and a compass polish); ``failure_penalty``: ``model`` (failed runs
@@ -169,13 +170,49 @@ class MOBOStrategy(_Observed):
         u = self._observed()[0]
         return u if len(u) else None
 
+    def trust_region(self, model: amo.MultiSurrogate | None = None) -> tr.TrustRegion | None:
+        """The boxes the next proposal must fall in (:mod:`campaigns.trust_region`): around the measured feasible
+        runs whose posterior means are non-dominated, of the side length replayed from the runs told after the
+        initial design; None when ``trust_region`` is off or no run is feasible yet."""
+        model = self.model() if model is None else model
+        if not self.settings["trust_region"] or model is None:
+            return None
+        u, _, _, feas, _ = self._observed()
+        if not feas.any():
+            return None
+        mean = model.goal_posterior(u[feas])[0]
+        centres = u[feas][pareto_mask(mean)]
+        length = tr.side_length(self._improved(), len(self.space))
+        return tr.TrustRegion(centres, length, tuple(j for j, k in enumerate(self.cats) if k == 0))
+
+    def _improved(self) -> list[bool]:
+        """For each run after the initial design, in order: did it raise the measured feasible front's
+        hypervolume (failed runs did not)?"""
+        m = self.n_goals
+        y = np.array([o.scores if (not o.failed and o.scores is not None) else [np.nan] * m
+                      for o in self.outcomes], float).reshape(-1, m)
+        ok = np.array([not o.failed and o.scores is not None and o.feasible for o in self.outcomes], bool)
+        ref = self.reference(y[ok]) if ok.any() else None
+        if ref is None:
+            return [False] * max(len(y) - self.settings["n_initial"], 0)
+        return tr.hypervolume_gains(np.nan_to_num(y, nan=np.inf), ok, ref, self.settings["n_initial"])
+
     def _acquire(self, model: amo.MultiSurrogate, n: int, pending: Sequence[Sequence[Any]]) -> list[list[Any]]:
         rng = np.random.default_rng([self.seed % (2**32), len(self.points), 7])
         s = self.settings
         cands = self._candidates()
+        region = self.trust_region(model)
+        n_points = s["n_points"]
+        if region is not None:
+            # candidates uniform in the boxes (and the measured runs inside them); the search never leaves them
+            inside = region.sample(rng, n_points)
+            cands = inside if cands is None else np.vstack([cands[region.contains(cands)], inside])
+            n_points = 1
 
         def choose(gain: Any) -> np.ndarray:
-            return acq.maximise(gain, len(self.space), rng, n_points=s["n_points"],
+            if region is not None:
+                gain = _confined(gain, region)
+            return acq.maximise(gain, len(self.space), rng, n_points=n_points,
                                 n_restarts=s["n_restarts_optimizer"], candidates=cands, n_categories=self.cats)
 
         pend = self.space.unit_cube([list(p) for p in pending]) if len(pending) else None
@@ -248,6 +285,14 @@ class MOBOStrategy(_Observed):
                         "hypervolume_measured": hypervolume(y[feas], ref) if feas.any() else 0.0,
                         "n_front": int(pareto_mask(y[feas]).sum()) if feas.any() else 0})
         return out
+
+
+def _confined(gain: Any, region: tr.TrustRegion) -> Any:
+    """``gain`` inside the trust region's boxes, −inf outside."""
+    def inner(u: np.ndarray) -> np.ndarray:
+        g = np.asarray(gain(u), float)
+        return np.where(region.contains(u), g, -np.inf)
+    return inner
 
 
 def _finite_slacks(s: np.ndarray) -> np.ndarray:
