@@ -164,3 +164,11 @@ def test_import_headstart_prints_the_share_and_runs_with_and_without_past_runs()
     assert re.search(rf"past runs: 12 per seed, .* median {NUMBER}", out), out
     for name in ("gp", "tpe"):  # runs without and with the past runs, how many reached, the saving
         assert re.search(rf"^{name}\s+>?{NUMBER}\s+>?{NUMBER}\s+\d+/1\s+\d+/1\s+-?{NUMBER}$", out, re.M), (name, out)
+
+
+def test_pareto_drift_prints_the_gap_and_the_correlation_with_and_without_carry_over():
+    out = _run("pareto_drift.py", "--seeds", "1", "--runs", "14")
+    for how in ("one tool, chamber carried over", r"a fresh tool per run \(--fresh-chamber\)"):
+        assert re.search(rf"{how}: measured - true log10 R_int, mean by run: 1-5: [+-]{NUMBER}, .*"
+                         rf"rank correlation of measured and true, runs 11-14: -?{NUMBER}", out), out
+    assert _run("pareto_drift.py", "--runs", "5", ok=(2,)) == ""
