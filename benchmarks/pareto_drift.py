@@ -36,10 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--runs", type=int, default=40)
     args = ap.parse_args(argv)
-    if args.seeds < 1 or args.runs <= AFTER + 2:
-        print(f"pareto_drift.py: --seeds {args.seeds} must be >= 1 and --runs {args.runs} > {AFTER + 2}",
-              file=sys.stderr)
-        return 2
+    for flag, value, low in (("--seeds", args.seeds, 1), ("--runs", args.runs, AFTER + 3)):
+        if value < low:
+            print(f"pareto_drift.py: {flag} {value} must be >= {low}", file=sys.stderr)
+            return 2
     warnings.simplefilter("ignore")
     import _pareto_problems as pp  # after the arguments are checked: it loads the twin
 
