@@ -20,22 +20,24 @@
 * **Length scales**: maximum a posteriori under a Gamma(3, 6) prior on each (unit cube; :mod:`campaigns._gp_prior`);
   ``length_scale_prior = false`` gives skopt's maximum likelihood. With maximum likelihood, on DTLZ2 (6-D) after
   10–30 runs the four distance variables' length scales sat at skopt's bound of 100: each goal's GP ignored them,
-  put their effect into a fitted noise (σ ≈ 0.1–0.17 on a noise-free function), predicted the cube's corners as good
-  as its centre, and EHVI sent most proposals to the faces of the cube.
+  put their effect into a fitted noise (one seed traced: σ ≈ 0.1–0.17 on a noise-free function), predicted the
+  cube's corners as good as its centre, and EHVI sent most proposals to the faces of the cube.
 * **Trust region** (``trust_region = true``, :mod:`campaigns.trust_region`): the prior alone did not keep the
   proposals off the faces. With every length scale relevant, the posterior standard deviation is largest far from
   every run — at the faces and corners — and EHVI, a product over goals of gains that grow with it, followed it
-  there (DTLZ2: from run 11 to 33, half or more of each proposal's coordinates on a face). The search is therefore
-  confined to boxes around the measured feasible runs whose posterior means are non-dominated, of one side length
-  that grows after runs that raised the measured front's hypervolume and shrinks after runs that did not (TuRBO's
-  rule, replayed from the runs told, so resume stays exact).
-* **Measured** (``benchmarks/pareto.py``; the README's multi-objective section has the table and the commands):
-  the two together lift DTLZ2 well above random search and keep BraninCurrin where it was. On the example they do
-  not: the campaign's runs share one chamber whose walls dry out run after run, so measured R_int falls over the
-  campaign and hardly depends on the recipe after a few runs, while the benchmark's truth is the twin with the
-  chamber vented for each run (pump-down matters). No recipe-only model can learn that truth from those runs;
-  with every run started in the vented state (``--fresh-chamber``) ``mobo`` is clearly ahead of random search.
-  ``mobo`` has no context model (``gp``'s ``context``) yet.
+  there (DTLZ2, one seed traced: 19 of the proposals of runs 11–33 had half or more of their coordinates on a
+  face). The search is therefore confined to boxes around the measured feasible runs whose posterior means are
+  non-dominated, of one side length that grows after runs that raised the measured front's hypervolume and
+  shrinks after runs that did not (TuRBO's rule, replayed from the runs told, so resume stays exact).
+* **Measured** (``benchmarks/pareto.py``, 10 seeds, % of the reference hypervolume after 40 runs, old defaults →
+  these; the README's multi-objective section has the table and the commands): DTLZ2 14.5 → 39.3 (random 29.7;
+  after 60 runs 62.6 → 70.9, random 36.2; after 20 runs still behind random), BraninCurrin 97.5 → 97.6. The
+  example 73.6 → 65.2 (random 76.8): its runs share one chamber whose walls dry out run after run, so measured
+  R_int falls over the campaign and hardly depends on the recipe after a few runs, while the benchmark's truth is
+  the twin with the chamber vented for each run (pump-down matters; ``benchmarks/pareto_drift.py``). No
+  recipe-only model learns that truth from those runs, and the more it exploits them the worse it scores. With
+  every run started in the vented state (``--fresh-chamber``): 86.6 → 85.5, random 79.7. ``mobo`` has no context
+  model (``gp``'s ``context``) yet.
 * **Initial design**: ``n_initial`` points of a space-filling design, as ``gp``.
 * **Exact resume**: every random choice (GP restarts, the optimiser's candidates) is seeded from
   ``SeedSequence([seed, number of observations])``; proposals depend only on the seed and what was told.
