@@ -23,8 +23,14 @@ multi-objective TPE (defaults), both told the outcome constraints through ``cons
 failed trials; BoTorch's qNEHVI when installed (:mod:`benchmarks._botorch_pareto`, skipped with the reason
 otherwise). Every strategy gets the same seeds, the same tools and the same evaluation.
 
+``--fresh-chamber`` starts every run of the example in the chamber's initial state (no carry-over), where the
+truth is what the measurements scatter around (see ``benchmarks/pareto_drift.py`` for how far they drift apart
+otherwise); ``--mobo-set KEY=VALUE`` measures ``mobo`` with other settings (ablations); ``--first-seed`` moves the
+seeds, so that development and the reported figures need not share them.
+
     .venv/bin/python benchmarks/pareto.py --seeds 10 --jobs 2
     .venv/bin/python benchmarks/pareto.py --problems BraninCurrin --strategies mobo,random --seeds 3 --cap 30
+    .venv/bin/python benchmarks/pareto.py --problems DTLZ2 --strategies mobo --mobo-set trust_region=false
 """
 
 from __future__ import annotations
