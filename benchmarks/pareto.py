@@ -23,8 +23,14 @@ multi-objective TPE (defaults), both told the outcome constraints through ``cons
 failed trials; BoTorch's qNEHVI when installed (:mod:`benchmarks._botorch_pareto`, skipped with the reason
 otherwise). Every strategy gets the same seeds, the same tools and the same evaluation.
 
+``--fresh-chamber`` starts every run of the example in the chamber's initial state (no carry-over), where the
+truth is what the measurements scatter around (see ``benchmarks/pareto_drift.py`` for how far they drift apart
+otherwise); ``--mobo-set KEY=VALUE`` measures ``mobo`` with other settings (ablations); ``--first-seed`` moves the
+seeds, so that development and the reported figures need not share them.
+
     .venv/bin/python benchmarks/pareto.py --seeds 10 --jobs 2
     .venv/bin/python benchmarks/pareto.py --problems BraninCurrin --strategies mobo,random --seeds 3 --cap 30
+    .venv/bin/python benchmarks/pareto.py --problems DTLZ2 --strategies mobo --mobo-set trust_region=false
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ import _botorch_pareto  # noqa: E402
 import _pareto_problems as pp  # noqa: E402
 
 from campaigns.ask_tell import AskTell  # noqa: E402
+from campaigns.mobo import MOBO_SETTINGS  # noqa: E402
 from campaigns.pareto import hypervolume, pareto_mask  # noqa: E402
 from campaigns.strategies import StrategyContext, make_strategy  # noqa: E402
 from twin import Chamber  # noqa: E402
@@ -60,8 +67,10 @@ N_MODEL_FROM = 10
 """Runs from which the feasibility share of proposals is counted (after every strategy's initial design)."""
 
 _PROBLEMS: dict[str, pp.Problem] = {}
+OPTIONS: dict[str, Any] = {}
+"""Benchmark options set before the worker processes fork (``fresh_chamber``)."""
 MOBO_EXTRA: dict[str, Any] = {}
-"""Settings added to ``mobo``'s (``--length-scale-prior``); set before the worker processes fork."""
+"""Settings added to ``mobo``'s (``--mobo-set``); set before the worker processes fork."""
 
 
 def problem(name: str, reference: bool = True) -> pp.Problem:
@@ -70,7 +79,7 @@ def problem(name: str, reference: bool = True) -> pp.Problem:
     if key not in _PROBLEMS:
         if name == "lipon_pareto":
             _PROBLEMS[key] = pp.example_problem(n_sobol=2**17 if reference else 2, polish_rounds=5 if reference
-                                                else 0)[0]
+                                                else 0, carry_over=not OPTIONS.get("fresh_chamber"))[0]
         else:
             _PROBLEMS[key] = {p.name: p for p in pp.outside_problems()}[name]
     return _PROBLEMS[key]
@@ -142,7 +151,8 @@ def run_one(task: tuple[str, str, int, int, str]) -> tuple[str, str, int, list[t
     """One seed of one strategy on one problem; kept in ``cache`` (a directory, "" for none) as a pickle, so that
     an interrupted measurement resumes where it stopped."""
     name, strategy, seed, cap, cache = task
-    tag = "-lsp" if strategy == "mobo" and MOBO_EXTRA else ""
+    tag = "".join(f"-{k}={v}" for k, v in sorted(MOBO_EXTRA.items())) if strategy == "mobo" else ""
+    tag += "-fresh" if OPTIONS.get("fresh_chamber") else ""
     path = Path(cache) / f"{name}-{strategy}{tag}-{seed}-{cap}.pkl" if cache else None
     if path is not None and path.exists():
         with path.open("rb") as fh:
@@ -209,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--problems", default="lipon_pareto,BraninCurrin,DTLZ2")
     ap.add_argument("--strategies", default=",".join(ALL))
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="seeds are first-seed .. first-seed + seeds - 1 (develop on other seeds than you report)")
     ap.add_argument("--cap", type=int, default=60)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--qnehvi-seeds", type=int, default=None,
@@ -216,11 +228,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sobol", type=int, default=17, help="log2 of the reference search's Sobol points")
     ap.add_argument("--cache", default="", help="directory keeping each finished seed (resume after a stop); "
                     "not a file to commit: delete it to measure again")
-    ap.add_argument("--length-scale-prior", action="store_true",
-                    help="run mobo with length_scale_prior = true (MAP length scales, campaigns/_gp_prior.py)")
+    ap.add_argument("--mobo-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a setting of mobo for this measurement (repeatable), e.g. trust_region=false or "
+                         "length_scale_prior=false: ablations of the defaults")
+    ap.add_argument("--fresh-chamber", action="store_true",
+                    help="lipon_pareto: every run starts in the chamber's initial state (no carry-over, no drift of "
+                         "R_int over the campaign): a diagnostic, not the campaign as it runs")
     args = ap.parse_args(argv)
-    if args.length_scale_prior:
-        MOBO_EXTRA["length_scale_prior"] = True
+    OPTIONS["fresh_chamber"] = args.fresh_chamber
+    for item in args.mobo_set:
+        key, sep, value = item.partition("=")
+        if not sep or key not in MOBO_SETTINGS:
+            print(f"pareto.py: --mobo-set {item!r} must be KEY=VALUE with KEY one of {', '.join(MOBO_SETTINGS)}",
+                  file=sys.stderr)
+            return 2
+        kind = MOBO_SETTINGS[key][0]
+        try:
+            MOBO_EXTRA[key] = {"true": True, "false": False}[value.lower()] if kind is bool else kind(value)
+        except (KeyError, ValueError):
+            print(f"pareto.py: --mobo-set {item!r}: {key} takes a {kind.__name__}", file=sys.stderr)
+            return 2
     problems = [s for s in args.problems.split(",") if s]
     strategies = [s for s in args.strategies.split(",") if s]
     bad = [s for s in strategies if s not in ALL] + [q for q in problems
@@ -233,8 +260,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"qnehvi: skipped, {why}")
         strategies.remove("qnehvi")
     n_q = args.seeds if args.qnehvi_seeds is None else args.qnehvi_seeds
-    tasks = [(q, s, seed, args.cap, args.cache) for seed in range(max(args.seeds, n_q)) for q in problems
-             for s in strategies if seed < (n_q if s == "qnehvi" else args.seeds)
+    if args.first_seed < 0:
+        print(f"pareto.py: --first-seed {args.first_seed} must be >= 0", file=sys.stderr)
+        return 2
+    tasks = [(q, s, args.first_seed + k, args.cap, args.cache) for k in range(max(args.seeds, n_q)) for q in problems
+             for s in strategies if k < (n_q if s == "qnehvi" else args.seeds)
              and not (s == "twin-mobo" and q != "lipon_pareto")]
     t0 = time.perf_counter()
     if args.jobs > 1:
@@ -246,12 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     ok_all = True
     for q in problems:
         if q == "lipon_pareto":
-            p = pp.example_problem(n_sobol=2**args.sobol, polish_rounds=5)[0]
+            p = pp.example_problem(n_sobol=2**args.sobol, polish_rounds=5, carry_over=not args.fresh_chamber)[0]
         else:
             p = problem(q)
         d, m = len(p.space), len(p.ref)
         print(f"\n== {q}: {m} goals, {d}-D, {'noisy (stochastic twin)' if p.noisy else 'noise-free'}; "
-              f"{args.seeds} seeds, {args.cap} runs")
+              f"{args.seeds} seeds from {args.first_seed}, {args.cap} runs")
         print(f"reference hypervolume {p.reference_hv:.6g}: {p.reference_how}")
         share = p.truth(qmc.Sobol(d, scramble=True, seed=5).random(4096))[1].mean()
         rows: dict[str, dict[str, Any]] = {}

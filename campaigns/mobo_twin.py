@@ -41,7 +41,8 @@ from campaigns.twin_prior import DISCREPANCY_LENGTH_LOW
 from twin import Chamber
 from twin.batch import OUTCOMES
 
-TWIN_MOBO_SETTINGS: dict[str, tuple[Any, Any]] = {**MOBO_SETTINGS, "n_initial": (int, 4)}
+TWIN_MOBO_SETTINGS: dict[str, tuple[Any, Any]] = {**MOBO_SETTINGS, "n_initial": (int, 4),
+                                                   "length_scale_prior": (bool, False), "trust_region": (bool, False)}
 """Settings of ``twin-mobo``: those of ``mobo`` (:data:`campaigns.mobo.MOBO_SETTINGS`), a shorter initial design."""
 
 TWIN_FIELDS = frozenset(OUTCOMES) | {"total_resistance_ohm_cm2"}

@@ -68,7 +68,8 @@ def test_proposal_latency_prints_ours_and_skopts_for_one_and_a_batch():
     assert re.search(rf"batch of 4 \(constant liar\)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}x", out), out
     assert re.search(rf"twin-prior, calibration in the loop, after 8 runs: {NUMBER} s per proposal", out), out
     assert re.search(rf"mobo, 3 goals \+ 1 constraint, 8-D, after 14 runs: {NUMBER} s per proposal, {NUMBER} s per "
-                     r"batch of 4", out), out
+                     rf"batch of 4 .*; without the length-scale prior and the trust region: {NUMBER} s per proposal",
+                     out), out
 
 
 def test_mismatch_prints_the_move_the_share_and_runs_per_strategy():
@@ -208,3 +209,20 @@ def test_import_headstart_prints_the_share_and_runs_with_and_without_past_runs()
     assert re.search(rf"past runs: 12 per seed, .* median {NUMBER}", out), out
     for name in ("gp", "tpe"):  # runs without and with the past runs, how many reached, the saving
         assert re.search(rf"^{name}\s+>?{NUMBER}\s+>?{NUMBER}\s+\d+/1\s+\d+/1\s+-?{NUMBER}$", out, re.M), (name, out)
+
+
+def test_pareto_drift_prints_the_gap_and_the_correlation_with_and_without_carry_over():
+    out = _run("pareto_drift.py", "--seeds", "1", "--runs", "14")
+    for how in ("one tool, chamber carried over", r"a fresh tool per run \(--fresh-chamber\)"):
+        assert re.search(rf"{how}: measured - true log10 R_int, mean by run: 1-5: [+-]{NUMBER}, .*"
+                         rf"rank correlation of measured and true, runs 11-14: -?{NUMBER}", out), out
+    assert _run("pareto_drift.py", "--runs", "5", ok=(2,)) == ""
+
+
+@pytest.mark.parametrize("args, says", [(("--mobo-set", "oops"), "must be KEY=VALUE"),
+                                        (("--mobo-set", "trust_region=perhaps"), "trust_region takes a bool"),
+                                        (("--first-seed", "-1"), "--first-seed -1 must be >= 0")])
+def test_pareto_refuses_a_bad_setting_or_seed_in_one_line(args, says):
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "pareto.py"), *args], cwd=ROOT, text=True,
+                          capture_output=True, timeout=120)
+    assert proc.returncode == 2 and says in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
