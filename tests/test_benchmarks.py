@@ -213,7 +213,7 @@ def test_import_headstart_prints_the_share_and_runs_with_and_without_past_runs()
 
 def test_pareto_drift_prints_the_gap_and_the_correlation_with_and_without_carry_over():
     out = _run("pareto_drift.py", "--seeds", "1", "--runs", "14")
-    for how in ("one tool, chamber carried over", r"a fresh tool per run \(--fresh-chamber\)"):
+    for how in ("one tool, chamber carried over", r"a fresh tool per run \(pareto.py's default\)"):
         assert re.search(rf"{how}: measured - true log10 R_int, mean by run: 1-5: [+-]{NUMBER}, .*"
                          rf"rank correlation of measured and true, runs 11-14: -?{NUMBER}", out), out
     assert _run("pareto_drift.py", "--runs", "5", ok=(2,)) == ""
