@@ -63,6 +63,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+_HELD_TOKENS: set[str] = set()
+"""Runner-lock tokens this process holds now: a lock row with this process's pid and another token is one that a
+runner of this process could not release (the store's disk was full) and is stale."""
+
+
 def _process_start(pid: int) -> str | None:
     """Start time of a live, non-zombie process (Linux ``/proc``), "" where unknown, None if it is gone."""
     try:
@@ -603,12 +608,15 @@ class CampaignStore:
         token = uuid.uuid4().hex
         me, host = os.getpid(), socket.gethostname()
         with self._tx() as cur:
-            row = cur.execute("SELECT pid, host, proc_start, acquired FROM runner_locks WHERE campaign_id = ?",
+            row = cur.execute("SELECT pid, host, proc_start, acquired, token FROM runner_locks WHERE campaign_id = ?",
                               (campaign_id,)).fetchone()
             if row is not None:
-                pid, lhost, start, acquired = row
+                pid, lhost, start, acquired, held = row
                 if lhost != host:
                     alive = True  # cannot see another host's processes: never steal its lock
+                elif pid == me and held not in _HELD_TOKENS:
+                    # this process's own lock that a runner could not release (a full disk): not held any more
+                    alive = False
                 else:
                     now_start = _process_start(pid)
                     alive = now_start is not None and (not start or not now_start or now_start == start)
@@ -620,9 +628,11 @@ class CampaignStore:
                             None, None, {"pid": pid, "host": lhost, "acquired": acquired})
             cur.execute("INSERT OR REPLACE INTO runner_locks VALUES (?, ?, ?, ?, ?, ?)",
                         (campaign_id, token, me, host, _process_start(me) or "", self._clock()))
+        _HELD_TOKENS.add(token)
         try:
             yield token
         finally:
+            _HELD_TOKENS.discard(token)
             with contextlib.suppress(sqlite3.Error, StoreError, StoreUnavailableError), self._tx() as cur:
                 cur.execute("DELETE FROM runner_locks WHERE campaign_id = ? AND token = ?", (campaign_id, token))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import sqlite3
 import subprocess
 import sys
@@ -316,6 +317,29 @@ def test_second_runner_lock_is_refused_and_a_dead_runner_lock_is_taken_over(tmp_
     with b.runner_lock(cid):
         pass
     assert any(e.kind == "stale_lock_taken" and e.detail["pid"] == dead.pid for e in a.events(campaign_id=cid))
+    a.close()
+    b.close()
+
+
+def test_a_lock_this_process_could_not_release_is_taken_over_by_its_next_runner(tmp_path):
+    """A runner whose lock release failed (the disk was full) leaves a row with this process's pid: the next runner
+    of the same process (a notebook, the dashboard, a retry) takes it over; a lock held now is still refused."""
+    import socket
+
+    from campaigns.store import _process_start
+
+    path = tmp_path / "s.sqlite"
+    a, b = CampaignStore(path), CampaignStore(path)
+    cid = a.create_campaign("c", CONFIG)
+    me = os.getpid()
+    with a._tx() as cur:
+        cur.execute("INSERT INTO runner_locks VALUES (?, 'left-behind', ?, ?, ?, 'earlier')",
+                    (cid, me, socket.gethostname(), _process_start(me) or ""))
+    with b.runner_lock(cid):
+        with pytest.raises(RunnerBusyError, match="another runner"), a.runner_lock(cid):
+            pass
+    taken = [e for e in a.events(campaign_id=cid) if e.kind == "stale_lock_taken"]
+    assert len(taken) == 1 and taken[0].detail["pid"] == me
     a.close()
     b.close()
 
