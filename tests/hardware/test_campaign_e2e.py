@@ -96,7 +96,9 @@ def test_three_approved_runs_with_telemetry_and_measurements(tmp_path, emulator,
             tel = st.telemetry(t.id)
             assert len(tel) > 10 and {"pressure_pa", "rf_power_w", "thickness_nm", "phase"} <= set(tel.columns)
             dep = tel[tel["phase"] == "deposition"]
-            assert len(dep) >= 2 and dep["rf_power_w"].to_numpy() == pytest.approx(t.recipe["rf_power_w"], rel=0.02)
+            # at the emulator's 2000x a deposition lasts about a second of wall clock: how many samples fall in it
+            # depends on the machine's load, at least one always does
+            assert len(dep) >= 1 and dep["rf_power_w"].to_numpy() == pytest.approx(t.recipe["rf_power_w"], rel=0.02)
             commands = tel.attrs["command_log"]             # every command sent, kept with the trial
             assert [c["name"] for c in commands] == [sp.field for sp in MAPPING.setpoints] + ["start"]
             assert all(c["ok"] for c in commands)
