@@ -31,14 +31,13 @@
   shrinks after runs that did not (TuRBO's rule, replayed from the runs told, so resume stays exact).
 * **Measured** (``benchmarks/pareto.py``, 10 seeds, % of the reference hypervolume after 40 runs, old defaults →
   these; the README's multi-objective section has the table and the commands): DTLZ2 14.5 → 39.3 (random 29.7; after
-  60 runs 62.6 → 70.9, random 36.2; after 20 runs still behind random), BraninCurrin 97.5 → 97.6. The example 79.2 →
-  65.2 (random 76.8; paired by seed the new defaults lose on 8 of 10): its runs share one chamber whose walls dry out
-  run after run, so measured R_int falls over the campaign and hardly depends on the recipe after a few runs, while
-  the benchmark's truth is the twin with the chamber vented for each run (pump-down matters;
-  ``benchmarks/pareto_drift.py``). No recipe-only model learns that truth from those runs, and the more it exploits
-  them the worse it scores. With every run started in the vented state (``--fresh-chamber``): 86.6 → 85.5, random 79.7
-  — ahead of random, and no better than the old defaults. The defaults are chosen for problems the model can learn
-  from its runs (DTLZ2 gains, BraninCurrin holds, the learnable example loses 1.7 points); ``mobo`` has no context model
+  60 runs 62.6 → 70.9, random 36.2; after 20 runs still behind random), BraninCurrin 97.5 → 97.6, the example (every
+  run started in the vented chamber its truth is scored in) 86.6 → 85.5, random 79.7, qNEHVI 87.7 on six seeds. With
+  the benchmark's ``--carry-over`` the example's runs share one chamber whose walls dry out run after run, so
+  measured R_int falls over the campaign and hardly depends on the recipe after a few runs (``benchmarks/
+  pareto_drift.py``): no recipe-only model learns the vented chamber's truth from those runs, and the more it
+  exploits them the worse it scores (79.2 → 65.2, random 76.8). The defaults are chosen for problems the model can
+  learn from its runs (DTLZ2 gains, BraninCurrin holds, the example loses 1.1 points); ``mobo`` has no context model
   (``gp``'s ``context``) yet.
 * **Initial design**: ``n_initial`` points of a space-filling design, as ``gp``.
 * **Exact resume**: every random choice (GP restarts, the optimiser's candidates) is seeded from
