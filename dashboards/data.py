@@ -192,8 +192,8 @@ def history_columns(cols: list[str], objective: Objective | None = None,
              "predicted_hi": f"predicted +1σ [{unit}]",
              "EI": "EI [log10 units]" if objective.log else f"EI [{unit}]", "P_fail": "P(fail) [%]",
              **{n: extra_column(n, u) for n, u in (extra_units or {}).items()}}
-    names.update({c: f"{c} [{CONTEXT_UNITS[c[8:]]}]" for c in cols
-                  if c.startswith("context_") and CONTEXT_UNITS.get(c[8:], "1") != "1"})
+    context_units = {f"context_{k}": u for k, u in CONTEXT_UNITS.items() if u != "1"}  # a count has no unit
+    names.update({c: f"{c} [{context_units[c]}]" for c in cols if c in context_units})
     for c in cols:
         u = field_unit(c)
         if c not in names and u not in ("", "1"):
