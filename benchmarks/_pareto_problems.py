@@ -10,6 +10,7 @@ on the outside problems, which are noise-free).
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 import sys
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from campaigns.variables import Real  # noqa: E402
 from twin import Chamber, SimulatedTool  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "campaigns" / "lipon_pareto.toml"
+R_INT = "interface_resistance_ohm_cm2"
 
 
 @dataclass
@@ -111,15 +113,21 @@ def outside_problems() -> list[Problem]:
 # -- the example campaign ------------------------------------------------------------------------------------------
 class ExampleTruth:
     """The deterministic twin's scores and feasibility (P(failure) < 0.5 by the hard rules, every outcome
-    constraint met) at unit-cube rows of the campaign's space, vectorised."""
+    constraint met) at unit-cube rows of the campaign's space, vectorised; ``r_int_factor(columns)`` multiplies the
+    interface resistance (a structural effect the twin lacks: ``benchmarks/mismatch.py``'s realities)."""
 
-    def __init__(self, config: CampaignConfig, chamber: Chamber) -> None:
+    def __init__(self, config: CampaignConfig, chamber: Chamber,
+                 r_int_factor: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None) -> None:
         self.config, self.mo = config, config.objective
         self.evaluator = TwinEvaluator(chamber, config.space, self.mo.hard)
         self.fields = list(dict.fromkeys([g.field for g in self.mo.goals] + [c.field for c in self.mo.constraints]))
+        self.r_int_factor = r_int_factor
 
     def __call__(self, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        vals, p_fail = self.evaluator.result_fields(np.atleast_2d(U), self.fields)
+        U = np.atleast_2d(U)
+        vals, p_fail = self.evaluator.result_fields(U, self.fields)
+        if self.r_int_factor is not None and R_INT in vals:
+            vals[R_INT] = vals[R_INT] * self.r_int_factor(self.evaluator.columns(U))
         scores = np.column_stack([[g.score(v) if np.isfinite(v) and (not g.log or v > 0) else np.nan
                                    for v in vals[g.field]] for g in self.mo.goals])
         ok = (p_fail < 0.5) & np.isfinite(scores).all(axis=1)
@@ -129,17 +137,22 @@ class ExampleTruth:
 
 
 def example_problem(n_sobol: int = 2**17, polish_rounds: int = 5, seed: int = 0,
-                    carry_over: bool = True) -> tuple[Problem, str]:
+                    carry_over: bool = True, reality: Any = None) -> tuple[Problem, str]:
     """The example and its reference front; returns the problem and a line saying how the front was found.
 
     ``carry_over`` (the campaign as it runs): one tool per seed whose chamber state (walls' water, time since vent,
     target) carries over from run to run, so that measured R_int drifts down over a campaign while the truth is the
     deterministic twin in the chamber's initial state. ``carry_over=False``: every run starts in that initial state
     (a new tool per run, seeded by ``(seed, run)``), so the truth is what the measurements scatter around; a
-    diagnostic that separates the models' and acquisition's faults from the drift's."""
+    diagnostic that separates the models' and acquisition's faults from the drift's.
+
+    ``reality`` (a :class:`mismatch.Reality`): the tool is unlike the twin: its chamber is the reality's, with the
+    reality's structural effect on every measured R_int; the truth and the reference front are the reality's too
+    (``twin-mobo``'s twin stays the default chamber)."""
     config = CampaignConfig.from_toml(EXAMPLE)
-    chamber = Chamber()
-    truth = ExampleTruth(config, chamber)
+    chamber = Chamber() if reality is None else reality.chamber()
+    effect = reality.factor if reality is not None and reality.effect else None
+    truth = ExampleTruth(config, chamber, effect)
     ref = np.asarray(config.objective.reference_scores(), float)
     front, how = reference_front(truth, len(config.space), ref, n_sobol, polish_rounds, seed)
     hv = hypervolume_3d(front, ref) if len(ref) == 3 else _hv_any(front, ref)
@@ -152,7 +165,12 @@ def example_problem(n_sobol: int = 2**17, polish_rounds: int = 5, seed: int = 0,
             recipe = config.space.to_recipe(config.space.from_unit_cube(u[None, :])[0])
             t = tool if carry_over else SimulatedTool(chamber, seed=int(np.random.SeedSequence([seed, k])
                                                                          .generate_state(1)[0]))
-            return mo.evaluate(t.run(recipe).to_dict(), recipe.to_dict())
+            res = t.run(recipe)
+            if effect is not None and res.interface_resistance_ohm_cm2 is not None:  # as mismatch.RealityTool
+                cols = {k: np.array([v]) for k, v in recipe.to_dict().items() if not isinstance(v, str)}
+                res = dataclasses.replace(res, interface_resistance_ohm_cm2=res.interface_resistance_ohm_cm2
+                                          * float(effect(cols)[0]))
+            return mo.evaluate(res.to_dict(), recipe.to_dict())
 
         return run
 
@@ -185,10 +203,13 @@ def reference_front(truth: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
         idx = nondominated(Y)
         U, Y = U[idx], Y[idx]
         hvs.append(hv_of(Y, ref))
+    def moved(a: float, b: float) -> float:
+        return 100 * (b / a - 1) if a > 0 else float("nan")
+
     how = (f"deterministic twin on {n_sobol:,} scrambled Sobol points, then {polish_rounds} rounds of Gaussian "
            f"polishing around the front ({n_eval:,} evaluations in all); front of {len(Y)} points; polishing moved "
-           f"its hypervolume by {100 * (hvs[-1] / hvs[0] - 1):+.2f} % in all, the last round by "
-           f"{100 * (hvs[-1] / hvs[-2] - 1) if len(hvs) > 1 else 0.0:+.3f} %")
+           f"its hypervolume by {moved(hvs[0], hvs[-1]):+.2f} % in all, the last round by "
+           f"{moved(hvs[-2], hvs[-1]) if len(hvs) > 1 else 0.0:+.3f} %")
     return Y, how
 
 

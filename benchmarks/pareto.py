@@ -29,6 +29,13 @@ multi-objective TPE (defaults), both told the outcome constraints through ``cons
 failed trials; BoTorch's qNEHVI when installed (:mod:`benchmarks._botorch_pareto`, skipped with the reason
 otherwise). Every strategy gets the same seeds, the same tools and the same evaluation.
 
+**A tool unlike the twin** (``--reality NAME``, the example only): the tool's chamber is a reality of
+``benchmarks/mismatch.py`` (a parameter of the chamber changed, or an effect on R_int the twin lacks), the truth
+and the reference front are that reality's deterministic twin, and ``twin-mobo``'s twin stays the default chamber:
+the twin is wrong and must learn the tool. The line printed says how far off it is in this benchmark's measure:
+the share of the reality's reference hypervolume that the default twin's own front holds (its recipes, run on the
+reality). ``--twin-mobo-set KEY=VALUE`` measures ``twin-mobo`` with other settings (``calibrate=false``).
+
 ``--carry-over`` runs the example on one tool per seed whose state carries over (above);
 ``--mobo-set KEY=VALUE`` measures ``mobo`` with other settings (ablations); ``--first-seed`` moves the
 seeds, so that development and the reported figures need not share them.
@@ -36,6 +43,8 @@ seeds, so that development and the reported figures need not share them.
     .venv/bin/python benchmarks/pareto.py --seeds 10 --jobs 2
     .venv/bin/python benchmarks/pareto.py --problems BraninCurrin --strategies mobo,random --seeds 3 --cap 30
     .venv/bin/python benchmarks/pareto.py --problems DTLZ2 --strategies mobo --mobo-set trust_region=false
+    .venv/bin/python benchmarks/pareto.py --problems lipon_pareto --strategies twin-mobo,mobo,random \
+        --reality "wall water x30" --cap 40 --jobs 2
 """
 
 from __future__ import annotations
@@ -62,6 +71,7 @@ import _pareto_problems as pp  # noqa: E402
 
 from campaigns.ask_tell import AskTell  # noqa: E402
 from campaigns.mobo import MOBO_SETTINGS  # noqa: E402
+from campaigns.mobo_twin import TWIN_MOBO_SETTINGS  # noqa: E402
 from campaigns.pareto import hypervolume, pareto_mask  # noqa: E402
 from campaigns.strategies import StrategyContext, make_strategy  # noqa: E402
 from twin import Chamber  # noqa: E402
@@ -75,6 +85,7 @@ _PROBLEMS: dict[str, pp.Problem] = {}
 OPTIONS: dict[str, Any] = {}
 """Benchmark options set before the worker processes fork (``fresh_chamber``)."""
 MOBO_EXTRA: dict[str, Any] = {}
+TWIN_MOBO_EXTRA: dict[str, Any] = {}
 """Settings added to ``mobo``'s (``--mobo-set``); set before the worker processes fork."""
 
 
@@ -84,10 +95,18 @@ def problem(name: str, reference: bool = True) -> pp.Problem:
     if key not in _PROBLEMS:
         if name == "lipon_pareto":
             _PROBLEMS[key] = pp.example_problem(n_sobol=2**17 if reference else 2, polish_rounds=5 if reference
-                                                else 0, carry_over=not OPTIONS.get("fresh_chamber"))[0]
+                                                else 0, carry_over=not OPTIONS.get("fresh_chamber"),
+                                                reality=_reality())[0]
         else:
             _PROBLEMS[key] = {p.name: p for p in pp.outside_problems()}[name]
     return _PROBLEMS[key]
+
+
+def _reality() -> Any:
+    """The example's tool unlike the twin (``--reality``), or None."""
+    from mismatch import REALITIES
+
+    return REALITIES[OPTIONS["reality"]] if OPTIONS.get("reality") else None
 
 
 # -- the strategies ---------------------------------------------------------------------------------------------------
@@ -99,6 +118,8 @@ def run_ours(p: pp.Problem, name: str, seed: int, cap: int) -> list[tuple[np.nda
         settings = dict(config.strategy_settings) if name == config.strategy else {}
         if name == "mobo":
             settings.update(MOBO_EXTRA)
+        if name == "twin-mobo":
+            settings.update(TWIN_MOBO_EXTRA)
         s = make_strategy(name, StrategyContext(p.space, settings, seed, p.objective, Chamber(), cap))
         for k in range(cap):
             r = s.ask(1)[0]
@@ -156,8 +177,10 @@ def run_one(task: tuple[str, str, int, int, str]) -> tuple[str, str, int, list[t
     """One seed of one strategy on one problem; kept in ``cache`` (a directory, "" for none) as a pickle, so that
     an interrupted measurement resumes where it stopped."""
     name, strategy, seed, cap, cache = task
-    tag = "".join(f"-{k}={v}" for k, v in sorted(MOBO_EXTRA.items())) if strategy == "mobo" else ""
+    extra = {"mobo": MOBO_EXTRA, "twin-mobo": TWIN_MOBO_EXTRA}.get(strategy, {})
+    tag = "".join(f"-{k}={v}" for k, v in sorted(extra.items()))
     tag += "-fresh" if OPTIONS.get("fresh_chamber") else ""
+    tag += f"-{OPTIONS['reality']}".replace(" ", "_") if OPTIONS.get("reality") and name == "lipon_pareto" else ""
     path = Path(cache) / f"{name}-{strategy}{tag}-{seed}-{cap}.pkl" if cache else None
     if path is not None and path.exists():
         with path.open("rb") as fh:
@@ -209,6 +232,19 @@ def curves(p: pp.Problem, runs: list[tuple[np.ndarray, Any]]) -> dict[str, Any]:
             "feasible": true_ok}
 
 
+def twin_front_share(p: pp.Problem, n_sobol: int = 2**14) -> float:
+    """How far the twin is from the tool, in the benchmark's own measure: the default twin's front (non-dominated
+    recipes of ``n_sobol`` Sobol points on the deterministic twin), evaluated on the tool's truth, as % of the tool's
+    reference hypervolume."""
+    twin = pp.ExampleTruth(pp.CampaignConfig.from_toml(pp.EXAMPLE), Chamber())
+    U = qmc.Sobol(len(p.space), scramble=True, seed=3).random(n_sobol)
+    Y, ok = twin(U)
+    keep = np.flatnonzero(ok & np.all(Y < p.ref, axis=1))
+    front = keep[pp.nondominated(Y[keep])]
+    T, okt = p.truth(U[front])
+    return 100 * hypervolume(T[okt], p.ref) / p.reference_hv if okt.any() else 0.0
+
+
 def runs_to(frac: np.ndarray, level: float = 0.9) -> int | None:
     hit = np.flatnonzero(frac >= level)
     return int(hit[0]) + 1 if len(hit) else None
@@ -236,24 +272,39 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mobo-set", action="append", default=[], metavar="KEY=VALUE",
                     help="a setting of mobo for this measurement (repeatable), e.g. trust_region=false or "
                          "length_scale_prior=false: ablations of the defaults")
+    ap.add_argument("--twin-mobo-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a setting of twin-mobo for this measurement (repeatable), e.g. calibrate=false")
     ap.add_argument("--carry-over", action="store_true",
                     help="lipon_pareto: one tool per seed whose chamber state carries over from run to run (measured "
                          "R_int drifts away from the truth, the initial state's); default: every run starts in the "
                          "initial state")
+    ap.add_argument("--reality", default="",
+                    help="lipon_pareto on a tool unlike the twin: a reality of benchmarks/mismatch.py (its chamber, "
+                         "its structural effect on R_int); the truth and reference front are the reality's, "
+                         "twin-mobo's twin stays the default chamber")
     args = ap.parse_args(argv)
     OPTIONS["fresh_chamber"] = not args.carry_over
-    for item in args.mobo_set:
-        key, sep, value = item.partition("=")
-        if not sep or key not in MOBO_SETTINGS:
-            print(f"pareto.py: --mobo-set {item!r} must be KEY=VALUE with KEY one of {', '.join(MOBO_SETTINGS)}",
-                  file=sys.stderr)
+    if args.reality:
+        from mismatch import REALITIES
+
+        if args.reality not in REALITIES:
+            print(f"pareto.py: --reality {args.reality!r} unknown; allowed: {', '.join(REALITIES)}", file=sys.stderr)
             return 2
-        kind = MOBO_SETTINGS[key][0]
-        try:
-            MOBO_EXTRA[key] = {"true": True, "false": False}[value.lower()] if kind is bool else kind(value)
-        except (KeyError, ValueError):
-            print(f"pareto.py: --mobo-set {item!r}: {key} takes a {kind.__name__}", file=sys.stderr)
-            return 2
+        OPTIONS["reality"] = args.reality
+    for flag, items, known, extra in (("--mobo-set", args.mobo_set, MOBO_SETTINGS, MOBO_EXTRA),
+                                      ("--twin-mobo-set", args.twin_mobo_set, TWIN_MOBO_SETTINGS, TWIN_MOBO_EXTRA)):
+        for item in items:
+            key, sep, value = item.partition("=")
+            if not sep or key not in known:
+                print(f"pareto.py: {flag} {item!r} must be KEY=VALUE with KEY one of {', '.join(known)}",
+                      file=sys.stderr)
+                return 2
+            kind = known[key][0]
+            try:
+                extra[key] = {"true": True, "false": False}[value.lower()] if kind is bool else kind(value)
+            except (KeyError, ValueError):
+                print(f"pareto.py: {flag} {item!r}: {key} takes a {kind.__name__}", file=sys.stderr)
+                return 2
     problems = [s for s in args.problems.split(",") if s]
     strategies = [s for s in args.strategies.split(",") if s]
     bad = [s for s in strategies if s not in ALL] + [q for q in problems
@@ -282,12 +333,17 @@ def main(argv: list[str] | None = None) -> int:
     ok_all = True
     for q in problems:
         if q == "lipon_pareto":
-            p = pp.example_problem(n_sobol=2**args.sobol, polish_rounds=5, carry_over=args.carry_over)[0]
+            p = pp.example_problem(n_sobol=2**args.sobol, polish_rounds=5, carry_over=args.carry_over,
+                                   reality=_reality())[0]
         else:
             p = problem(q)
         d, m = len(p.space), len(p.ref)
         print(f"\n== {q}: {m} goals, {d}-D, {'noisy (stochastic twin)' if p.noisy else 'noise-free'}; "
               f"{args.seeds} seeds from {args.first_seed}, {args.cap} runs")
+        if q == "lipon_pareto" and args.reality:
+            print(f"tool unlike the twin: reality {args.reality!r} of mismatch.py ({_reality().mechanism}); "
+                  f"{twin_front_share(p):.1f} % of its reference hypervolume is what the twin's own front "
+                  "(its recipes, run on this tool, true values) holds")
         print(f"reference hypervolume {p.reference_hv:.6g}: {p.reference_how}")
         share = p.truth(qmc.Sobol(d, scramble=True, seed=5).random(4096))[1].mean()
         rows: dict[str, dict[str, Any]] = {}
@@ -320,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
             _, txt_m = median_runs([runs_to(t) for t in r["meas"]], args.cap)
             rnd = med_runs.get("random", float("nan"))
             rel = med / rnd if s != "random" and not (med > args.cap and rnd > args.cap) else float("nan")
-            feas = np.nanmean(r["feas"]) * 100
+            feas = np.nanmean(r["feas"]) * 100 if np.isfinite(r["feas"]).any() else float("nan")
             print(f"{s:<11}{'':>10}" + "".join(f"{v:>7.1f}" for v in tr) + f"{'':>12}" +
                   "".join(f"{v:>7.1f}" for v in ms) + f"   {txt:>17} ({txt_m:>4})"
                   f"{rel:>12.2f}{feas:>10.0f}%{statistics.median(r['secs']):>9.0f}")

@@ -16,10 +16,12 @@ twin does not predict get ``mobo``'s plain GP. Outcome constraints keep plain GP
 P(success) is ``(1 − P_twin)(1 − P_runs)``: the twin's chance of a short or of a broken hard rule (process time,
 thickness), as ``twin-prior`` weighs it, times the kernel model of the failed runs.
 
-**Not done here**: ``twin-prior``'s calibration of the twin's parameters inside the loop (the importance-sampled
-posterior over parameters, the ensemble of calibrated twins and the model averaging with a plain GP). Calibrating
-one parameter set against several goals at once needs a joint likelihood over the goals; that was left out, so a
-twin that is wrong in shape is corrected only by the discrepancy GPs.
+**Calibration** (``calibrate = true``, from ``CALIBRATE_FROM`` successful runs): the twin's parameters that the
+runs call for are refitted jointly against every goal it predicts (:mod:`campaigns.mobo_calibrate`: the goals'
+Gaussian log-likelihoods summed), and the maximum a posteriori parameter set is the twin every goal's prior mean
+and P(failure) come from; the discrepancy GPs are fitted to the residuals of that twin. Unlike ``twin-prior``, no
+ensemble of calibrated twins and no model averaging with a plain GP: the parameters' uncertainty is not carried
+into the goals' posteriors, and a twin that is wrong in structure is corrected by the discrepancy GPs alone.
 
 The initial design is shorter than ``mobo``'s (``n_initial`` = 4: the twin supplies the prior, the runs only have
 to show the discrepancy; an assumption, not a tuned number).
@@ -33,6 +35,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from campaigns import acquisition as acq
+from campaigns.errors import CampaignError
 from campaigns.mobo import MOBO_SETTINGS, MOBOStrategy, _check_objective
 from campaigns.strategies import Strategy, StrategyContext, _seed, register_strategy, settings_from
 from campaigns.twin_ensemble import DISCREPANCY_FLOOR
@@ -42,8 +45,14 @@ from twin import Chamber
 from twin.batch import OUTCOMES
 
 TWIN_MOBO_SETTINGS: dict[str, tuple[Any, Any]] = {**MOBO_SETTINGS, "n_initial": (int, 4),
-                                                   "length_scale_prior": (bool, False), "trust_region": (bool, False)}
-"""Settings of ``twin-mobo``: those of ``mobo`` (:data:`campaigns.mobo.MOBO_SETTINGS`), a shorter initial design."""
+                                                   "length_scale_prior": (bool, False), "trust_region": (bool, False),
+                                                   "calibrate": (bool, True), "max_parameters": (int, 4),
+                                                   "n_samples": (int, 256)}
+"""Settings of ``twin-mobo``: those of ``mobo`` (:data:`campaigns.mobo.MOBO_SETTINGS`), a shorter initial design;
+``calibrate``: refit the twin's parameters to the runs (:mod:`campaigns.mobo_calibrate`), at most
+``max_parameters`` of them, from ``n_samples`` prior samples."""
+CALIBRATE_FROM = 3
+"""Successful runs from which the twin is calibrated (the fitted discrepancy needs three)."""
 
 TWIN_FIELDS = frozenset(OUTCOMES) | {"total_resistance_ohm_cm2"}
 """Result fields the vectorised twin predicts."""
@@ -53,17 +62,21 @@ class _TwinGoals:
     """The deterministic twin's scores of the predicted goals at unit-cube rows, and its P(failure); remembers the
     last rows asked (every goal's surrogate asks for the same candidates in turn)."""
 
-    def __init__(self, evaluator: TwinEvaluator, goals: list[Any], design: np.ndarray) -> None:
+    def __init__(self, evaluator: TwinEvaluator, goals: list[Any], design: np.ndarray,
+                 params: dict[str, float] | None = None) -> None:
         self.evaluator, self.goals = evaluator, goals
         self.fields = [g.field for g in goals]
+        self.params = dict(params or {})
         self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         raw, _ = self._raw(design)
         self.worst = np.array([np.nanmax(c) if np.isfinite(c).any() else 0.0 for c in raw.T])
         scores = np.where(np.isfinite(raw), raw, self.worst)
         self.spread = np.array([max(float(np.std(c)), 1e-9) for c in scores.T])
 
-    def _raw(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        values, p_fail = self.evaluator.result_fields(u, self.fields)
+    def _raw(self, u: np.ndarray, params: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Scores (NaN where the twin cannot run) and P(failure); ``params`` (one value per row, or scalars)
+        replace this twin's own parameter values."""
+        values, p_fail = self.evaluator.result_fields(u, self.fields, self.params if params is None else params)
         cols = []
         for g in self.goals:
             v = values[g.field]
@@ -136,19 +149,56 @@ class TwinMOBOStrategy(MOBOStrategy):
     def __init__(self, ctx: StrategyContext, settings: dict[str, Any]) -> None:
         _check_objective(ctx, self.name)
         super().__init__(ctx, settings)
+        for key, (lo, hi) in {"max_parameters": (0, 20), "n_samples": (16, 100_000)}.items():
+            if not lo <= settings[key] <= hi:
+                raise CampaignError(f"strategy.{key}", settings[key], "out of range", f"[{lo}, {hi}]")
         self.chamber = ctx.chamber if ctx.chamber is not None else Chamber()
         goals = list(self.objective.goals)
         self.twin_goals = [j for j, g in enumerate(goals) if getattr(g, "field", None) in TWIN_FIELDS
                            and hasattr(g, "log") and self.space.has_recipe]
+        self._default: _TwinGoals | None = None
         self._twin: _TwinGoals | None = None
+        self._calibration: dict[str, Any] = {}
+        self._candidate_parameters: list[Any] | None = None
+
+    def _design_rows(self) -> np.ndarray:
+        return qmc.Sobol(len(self.space), scramble=True, seed=1234).random(256)
+
+    def default_twin(self) -> _TwinGoals:
+        """The twin with the chamber's own parameter values (built once: a Sobol design fixes the spreads)."""
+        if self._default is None:
+            evaluator = TwinEvaluator(self.chamber, self.space, self.objective.hard)
+            self._default = _TwinGoals(evaluator, [self.objective.goals[j] for j in self.twin_goals],
+                                       self._design_rows())
+        return self._default
 
     def twin(self) -> _TwinGoals:
-        """The twin's scores of the goals it predicts (built once: a Sobol design fixes the spreads)."""
-        if self._twin is None:
-            evaluator = TwinEvaluator(self.chamber, self.space, self.objective.hard)
-            design = qmc.Sobol(len(self.space), scramble=True, seed=1234).random(256)
-            self._twin = _TwinGoals(evaluator, [self.objective.goals[j] for j in self.twin_goals], design)
-        return self._twin
+        """The twin the goals' prior means come from: calibrated to the runs at the last fit, else the default."""
+        return self._twin if self._twin is not None else self.default_twin()
+
+    def _calibrate(self, u: np.ndarray, y: np.ndarray) -> None:
+        """Refit the twin's parameters to the successful runs (rows ``u``, all goals' scores ``y``)."""
+        from campaigns.mobo_calibrate import calibrate
+        from campaigns.twin_ensemble import candidate_parameters
+
+        s = self.settings
+        if not (s["calibrate"] and self.twin_goals and self.space.has_recipe and len(y) >= CALIBRATE_FROM
+                and s["max_parameters"] > 0):
+            self._twin, self._calibration = None, {}
+            return
+        base = self.default_twin()
+        if self._candidate_parameters is None:
+            self._candidate_parameters = candidate_parameters(self.chamber)
+        cal = calibrate(lambda rows, par: base._raw(rows, par)[0], self._candidate_parameters, u,
+                        y[:, self.twin_goals], base.spread, max_parameters=s["max_parameters"],
+                        n_samples=s["n_samples"], seed=_seed(self.seed, len(self.points), 43))
+        self._calibration = {**cal.diagnostics, "successful_runs": len(y)}
+        self._twin = (_TwinGoals(base.evaluator, base.goals, self._design_rows(), cal.params) if cal.params
+                      else None)
+
+    def _fit(self, u: np.ndarray, y: np.ndarray, s: np.ndarray, feas: np.ndarray, uf: np.ndarray) -> Any:
+        self._calibrate(u, y)
+        return super()._fit(u, y, s, feas, uf)
 
     def _goal_surrogate(self, j: int, u: np.ndarray, y: np.ndarray, seed: int) -> acq.Surrogate:
         if j not in self.twin_goals:
@@ -178,7 +228,9 @@ class TwinMOBOStrategy(MOBOStrategy):
     def diagnostics(self) -> dict[str, Any]:
         out = super().diagnostics()
         out["twin_goals"] = [self.objective.goals[j].field for j in self.twin_goals]
-        out["calibrated"] = False
+        out["calibrated"] = list(self._calibration.get("calibrated", []))
+        if self._calibration:
+            out["calibration"] = {k: v for k, v in self._calibration.items() if k != "calibrated"}
         return out
 
 

@@ -70,14 +70,18 @@ class TwinEvaluator:
         """As :meth:`evaluate`, at points of the space (one value per dimension)."""
         return self.evaluate(self.space.unit_cube([list(p) for p in points]), params, state)
 
-    def result_fields(self, u: np.ndarray, names: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    def result_fields(self, u: np.ndarray, names: Sequence[str],
+                      params: Mapping[str, float | np.ndarray] | None = None) -> tuple[dict[str, np.ndarray],
+                                                                                      np.ndarray]:
         """The deterministic twin's values of result fields ``names`` at rows ``u`` (NaN where it cannot run the
-        recipe), and P(failure) by the objective's hard rules (as :meth:`evaluate`), in one vectorised call."""
+        recipe), and P(failure) by the objective's hard rules (as :meth:`evaluate`), in one vectorised call;
+        ``params`` maps dotted chamber parameter names to a value or one value per row."""
         if not self.vectorised:
             raise RuntimeError("result_fields needs the vectorised twin (twin.expected_outcomes)")
         u = np.atleast_2d(np.asarray(u, float))
         cols, n = self.columns(u), len(u)
-        res = _batch(cols, self.chamber, check_limits=False)
+        par = {k: np.broadcast_to(np.asarray(v, float), (n,)) for k, v in (params or {}).items()}
+        res = _batch(cols, self.chamber, params=par or None, check_limits=False)
         out = {f: np.broadcast_to(np.asarray(getattr(res, f), float), (n,)) for f in _FIELDS if f != "shorted"}
         out["shorted"] = np.asarray(res.shorted, float)
         values = {f: np.asarray(getattr(res, f), float).reshape(n) for f in names}

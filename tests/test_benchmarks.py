@@ -195,6 +195,15 @@ def test_pareto_prints_the_reference_the_difficulty_and_a_row_per_strategy():
     assert re.search(r"lipon_pareto: mobo median .* runs to 90 % .*: (met|NOT met)", out), out
 
 
+def test_pareto_on_a_tool_unlike_the_twin_says_how_far_off_the_twin_is():
+    out = _run("pareto.py", "--problems", "lipon_pareto", "--strategies", "twin-mobo,random", "--seeds", "1",
+               "--cap", "6", "--sobol", "9", "--reality", "O- yield x30", ok=(0, 1))
+    assert re.search(rf"tool unlike the twin: reality 'O- yield x30' of mismatch.py \(.*\); {NUMBER} % of its "
+                     r"reference hypervolume is what the twin's own front", out), out
+    for name in ("twin-mobo", "random"):
+        assert len(re.findall(rf"^{name}\s+{NUMBER}\s+{NUMBER}\s+>?{NUMBER} \(\s*>?{NUMBER}\)", out, re.M)) == 1, out
+
+
 def test_front_latency_prints_a_row_per_size_and_agrees_with_optunas_hypervolume():
     out = _run("front_latency.py", "--runs", "6", "--repeats", "1")
     assert "agree with Optuna's WFG" in out
@@ -221,7 +230,9 @@ def test_pareto_drift_prints_the_gap_and_the_correlation_with_and_without_carry_
 
 @pytest.mark.parametrize("args, says", [(("--mobo-set", "oops"), "must be KEY=VALUE"),
                                         (("--mobo-set", "trust_region=perhaps"), "trust_region takes a bool"),
-                                        (("--first-seed", "-1"), "--first-seed -1 must be >= 0")])
+                                        (("--first-seed", "-1"), "--first-seed -1 must be >= 0"),
+                                        (("--reality", "moon dust"), "--reality 'moon dust' unknown; allowed:"),
+                                        (("--twin-mobo-set", "calibrate=often"), "calibrate takes a bool")])
 def test_pareto_refuses_a_bad_setting_or_seed_in_one_line(args, says):
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "pareto.py"), *args], cwd=ROOT, text=True,
                           capture_output=True, timeout=120)
