@@ -291,7 +291,7 @@ class GPModel:
                  acq_optimizer: str = "auto", n_points: int = 10000, n_restarts_optimizer: int = 5,
                  gp_restarts: int = 1, failed: Sequence[Sequence[Any]] = (), context: np.ndarray | None = None,
                  failed_context: np.ndarray | None = None, context_now: np.ndarray | None = None,
-                 length_scale_prior: bool = False) -> None:
+                 context_of: Any = None, length_scale_prior: bool = False) -> None:
         self.space = space
         self.seed = int(seed)
         self.failed = [list(p) for p in failed]
@@ -322,8 +322,11 @@ class GPModel:
         if self.contextual:
             from campaigns.context_model import ContextSlice, FailureSlice
 
-            self.search = ContextSlice(self.surrogate, np.asarray(context_now, float))
-            self.search_failure = FailureSlice(self.failure, context_now) if self.failure is not None else None
+            # context_of: the context columns of recipe rows, where a column depends on the recipe as well
+            # (campaigns.context_model.VacuumTime); else the current context's columns for every recipe
+            self.search = ContextSlice(self.surrogate, np.asarray(context_now, float), context_of)
+            self.search_failure = (FailureSlice(self.failure, context_now, context_of) if self.failure is not None
+                                   else None)
 
     @property
     def y_best(self) -> float:

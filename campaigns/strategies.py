@@ -372,7 +372,7 @@ class GPStrategy(_Calibrated, _Observed):
             failed = self._failed_rows()
             n_ok = sum(1 for o in self.outcomes if not o.failed)
             s = self.settings
-            ctx_cols = self._context_columns(cs, [c for _, c in failed])
+            ctx_cols = self._context_columns(cs, [c for _, c in failed], xs, [p for p, _ in failed])
             self._model = None if n_ok < 2 else _skopt.GPModel(
                 self.space, xs, ys, seed=_seed(self.seed, len(self.points)), acq_func=s["acq_func"], xi=s["xi"],
                 kappa=s["kappa"], acq_optimizer=s["acq_optimizer"], n_points=s["n_points"],
@@ -381,15 +381,25 @@ class GPStrategy(_Calibrated, _Observed):
             self._model_n = len(self.points)
         return self._model
 
-    def _context_columns(self, contexts: list[dict[str, float] | None],
-                         failed: list[dict[str, float] | None]) -> dict[str, Any]:
-        """The GP's context columns (``context`` setting; :mod:`campaigns.context_model`), empty without one."""
-        from campaigns.context_model import ContextEncoder, resolve_keys
+    def _context_columns(self, contexts: list[dict[str, float] | None], failed: list[dict[str, float] | None],
+                         points: Sequence[Sequence[Any]] = (), failed_points: Sequence[Sequence[Any]] = ()
+                         ) -> dict[str, Any]:
+        """The GP's context columns (``context`` setting; :mod:`campaigns.context_model`), empty without one;
+        with ``vacuum_time``, hours since the vent counted to the deposition (:class:`~campaigns.context_model.
+        VacuumTime`)."""
+        from campaigns.context_model import ContextEncoder, VacuumTime, resolve_keys
 
         now = self.ctx.context_now
         self.context_keys = resolve_keys(self.settings.get("context", "none"), contexts + failed, now)
         if not self.context_keys or not now:
             return {}
+        if self.settings.get("vacuum_time") and VacuumTime.applies(self.space, self.context_keys):
+            vt = VacuumTime(self.space, self.context_keys)
+            unit = self.space.unit_cube
+            d = len(self.space)
+            runs, bad = vt.encode(contexts, unit(list(points)) if len(points) else np.zeros((0, d)), failed,
+                                  unit(list(failed_points)) if len(failed_points) else np.zeros((0, d)), now)
+            return {"context": runs, "failed_context": bad, "context_now": vt.c_now, "context_of": vt.columns}
         enc = ContextEncoder(self.context_keys, contexts + failed, now)
         return {"context": enc.encode(contexts), "failed_context": enc.encode(failed), "context_now": enc.now}
 
@@ -425,7 +435,7 @@ GP_SETTINGS: dict[str, tuple[Any, Any]] = {
     "n_initial": (int, 10), "initial_design": (str, "lhs"), "acq_func": (str, "EI"), "xi": (float, 0.01),
     "kappa": (float, 1.96), "acq_optimizer": (str, "auto"), "n_points": (int, 10000),
     "n_restarts_optimizer": (int, 5), "failure_penalty": (str, "model"), "gp_restarts": (int, 1),
-    "length_scale_prior": (bool, None),
+    "length_scale_prior": (bool, None), "vacuum_time": (bool, True),
 }
 """Settings of ``gp``: name → (type, default).
 
@@ -433,6 +443,11 @@ GP_SETTINGS: dict[str, tuple[Any, Any]] = {
 list of context keys (``["hours_since_vent", "target_kwh"]``) makes the GP model the score as f(recipe, context),
 propose for the context the next run will start in, and rate recipes (the recommendation) for the chamber as it is
 now; ``"none"`` ignores the context.
+
+``vacuum_time`` (default ``true``; only with ``hours_since_vent`` in the context and a pump-down in the space): the
+hours since the vent are counted to the deposition's start, the run's own pump-down included
+(:class:`campaigns.context_model.VacuumTime`: the walls' water falls with the time under vacuum, FACTS §4), instead
+of to the load.
 
 ``length_scale_prior`` (default: ``true`` with a context, ``false`` without): the GP's length scales maximum a
 posteriori under a Gamma(3, 6) prior (:mod:`campaigns._gp_prior`) instead of maximum likelihood. The contextual

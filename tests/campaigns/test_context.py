@@ -272,3 +272,73 @@ def test_the_review_apps_history_table_shows_each_runs_context_with_units(tmp_pa
         [trial_context(t)["hours_since_vent"] for t in trials], rel=1e-3, abs=1e-3)
     assert "context_hours_since_vent" not in history_rows([t for t in trials if False])[1]  # none recorded: no column
     store.close()
+
+
+# -- hours under vacuum at the deposition (gp's vacuum_time) ---------------------------------------------------------
+def _pumpdown_space(tmp_path):
+    """A one-dimensional campaign: the pump-down [30 min, 48 h], log scale."""
+    text = small_campaign(tmp_path, settings='n_initial = 3\nn_points = 2000\nacq_optimizer = "sampling"'
+                          ).read_text(encoding="utf-8")
+    body = text.split("[space]")[0] + '[space]\npumpdown_min = { low = 30.0, high = 2880.0, log = true }\n' \
+        '\n[fixed]\ntarget_thickness_nm = 100.0\ntransfer = "vacuum"\n\n[tool]\ntype = "simulated"\n'
+    path = tmp_path / "pd.toml"
+    path.write_text(body, encoding="utf-8")
+    return CampaignConfig.from_toml(path)
+
+
+def _water_score(hours_at_load, pumpdown_h):
+    """log10 of the walls' water at the deposition (~1/t under vacuum, FACTS §4) plus the tool time's price: the
+    best pump-down is 10 h right after a vent, the shortest one from 10 h after it on."""
+    return -np.log10(hours_at_load + pumpdown_h) + pumpdown_h / (10.0 * np.log(10.0))
+
+
+def _told_vacuum(config, vacuum_time, now_hours, seed=0, n=24):
+    """gp told ``n`` runs, one in eight right after a vent (as a tool vented every eight runs), the others 10–60 h
+    after it; returns its best pump-down for the chamber ``now_hours`` after a vent [h]."""
+    rng = np.random.default_rng(seed)
+    space = config.space
+    ctx = dataclasses.replace(context(config, Chamber(), {"hours_since_vent": now_hours}),
+                              settings={**config.strategy_settings, "context": ["hours_since_vent"],
+                                        "vacuum_time": vacuum_time})
+    s = make_strategy("gp", ctx)
+    recipes, outs = [], []
+    for k in range(n):
+        u = rng.random()
+        h = 0.0 if k % 8 == 0 else float(rng.uniform(10.0, 60.0))
+        recipe = space.to_recipe(space.from_unit_cube(np.array([[u]]))[0])
+        score = _water_score(h, recipe.pumpdown_min / 60.0) + 0.005 * rng.standard_normal()
+        recipes.append(recipe)
+        outs.append(Outcome(10**score, score, False, context={"hours_since_vent": h}))
+    s.tell(recipes, outs)
+    grid = [space.to_recipe(p) for p in space.from_unit_cube(np.linspace(0, 1, 81)[:, None])]
+    mean, _ = s.predict(grid)
+    return grid[int(np.argmin(mean))].pumpdown_min / 60.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_counting_the_pump_down_as_time_under_vacuum_finds_the_just_vented_optimum(tmp_path, seed):
+    config = _pumpdown_space(tmp_path)
+    best = {v: _told_vacuum(config, v, 0.0, seed) for v in (True, False)}
+    truth = np.exp(np.linspace(np.log(0.5), np.log(48.0), 2001))
+    regret = {v: _water_score(0.0, h) - _water_score(0.0, 10.0) for v, h in best.items()}
+    assert truth[np.argmin(_water_score(0.0, truth))] == pytest.approx(10.0, rel=0.01)
+    # within 0.02 in log10 of the best (the grid's step is 0.7 %); hours counted to the load instead missed it on
+    # one of these three seeds (the shortest pump-down, 0.89 worse) when this test was written
+    assert regret[True] < 0.02, (best, regret)
+
+
+def test_vacuum_time_columns_of_a_run_in_its_own_state_are_its_training_columns(tmp_path):
+    from campaigns.context_model import VacuumTime
+
+    config = _pumpdown_space(tmp_path)
+    u = np.array([[0.0], [0.5], [1.0]])
+    ctxs = [{"hours_since_vent": 0.0}, {"hours_since_vent": 5.0}, {"hours_since_vent": 30.0}]
+    vt = VacuumTime(config.space, ("hours_since_vent",))
+    assert VacuumTime.applies(config.space, ("hours_since_vent",))
+    assert not VacuumTime.applies(config.space, ("target_kwh",))
+    np.testing.assert_allclose(vt.hours(u), [0.5, np.sqrt(0.5 * 48.0), 48.0])
+    runs, bad = vt.encode(ctxs, u, [], np.zeros((0, 1)), {"hours_since_vent": 5.0})
+    assert bad.shape == (0, 1) and runs.shape == (3, 1)
+    np.testing.assert_allclose(vt.columns(u[1:2]), runs[1:2], atol=1e-12)
+    # the same recipe later in the cycle is further under vacuum; a longer pump-down now is too
+    assert runs[0, 0] < runs[1, 0] < runs[2, 0] and vt.columns(u[2:3])[0, 0] > vt.columns(u[1:2])[0, 0]
