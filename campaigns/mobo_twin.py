@@ -29,6 +29,7 @@ to show the discrepancy; an assumption, not a tuned number).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -122,6 +123,11 @@ class TwinGoalSurrogate:
         prior = self.twin(u)[0][:, self.j]
         return acq.Posterior.gaussian(prior + self.scale * mean, self.scale * std, self.scale * self.gp.noise_std)
 
+    def loo_log_density(self) -> float:
+        """Leave-one-out log predictive density of the runs' scores [score units], summed (the discrepancy GP's
+        closed form, its hyper-parameters and the twin fixed)."""
+        return self.gp.loo_log_density() - len(self.y) * math.log(self.scale)
+
     def condition(self, u: np.ndarray, y: np.ndarray) -> TwinGoalSurrogate:
         u = np.asarray(u, float).reshape(-1, self.u.shape[1])
         return TwinGoalSurrogate(self.twin, self.j, np.vstack([self.u, u]), np.concatenate([self.y, y]),
@@ -159,6 +165,7 @@ class TwinMOBOStrategy(MOBOStrategy):
         self._default: _TwinGoals | None = None
         self._twin: _TwinGoals | None = None
         self._calibration: dict[str, Any] = {}
+        self._ready: dict[int, TwinGoalSurrogate] = {}
         self._candidate_parameters: list[Any] | None = None
 
     def _design_rows(self) -> np.ndarray:
@@ -198,9 +205,38 @@ class TwinMOBOStrategy(MOBOStrategy):
 
     def _fit(self, u: np.ndarray, y: np.ndarray, s: np.ndarray, feas: np.ndarray, uf: np.ndarray) -> Any:
         self._calibrate(u, y)
-        return super()._fit(u, y, s, feas, uf)
+        self._ready = {}
+        if self._twin is not None:
+            self._judge(u, y)
+        try:
+            return super()._fit(u, y, s, feas, uf)
+        finally:
+            self._ready = {}
+
+    def _judge(self, u: np.ndarray, y: np.ndarray) -> None:
+        """Keep the calibrated twin only if the goals' surrogates on it predict the runs better, left out one at a
+        time, than those on the default twin (summed leave-one-out log predictive densities, the discrepancy GPs
+        refitted for each twin; the calibration itself is not redone per left-out run, which favours it slightly).
+        A twin wrong in structure can be "calibrated" into a shape that fits the runs' goal it misses and spoils the
+        others or the space between the runs; this is the check."""
+        seed = _seed(self.seed, len(self.points), 17)  # the seeds MOBOStrategy._fit gives the goals' GPs
+        fits = {}
+        twins: tuple[tuple[str, Any], ...] = (("calibrated", self._twin), ("default", self.default_twin()))
+        for label, twin in twins:
+            fits[label] = {j: TwinGoalSurrogate(twin, k, u, y[:, j], seed=_seed(seed, j),
+                                                gp_restarts=self.settings["gp_restarts"])
+                           for k, j in enumerate(self.twin_goals)}
+        score = {label: sum(g.loo_log_density() for g in f.values()) for label, f in fits.items()}
+        keep = score["calibrated"] > score["default"]
+        self._calibration.update({"loo_calibrated": round(score["calibrated"], 2),
+                                  "loo_default": round(score["default"], 2), "kept": bool(keep)})
+        if not keep:
+            self._twin = None
+        self._ready = fits["calibrated" if keep else "default"]
 
     def _goal_surrogate(self, j: int, u: np.ndarray, y: np.ndarray, seed: int) -> acq.Surrogate:
+        if j in self._ready:  # fitted by _judge for these runs
+            return self._ready[j]
         if j not in self.twin_goals:
             return super()._goal_surrogate(j, u, y, seed)
         return TwinGoalSurrogate(self.twin(), self.twin_goals.index(j), u, y, seed=seed,
@@ -228,7 +264,8 @@ class TwinMOBOStrategy(MOBOStrategy):
     def diagnostics(self) -> dict[str, Any]:
         out = super().diagnostics()
         out["twin_goals"] = [self.objective.goals[j].field for j in self.twin_goals]
-        out["calibrated"] = list(self._calibration.get("calibrated", []))
+        kept = self._calibration.get("kept", True)
+        out["calibrated"] = list(self._calibration.get("calibrated", [])) if kept else []
         if self._calibration:
             out["calibration"] = {k: v for k, v in self._calibration.items() if k != "calibrated"}
         return out

@@ -95,3 +95,39 @@ def test_calibration_settings_out_of_range_are_refused(key, value):
     ctx = context(config, Chamber())
     with pytest.raises(CampaignError, match=key):
         make_strategy("twin-mobo", ctx.__class__(**{**ctx.__dict__, "settings": {key: value}}))
+
+
+def test_a_calibration_that_predicts_the_runs_worse_than_the_default_twin_is_dropped(monkeypatch):
+    import campaigns.mobo_calibrate as mc
+
+    config, recipes, outs = _tool_runs(Chamber(), 12, seed=3)  # the tool is the twin
+    wrong = mc.Calibration({O_MINUS: Chamber().get(O_MINUS) * 30.0}, {"calibrated": [O_MINUS]})
+    monkeypatch.setattr(mc, "calibrate", lambda *a, **k: wrong)
+    s = _strategy(config, recipes, outs)
+    plain = _strategy(config, recipes, outs, calibrate=False)
+    assert s.ask(1) == plain.ask(1)
+    diag = s.diagnostics()
+    assert diag["calibrated"] == [] and diag["calibration"]["kept"] is False
+    assert diag["calibration"]["loo_calibrated"] < diag["calibration"]["loo_default"]
+
+
+def test_leave_one_out_density_is_the_refit_without_the_run():
+    from scipy.stats import norm
+
+    from campaigns._skopt import fit_gp
+
+    rng = np.random.default_rng(4)
+    u = rng.random((9, 2))
+    y = np.sin(4 * u[:, 0]) + u[:, 1] ** 2 + 0.05 * rng.standard_normal(9)
+    for gp in (fit_gp(u, y, seed=1), fit_gp(u, y, seed=1, amplitude_bounds=(0.01, 4.0))):
+        m = gp.model  # the fitted kernel on the same targets, each run left out in turn; skopt zeroes the kernel's
+        k = m.kernel_(u) + (float(m.noise_ or 0.0) + m.alpha) * np.eye(len(y))  # noise after the fit: added back
+        t = np.asarray(m.y_train_, float).ravel()
+        scale = gp._y_scale()
+        brute = 0.0
+        for i in range(len(y)):
+            r = np.arange(len(y)) != i
+            w = np.linalg.solve(k[np.ix_(r, r)], k[r, i])
+            mean, var = w @ t[r], k[i, i] - w @ k[r, i]
+            brute += float(norm.logpdf(t[i] * scale, mean * scale, np.sqrt(var) * scale))
+        assert gp.loo_log_density() == pytest.approx(brute, rel=1e-8)
