@@ -131,3 +131,19 @@ def test_leave_one_out_density_is_the_refit_without_the_run():
             mean, var = w @ t[r], k[i, i] - w @ k[r, i]
             brute += float(norm.logpdf(t[i] * scale, mean * scale, np.sqrt(var) * scale))
         assert gp.loo_log_density() == pytest.approx(brute, rel=1e-8)
+
+
+def test_a_twin_mobo_campaign_stores_what_its_calibration_did(tmp_path):
+    from campaigns.store import CampaignStore
+    from sputter_twin.cli.main import main
+    from tests.campaigns.mo_helpers import mo_campaign
+
+    camp = mo_campaign(tmp_path, budget=7, strategy="twin-mobo", settings="n_initial = 3\nn_points = 300")
+    store = tmp_path / "s.sqlite"
+    assert main(["campaign", "run", str(camp), "--store", str(store), "--no-progress"]) == 0
+    with CampaignStore(store, create=False) as s:
+        trials = s.trials(1)
+    assert len(trials) == 7 and all(t.state in ("done", "failed") for t in trials)
+    model = trials[-1].provenance["model"]
+    assert isinstance(model["calibrated"], list)
+    assert model["calibration"]["successful_runs"] >= 3 and model["calibration"]["profile_gain"]
