@@ -38,6 +38,7 @@ from campaigns.twin_ensemble import (
     ParameterPrior,
     _prior_logpdf,
     _sample_prior,
+    profile_rows,
     select_parameters,
 )
 
@@ -105,14 +106,7 @@ def profile_gains(scores: ScoresFn, priors: Sequence[ParameterPrior], u: np.ndar
     n, k = len(y), len(priors)
     if n < 2 or k == 0:
         return {p.name: 0.0 for p in priors}, {}
-    grid = np.linspace(0.0, 1.0, N_GRID)
-    rows = np.tile(u, (k * N_GRID, 1))
-    params: dict[str, np.ndarray] = {}
-    for j, p in enumerate(priors):
-        col = np.full(len(rows), p.value)
-        vals = np.exp(p.log_low + grid * (p.log_high - p.log_low))
-        col[j * N_GRID * n:(j + 1) * N_GRID * n] = np.repeat(vals, n)
-        params[p.name] = col
+    rows, params = profile_rows(priors, u, N_GRID)
     pred = scores(rows, params).reshape(k, N_GRID, n, -1)
     base = scores(u, None)
 

@@ -159,6 +159,23 @@ def select_parameters(priors: Sequence[ParameterPrior], sens: Mapping[str, float
     return chosen
 
 
+def profile_rows(priors: Sequence[ParameterPrior], u: np.ndarray, n_grid: int) -> tuple[np.ndarray,
+                                                                                          dict[str, np.ndarray]]:
+    """Rows and parameter columns of a one-at-a-time profile: every parameter at ``n_grid`` values spread over its
+    prior's truncation range (log scale), the others at the chamber's values, at every row of ``u``; parameter-major,
+    then value, then row (reshape the twin's answer to ``(len(priors), n_grid, len(u))``)."""
+    n, k = len(u), len(priors)
+    grid = np.linspace(0.0, 1.0, n_grid)
+    rows = np.tile(u, (k * n_grid, 1))
+    params: dict[str, np.ndarray] = {}
+    for j, p in enumerate(priors):
+        col = np.full(len(rows), p.value)
+        vals = np.exp(p.log_low + grid * (p.log_high - p.log_low))
+        col[j * n_grid * n:(j + 1) * n_grid * n] = np.repeat(vals, n)
+        params[p.name] = col
+    return rows, params
+
+
 def profile_gain(evaluator: TwinEvaluator, priors: Sequence[ParameterPrior], u: np.ndarray, y: np.ndarray,
                  state: Mapping[str, np.ndarray] | None, noise_std: float, n_grid: int = 9) -> dict[str, float]:
     """Profile log-likelihood gain of each parameter alone: the best of ``n_grid`` values over its prior's
@@ -168,14 +185,7 @@ def profile_gain(evaluator: TwinEvaluator, priors: Sequence[ParameterPrior], u: 
     n, k = len(y), len(priors)
     if n < 2 or k == 0:
         return {p.name: 0.0 for p in priors}
-    grid = np.linspace(0.0, 1.0, n_grid)
-    rows = np.tile(u, (k * n_grid, 1))
-    params: dict[str, np.ndarray] = {}
-    for j, p in enumerate(priors):
-        col = np.full(len(rows), p.value)
-        vals = np.exp(p.log_low + grid * (p.log_high - p.log_low))
-        col[j * n_grid * n:(j + 1) * n_grid * n] = np.repeat(vals, n)
-        params[p.name] = col
+    rows, params = profile_rows(priors, u, n_grid)
     st = {key: np.tile(np.asarray(v, float), k * n_grid) for key, v in (state or {}).items()}
     m = evaluator.evaluate(rows, params, st).score.reshape(k, n_grid, n)
     base = evaluator.evaluate(u, None, state).score

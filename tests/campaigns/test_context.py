@@ -131,15 +131,20 @@ def test_auto_models_only_keys_that_every_run_has_and_that_vary():
 
 
 # -- contextual gp -----------------------------------------------------------------------------------------------
-def _pressure_space(tmp_path):
-    """A one-dimensional campaign (pressure) whose score optimum moves with the hours since vent."""
+def _one_dimension(tmp_path, line, file):
+    """A campaign on one dimension (its ``[space]`` line), the rest of :func:`small_campaign`."""
     text = small_campaign(tmp_path, settings='n_initial = 3\nn_points = 2000\nacq_optimizer = "sampling"'
                           ).read_text(encoding="utf-8")
-    body = text.split("[space]")[0] + '[space]\npressure_pa = { low = 0.2, high = 3.0, log = true }\n' \
+    body = text.split("[space]")[0] + f'[space]\n{line}\n' \
         '\n[fixed]\ntarget_thickness_nm = 100.0\ntransfer = "vacuum"\n\n[tool]\ntype = "simulated"\n'
-    path = tmp_path / "p.toml"
+    path = tmp_path / file
     path.write_text(body, encoding="utf-8")
     return CampaignConfig.from_toml(path)
+
+
+def _pressure_space(tmp_path):
+    """A one-dimensional campaign (pressure) whose score optimum moves with the hours since vent."""
+    return _one_dimension(tmp_path, "pressure_pa = { low = 0.2, high = 3.0, log = true }", "p.toml")
 
 
 def _told(config, setting, now_hours, seed=0):
@@ -277,13 +282,7 @@ def test_the_review_apps_history_table_shows_each_runs_context_with_units(tmp_pa
 # -- hours under vacuum at the deposition (gp's vacuum_time) ---------------------------------------------------------
 def _pumpdown_space(tmp_path):
     """A one-dimensional campaign: the pump-down [30 min, 48 h], log scale."""
-    text = small_campaign(tmp_path, settings='n_initial = 3\nn_points = 2000\nacq_optimizer = "sampling"'
-                          ).read_text(encoding="utf-8")
-    body = text.split("[space]")[0] + '[space]\npumpdown_min = { low = 30.0, high = 2880.0, log = true }\n' \
-        '\n[fixed]\ntarget_thickness_nm = 100.0\ntransfer = "vacuum"\n\n[tool]\ntype = "simulated"\n'
-    path = tmp_path / "pd.toml"
-    path.write_text(body, encoding="utf-8")
-    return CampaignConfig.from_toml(path)
+    return _one_dimension(tmp_path, "pumpdown_min = { low = 30.0, high = 2880.0, log = true }", "pd.toml")
 
 
 def _water_score(hours_at_load, pumpdown_h):
