@@ -70,6 +70,8 @@ def test_proposal_latency_prints_ours_and_skopts_for_one_and_a_batch():
     assert re.search(rf"mobo, 3 goals \+ 1 constraint, 8-D, after 14 runs: {NUMBER} s per proposal, {NUMBER} s per "
                      rf"batch of 4 .*; without the length-scale prior and the trust region: {NUMBER} s per proposal",
                      out), out
+    assert re.search(rf"twin-mobo after 14 runs of a tool with 10x the twin's O- yield: {NUMBER} s per proposal with "
+                     rf"the twin calibrated in the loop, {NUMBER} s without", out), out
 
 
 def test_mismatch_prints_the_move_the_share_and_runs_per_strategy():
