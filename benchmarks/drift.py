@@ -14,9 +14,9 @@ late in a cycle is worse after the next vent.
 context (the chamber state it started in, as the runner records it): ``gp+ctx`` (``gp`` with ``context = "auto"``:
 hours since vent and target kWh beside the recipe; its length scales maximum a posteriori, the default with a
 context), ``gp+hours`` (``context = ["hours_since_vent"]``), ``gp+ctx-ml`` (``gp+ctx`` with maximum-likelihood
-length scales, ``length_scale_prior = false``: as before that default), ``gp+ctx-load`` (``gp+ctx`` with the hours
-since the vent counted to the load, ``vacuum_time = false``, as before that default: by default they are counted to
-the deposition, the run's pump-down included), ``gp`` (context-blind, the example's
+length scales, ``length_scale_prior = false``: as before that default), ``gp+ctx-vac`` (``gp+ctx`` with the hours
+since the vent counted to the deposition, the run's pump-down included: ``vacuum_time = true``; by default they are
+counted to the load), ``gp`` (context-blind, the example's
 settings), ``gp+prior`` (context-blind with the length-scale prior: whether the prior alone does what the context
 does),
 ``twin-prior`` (its twin handed each run's start state and the next run's, ``context = "auto"``), ``twin-prior-blind``
@@ -81,7 +81,7 @@ STRATEGIES: dict[str, tuple[str, dict[str, Any]]] = {
     "gp+ctx": ("gp", {"context": "auto"}),
     "gp+hours": ("gp", {"context": ["hours_since_vent"]}),
     "gp+ctx-ml": ("gp", {"context": "auto", "length_scale_prior": False}),
-    "gp+ctx-load": ("gp", {"context": "auto", "vacuum_time": False}),
+    "gp+ctx-vac": ("gp", {"context": "auto", "vacuum_time": True}),
     "gp": ("gp", {}),
     "gp+prior": ("gp", {"length_scale_prior": True}),
     "twin-prior": ("twin-prior", {"context": "auto"}),
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     print("per seed, last-cycle excess [%]: " + "; ".join(
         f"{n}: {[round(100 * r['cycle'], 1) for r in rows if r['strategy'] == n]}" for n in names))
     if "gp" in med:
-        for n in ("gp+ctx", "gp+hours", "gp+ctx-ml", "gp+ctx-load", "gp+prior", "twin-prior"):
+        for n in ("gp+ctx", "gp+hours", "gp+ctx-ml", "gp+ctx-vac", "gp+prior", "twin-prior"):
             if n in med:
                 fewer = 1 - med[n]["runs"] / med["gp"]["runs"]
                 ratio = med[n]["cycle"] / med["gp"]["cycle"] if med["gp"]["cycle"] > 0 else math.nan
