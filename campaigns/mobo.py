@@ -32,7 +32,7 @@
 * **Measured** (``benchmarks/pareto.py``, 10 seeds, % of the reference hypervolume after 40 runs, old defaults →
   these; the README's multi-objective section has the table and the commands): DTLZ2 14.5 → 39.3 (random 29.7; after
   60 runs 62.6 → 70.9, random 36.2; after 20 runs still behind random), BraninCurrin 97.5 → 97.6, the example (every
-  run started in the vented chamber its truth is scored in) 86.6 → 85.5, random 79.7, qNEHVI 87.7 on six seeds. With
+  run started in the vented chamber its truth is scored in) 86.6 → 85.5, random 79.7, qNEHVI 86.6 (ten seeds). With
   the benchmark's ``--carry-over`` the example's runs share one chamber whose walls dry out run after run, so
   measured R_int falls over the campaign and hardly depends on the recipe after a few runs (``benchmarks/
   pareto_drift.py``): no recipe-only model learns the vented chamber's truth from those runs, and the more it
