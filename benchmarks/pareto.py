@@ -110,17 +110,23 @@ def _reality() -> Any:
 
 
 # -- the strategies ---------------------------------------------------------------------------------------------------
+def our_strategy(p: pp.Problem, name: str, seed: int, cap: int) -> Any:
+    """Our strategy ``name`` on the example, with the campaign file's settings and those of ``--mobo-set`` /
+    ``--twin-mobo-set``."""
+    config = pp.CampaignConfig.from_toml(pp.EXAMPLE)
+    settings = dict(config.strategy_settings) if name == config.strategy else {}
+    if name == "mobo":
+        settings.update(MOBO_EXTRA)
+    if name == "twin-mobo":
+        settings.update(TWIN_MOBO_EXTRA)
+    return make_strategy(name, StrategyContext(p.space, settings, seed, p.objective, Chamber(), cap))
+
+
 def run_ours(p: pp.Problem, name: str, seed: int, cap: int) -> list[tuple[np.ndarray, Any]]:
     f = p.evaluator(seed)
     out = []
     if p.space.has_recipe:
-        config = pp.CampaignConfig.from_toml(pp.EXAMPLE)
-        settings = dict(config.strategy_settings) if name == config.strategy else {}
-        if name == "mobo":
-            settings.update(MOBO_EXTRA)
-        if name == "twin-mobo":
-            settings.update(TWIN_MOBO_EXTRA)
-        s = make_strategy(name, StrategyContext(p.space, settings, seed, p.objective, Chamber(), cap))
+        s = our_strategy(p, name, seed, cap)
         for k in range(cap):
             r = s.ask(1)[0]
             u = p.space.unit_cube([p.space.to_point(r)])[0]
@@ -232,6 +238,41 @@ def curves(p: pp.Problem, runs: list[tuple[np.ndarray, Any]]) -> dict[str, Any]:
             "feasible": true_ok}
 
 
+def model_front(task: tuple[str, str, int, int, list[tuple[np.ndarray, Any]], list[int]]) -> dict[int, np.ndarray]:
+    """The runs *the model recommends* after ``n`` runs, for each ``n`` of the marks, as unit-cube rows: the
+    strategy rebuilt from the first ``n`` runs (as the runner rebuilds it: proposals depend only on the seed and what
+    was told), its posterior means of the successful runs, the non-dominated ones among those it rates feasible with
+    probability > 0.5. The measured front (:func:`curves`) picks runs by their noisy measurements; this is the set a
+    reviewer would be told to use. Valued at the truth by :func:`front_share`."""
+    q, name, seed, cap, runs, marks = task
+    p = problem(q, reference=False)
+    out: dict[int, np.ndarray] = {}
+    for n in marks:
+        if n > len(runs):
+            continue
+        s = our_strategy(p, name, seed, cap)
+        recipes = [p.space.to_recipe(p.space.from_unit_cube(u[None, :])[0]) for u, _ in runs[:n]]
+        s.tell(recipes, [o for _, o in runs[:n]])
+        ok = [i for i, (_, o) in enumerate(runs[:n]) if not o.failed]
+        out[n] = np.zeros((0, len(p.space)))
+        if not ok:
+            continue
+        mean, _ = s.predict([recipes[i] for i in ok])
+        feas = np.asarray(s.feasibility([recipes[i] for i in ok]), float)
+        keep = np.flatnonzero(np.isfinite(mean).all(axis=1) & (feas > 0.5))
+        if len(keep):
+            out[n] = np.array([runs[ok[i]][0] for i in keep[pareto_mask(mean[keep])]])
+    return out
+
+
+def front_share(p: pp.Problem, U: np.ndarray) -> float:
+    """True hypervolume of the recipes ``U`` (the truly feasible ones), as a share of the reference."""
+    if not len(U):
+        return 0.0
+    T, ok = p.truth(U)
+    return hypervolume(T[ok], p.ref) / p.reference_hv if ok.any() else 0.0
+
+
 def twin_front_share(p: pp.Problem, n_sobol: int = 2**14) -> float:
     """How far the twin is from the tool, in the benchmark's own measure: the default twin's front (non-dominated
     recipes of ``n_sobol`` Sobol points on the deterministic twin), evaluated on the tool's truth, as % of the tool's
@@ -282,6 +323,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="lipon_pareto on a tool unlike the twin: a reality of benchmarks/mismatch.py (its chamber, "
                          "its structural effect on R_int); the truth and reference front are the reality's, "
                          "twin-mobo's twin stays the default chamber")
+    ap.add_argument("--no-model-front", action="store_true",
+                    help="skip the true hypervolume of the runs the model recommends (mobo, twin-mobo on the "
+                         "example; each mark rebuilds the strategy from the runs)")
     args = ap.parse_args(argv)
     OPTIONS["fresh_chamber"] = not args.carry_over
     if args.reality:
@@ -330,6 +374,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         results = [run_one(t) for t in tasks]
     marks = [n for n in (20, 40, 60) if n <= args.cap] or [args.cap]
+    fronts_tasks = [(q, s, seed, args.cap, runs, marks) for q, s, seed, runs, _ in results
+                    if q == "lipon_pareto" and s in ("mobo", "twin-mobo") and not args.no_model_front]
+    if args.jobs > 1 and fronts_tasks:
+        with Pool(args.jobs) as pool:
+            fronts = pool.map(model_front, fronts_tasks, chunksize=1)
+    else:
+        fronts = [model_front(t) for t in fronts_tasks]
+    model_fronts = {(t[0], t[1], t[2]): f for t, f in zip(fronts_tasks, fronts, strict=True)}
     ok_all = True
     for q in problems:
         if q == "lipon_pareto":
@@ -382,6 +434,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{s:<11}{'':>10}" + "".join(f"{v:>7.1f}" for v in tr) + f"{'':>12}" +
                   "".join(f"{v:>7.1f}" for v in ms) + f"   {txt:>17} ({txt_m:>4})"
                   f"{rel_txt:>12}{feas:>10.0f}%{statistics.median(r['secs']):>9.0f}")
+        recommended = [s for s in strategies if (q, s, args.first_seed) in model_fronts]
+        if recommended:
+            print("the runs the model recommends (its posterior means of the successful runs: the non-dominated ones "
+                  "it rates feasible), true HV % (median); beside it the measured front's, same seeds:")
+            for s in recommended:
+                fr = [f for (qq, ss, _seed), f in model_fronts.items() if qq == q and ss == s]
+                cells = []
+                for n in marks:
+                    rec = statistics.median(100 * front_share(p, f[n]) for f in fr if n in f)
+                    meas = statistics.median(float(t[n - 1]) * 100 for t in rows[s]["true"])
+                    size = statistics.median(len(f[n]) for f in fr if n in f)
+                    cells.append(f"@{n} {rec:.1f} (measured front {meas:.1f}; {size:g} runs)")
+                print(f"  {s:<10} " + ", ".join(cells))
         for ours in ("mobo", "twin-mobo"):
             if ours not in med_runs or "random" not in med_runs:
                 continue

@@ -195,6 +195,40 @@ def test_pareto_prints_the_reference_the_difficulty_and_a_row_per_strategy():
     for name in ("mobo", "random", "nsga2", "tpe"):
         assert len(re.findall(rf"^{name}\s+{NUMBER}\s+{NUMBER}\s+>?{NUMBER} \(\s*>?{NUMBER}\)", out, re.M)) == 2, out
     assert re.search(r"lipon_pareto: mobo median .* runs to 90 % .*: (met|NOT met)", out), out
+    # the runs the model recommends, valued at the truth, beside the measured front's (ours on the example only)
+    assert re.search(rf"^\s+mobo\s+@12 {NUMBER} \(measured front {NUMBER}; {NUMBER} runs\)$", out, re.M), out
+
+
+def test_pareto_model_front_is_the_models_non_dominated_feasible_runs():
+    """The recommended set of ``benchmarks/pareto.py``: rows of successful runs, non-dominated in the model's
+    posterior means among those it rates feasible; rebuilt from the runs, so the same for the same runs."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import pareto
+
+    from campaigns.pareto import pareto_mask
+
+    pareto.OPTIONS["fresh_chamber"] = True
+    p = pareto.problem("lipon_pareto", reference=False)
+    runs = pareto.run_ours(p, "mobo", 3, 14)
+    front = pareto.model_front(("lipon_pareto", "mobo", 3, 14, runs, [12, 14]))
+    assert set(front) == {12, 14}
+    assert all(len(front[n]) >= 1 for n in front)
+    U = np.array([u for u, _ in runs])
+    for n, rows in front.items():
+        idx = [int(np.flatnonzero((U[:n] == r).all(axis=1))[0]) for r in rows]  # each is one of the first n runs
+        assert all(not runs[i][1].failed for i in idx)
+        s = pareto.our_strategy(p, "mobo", 3, 14)
+        recipes = [p.space.to_recipe(p.space.from_unit_cube(u[None, :])[0]) for u, _ in runs[:n]]
+        s.tell(recipes, [o for _, o in runs[:n]])
+        ok = [i for i in range(n) if not runs[i][1].failed]
+        mean, _ = s.predict([recipes[i] for i in ok])
+        feasible = np.asarray(s.feasibility([recipes[i] for i in ok])) > 0.5
+        keep = np.flatnonzero(feasible)
+        assert sorted(idx) == sorted(ok[i] for i in keep[pareto_mask(mean[keep])])
+    again = pareto.model_front(("lipon_pareto", "mobo", 3, 14, runs, [14]))
+    np.testing.assert_array_equal(again[14], front[14])
 
 
 def test_pareto_on_a_tool_unlike_the_twin_says_how_far_off_the_twin_is():
