@@ -20,7 +20,9 @@ counted to the load), ``gp`` (context-blind, the example's
 settings), ``gp+prior`` (context-blind with the length-scale prior: whether the prior alone does what the context
 does),
 ``twin-prior`` (its twin handed each run's start state and the next run's, ``context = "auto"``), ``twin-prior-blind``
-(``context = "none"``: every run predicted in a freshly vented, new-target chamber), ``random`` (best measured run).
+(``context = "none"``: every run predicted in a freshly vented, new-target chamber), ``random`` (best measured run),
+``tpe`` (Optuna's TPE sampler with its defaults, context-blind, failed runs told as failed trials: the outside
+reference; best measured run).
 
 **What is counted**, at every step ``k`` (after ``k`` runs), in the state the chamber is in at that moment (the
 next run's start state): the *recommended* recipe (the model's lowest posterior mean among the successful runs, for
@@ -64,7 +66,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from mismatch import REALITIES, Reality, recommended  # noqa: E402  (the model's pick, as mismatch.py counts it)
+from mismatch import REALITIES, Reality, _Tpe, recommended  # noqa: E402  (the model's pick, as mismatch.py counts it)
 
 from campaigns import CampaignConfig  # noqa: E402
 from campaigns import acquisition as acq  # noqa: E402
@@ -87,8 +89,10 @@ STRATEGIES: dict[str, tuple[str, dict[str, Any]]] = {
     "twin-prior": ("twin-prior", {"context": "auto"}),
     "twin-prior-blind": ("twin-prior", {"context": "none"}),
     "random": ("random", {}),
+    "tpe": ("tpe", {}),
 }
-"""Benchmark name → (strategy, settings beside the campaign file's own for gp)."""
+"""Benchmark name → (strategy, settings beside the campaign file's own for gp); ``tpe`` is Optuna's TPE (an outside
+reference, context-blind: Optuna has no contextual sampler), driven as in ``benchmarks/mismatch.py``."""
 
 
 def tool_chamber(reality: Reality | None) -> Chamber:
@@ -175,11 +179,13 @@ def run_campaign(args: tuple) -> dict[str, Any]:
     outcomes: list[Any] = []
     excess: list[float] = []
     t0 = time.perf_counter()
+    tpe = _Tpe(cfg, seed) if strategy_name == "tpe" else None
     for _ in range(budget + 1):
         now = tool.context()
-        s = make_strategy(strategy_name, dataclasses.replace(base_ctx, context_now=now))  # rebuilt, as the runner
+        s = None if tpe is not None else make_strategy(strategy_name, dataclasses.replace(base_ctx, context_now=now))
         if recipes:
-            s.tell(recipes, outcomes)
+            if s is not None:
+                s.tell(recipes, outcomes)  # rebuilt from the observations, as the runner does
             rec = recommended(s, recipes, outcomes)
             if rec is not None:
                 u = cfg.space.unit_cube([cfg.space.to_point(rec)])
@@ -188,9 +194,11 @@ def run_campaign(args: tuple) -> dict[str, Any]:
                 excess.append(math.inf)
         if len(recipes) == budget:
             break
-        (recipe,) = s.ask(1)
+        recipe = tpe.ask() if tpe is not None else s.ask(1)[0]
         outcomes.append(tool.measure(recipe, cfg.objective))
         recipes.append(recipe)
+        if tpe is not None:
+            tpe.tell(outcomes[-1])
     reached = next((k + 1 for k, e in enumerate(excess) if e <= 0.10), budget + 1)
     cycle = excess[-vent_every:]
     print(f"  {name} / seed {seed}: {reached if reached <= budget else '>' + str(budget)} runs, final excess "

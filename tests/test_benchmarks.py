@@ -137,12 +137,12 @@ def test_opcua_security_prints_connect_and_read_per_policy_and_mode_against_no_s
 def test_drift_prints_the_share_per_state_and_a_row_per_strategy():
     # on a drifting tool that is also unlike the twin (a reality of mismatch.py), seeds from --first-seed
     out = _run("drift.py", "--seeds", "1", "--first-seed", "5", "--budget", "3", "--vent-every", "2",
-               "--strategies", "gp+ctx,gp,random", "--reality", "plasma heating")
+               "--strategies", "gp+ctx,gp,random,tpe", "--reality", "plasma heating")
     assert "the reality 'plasma heating' of mismatch.py" in out, out
     assert re.search(r"median over 1 seeds, 5\.\.5;", out), out
     assert re.search(rf"^just vented\s+{NUMBER}\s+{NUMBER}%", out, re.M), out
     assert re.search(rf"the 48-h optimum run right after a vent: [+-]{NUMBER}%", out), out
-    for name in ("gp+ctx", "gp", "random"):
+    for name in ("gp+ctx", "gp", "random", "tpe"):
         assert re.search(rf"^{re.escape(name)}\s+>?\d+\s+-?{NUMBER}%\s+-?{NUMBER}%\s+\d+%\s+\d+/1$", out, re.M), out
     assert re.search(r"gp\+ctx against gp: [+-]\d+% fewer runs", out), out
     assert re.search(rf"per seed, last-cycle excess \[%\]: gp\+ctx: \[-?{NUMBER}\]", out), out
