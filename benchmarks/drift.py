@@ -66,7 +66,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from mismatch import REALITIES, Reality, _Tpe, recommended  # noqa: E402  (the model's pick, as mismatch.py counts it)
+from mismatch import REALITIES, OptunaTpe, Reality, recommended  # noqa: E402  (the model's pick, as mismatch.py counts it)
 
 from campaigns import CampaignConfig  # noqa: E402
 from campaigns import acquisition as acq  # noqa: E402
@@ -179,7 +179,7 @@ def run_campaign(args: tuple) -> dict[str, Any]:
     outcomes: list[Any] = []
     excess: list[float] = []
     t0 = time.perf_counter()
-    tpe = _Tpe(cfg, seed) if strategy_name == "tpe" else None
+    tpe = OptunaTpe(cfg, seed) if strategy_name == "tpe" else None
     for _ in range(budget + 1):
         now = tool.context()
         s = None if tpe is not None else make_strategy(strategy_name, dataclasses.replace(base_ctx, context_now=now))

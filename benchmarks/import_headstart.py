@@ -112,7 +112,7 @@ def run_campaign(job: tuple) -> dict[str, Any]:
             import_past_runs(store, cid, Path(folder) / f"past_{seed}.csv", actor="benchmark")
         cfg = dataclasses.replace(cfg, seed=seed)
         tool = mismatch.RealityTool(reality, seed)
-        tpe = mismatch._Tpe(cfg, seed) if strategy == "tpe" else None
+        tpe = mismatch.OptunaTpe(cfg, seed) if strategy == "tpe" else None
         if tpe is not None:
             _tell_tpe_past(tpe, cfg, store.trials(cid))
         for k in range(budget + 1):

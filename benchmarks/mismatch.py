@@ -205,7 +205,7 @@ def twin_best(cfg: CampaignConfig, n_search: int, n_local: int = 8) -> Recipe:
 
 
 # -- one campaign ---------------------------------------------------------------------------------------------------
-class _Tpe:
+class OptunaTpe:
     """Optuna TPE behind an ask/tell like our strategies (benchmark only)."""
 
     def __init__(self, cfg: CampaignConfig, seed: int) -> None:
@@ -256,7 +256,7 @@ def run_campaign(args: tuple) -> dict[str, Any]:
     tv = TrueValue(reality, cfg)
     ctx = context(dataclasses.replace(cfg, seed=seed), BASE)
     ctx = dataclasses.replace(ctx, settings=dict(cfg.strategy_settings) if strategy == "gp" else {})
-    tpe = _Tpe(cfg, seed) if strategy == "tpe" else None
+    tpe = OptunaTpe(cfg, seed) if strategy == "tpe" else None
     recipes: list[Recipe] = []
     outcomes: list[Any] = []
     reached, t0, diag = budget + 1, time.perf_counter(), {}
