@@ -199,6 +199,10 @@ def _simplex(u0: np.ndarray, step: float = 0.08) -> np.ndarray:
     return sim
 
 
+SCATTER_SEED = 0
+"""The seed of the twin's scatter (:meth:`TwinPriorStrategy._scatter`): fixed, as the Sobol design of the landscape
+is, so that what is cached per chamber, space and objective does not depend on a campaign's seed."""
+
 _CACHE: dict[tuple, Any] = {}
 """Per (chamber, space, objective, settings): the twin's optima, the parameter selection and the twin's spread. The
 runner rebuilds the strategy before every proposal, and these do not depend on the runs."""
@@ -300,13 +304,17 @@ class TwinPriorStrategy(_Calibrated, _Observed):
         """How well the twin predicts a run of its own stochastic tool [score units]: the RMS difference between 48
         runs of random recipes in one stochastic queue (random events, carried-over state, measurement noise) and
         the deterministic twin in each run's start state; at least the chamber's declared measurement noise. This
-        is the noise against which a fit is judged (reduced χ²) and that the discrepancy's likelihood assumes."""
+        is the noise against which a fit is judged (reduced χ²) and that the discrepancy's likelihood assumes.
+
+        A property of the chamber, space and objective, cached per them: drawn with :data:`SCATTER_SEED`, not the
+        campaign's seed (drawn with the campaign's seed but cached without it, a process's later campaigns took the
+        first one's figure, so a campaign's proposals depended on what the process had run before)."""
         nominal = _noise_std(self.chamber, self.ctx.objective)
-        rng = np.random.default_rng(_seed(self.seed, 0, 29))
+        rng = np.random.default_rng(_seed(SCATTER_SEED, 0, 29))
         pts = self.space.sample(48, rng)
         recipes = [self.space.to_recipe(p) for p in pts]
         try:
-            runs = simulate_queue(recipes, self.chamber, seed=_seed(self.seed, 0, 31), check=False)
+            runs = simulate_queue(recipes, self.chamber, seed=_seed(SCATTER_SEED, 0, 31), check=False)
         except (InputError, ValueError):
             return nominal
         states = {k: [] for k in STATE_KEYS}

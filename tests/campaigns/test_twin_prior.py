@@ -188,6 +188,27 @@ def test_same_seed_same_proposals_and_exact_resume():
     assert a.ask(1) == pa  # asking again without telling gives the same recipe
 
 
+def test_a_campaigns_proposals_do_not_depend_on_what_the_process_ran_before(monkeypatch):
+    # the twin's optima, landscape and scatter are cached per process; a benchmark (or a long-lived runner) runs
+    # many campaigns in one process: the seed-5 campaign proposes the same after a seed-9 campaign as alone
+    from campaigns import twin_prior
+
+    cfg5, cfg9 = (dataclasses.replace(_config(), seed=s) for s in (5, 9))
+    recipes, outcomes = _observations(cfg5, Chamber(), 4, seed=6)
+
+    def proposal(cfg):
+        s = _strategy(cfg)
+        s.tell(recipes, outcomes)
+        return s.noise_std, s.ask(1)
+
+    monkeypatch.setattr(twin_prior, "_CACHE", {})
+    alone = proposal(cfg5)
+    monkeypatch.setattr(twin_prior, "_CACHE", {})
+    after_another = proposal(cfg9)
+    assert proposal(cfg5) == alone
+    assert after_another[0] == alone[0]  # the scatter is the chamber's, not the campaign's
+
+
 def test_batch_proposals_are_distinct_and_within_the_space():
     cfg = _config()
     recipes, outcomes = _observations(cfg, Chamber(), 4, seed=7)
