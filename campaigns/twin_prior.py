@@ -16,7 +16,8 @@ Surrogate (:mod:`campaigns.twin_ensemble` for the details)::
 * **Structural error and the fall-back to gp**: the best parameter set's χ² against the twin's own scatter (how
   well the twin predicts runs of its own stochastic tool, measured once per chamber and space) says whether any
   parameter set explains the runs. While it does, the surrogate is the twin ensemble; as the p-value falls below
-  1e-2 the surrogate becomes a mixture with plain ``gp`` (skopt's GP on the scores), all ``gp`` at 1e-6
+  1e-2 the surrogate becomes a mixture with plain ``gp`` (skopt's GP on the scores; with the runs' context beside the
+  recipe where ``gp`` would model it: :meth:`TwinPriorStrategy._fallback_gp`), all ``gp`` at 1e-6
   (:func:`twin_weight`). The reduced χ², the twin's weight and ``structural = true`` (no parameter set fits) are
   reported (:meth:`TwinPriorStrategy.diagnostics`, kept with every proposal in the store and shown by
   ``campaign status`` and the dashboard). (Tried first: weights from leave-one-out predictive densities, pseudo-BMA;
@@ -425,7 +426,7 @@ class TwinPriorStrategy(_Calibrated, _Observed):
         if s["model_averaging"]:
             twin_share = twin_weight(post.diagnostics.get("chi2_p", math.nan))
             if twin_share < 1.0 and len(y) >= 2:
-                parts = [(twin_share, ensemble), (1.0 - twin_share, _skopt.fit_gp(u, y, seed=seed))]
+                parts = [(twin_share, ensemble), (1.0 - twin_share, self._fallback_gp(u, y, seed))]
             else:
                 twin_share = 1.0
         runs_failure = None
@@ -439,6 +440,26 @@ class TwinPriorStrategy(_Calibrated, _Observed):
         model = _Model(_Averaged(parts), _Failure(ensemble, twin_share, runs_failure), ensemble, diag,
                        float(np.min(y)), self.noise_std)
         return model
+
+    def _fallback_gp(self, u: np.ndarray, y: np.ndarray, seed: int) -> Any:
+        """The plain GP the model falls back to when no parameter set explains the runs: ``gp``'s, with the context
+        as ``gp`` models it (``context`` setting: the same keys beside the recipe, its contextual kernel with
+        the length-scale prior, answered for the state the next run starts in), so that a structural error in the
+        twin does not also throw away what the runs say about the chamber's state; context-blind with
+        ``context = "none"`` or without the runs' and the next run's context."""
+        from campaigns import _skopt
+        from campaigns.context_model import ContextEncoder, ContextSlice, resolve_keys
+
+        now = self.ctx.context_now
+        contexts = [getattr(o, "context", None) for o in self.outcomes if not o.failed and o.score is not None]
+        setting = self.settings.get("context", "auto")
+        keys = resolve_keys(setting, contexts, now) if setting != "none" else ()
+        if not keys or not now:
+            return _skopt.fit_gp(u, y, seed=seed)
+        enc = ContextEncoder(keys, contexts, now)
+        gp = _skopt.fit_gp(np.hstack([u, enc.encode(contexts)]), y, seed=seed, context_dims=len(keys),
+                           length_scale_prior=True)
+        return ContextSlice(gp, enc.now)
 
     def calibrate(self, priors: list[ParameterPrior], u: np.ndarray, y: np.ndarray, state: dict[str, np.ndarray],
                   seed: int) -> TwinPosterior:

@@ -202,6 +202,36 @@ def test_twin_prior_scores_proposals_in_the_next_runs_state_unless_told_to_ignor
     assert preds["none", 0.0] == pytest.approx(preds["none", 48.0])
 
 
+def test_twin_prior_falling_back_to_gp_keeps_the_context(tmp_path, monkeypatch):
+    # runs no twin parameter explains (the optimum moves with the hours since the vent, unlike the twin's): the model
+    # falls back to gp, and that gp models the context as gp does, so the recommendation is still for the state now
+    from campaigns import twin_prior
+
+    monkeypatch.setattr(twin_prior, "twin_weight", lambda p: 0.0)  # all gp, whatever the fit's p-value
+    config = _pressure_space(tmp_path)
+    rng = np.random.default_rng(0)
+    space = config.space
+    recipes, outs = [], []
+    for _ in range(24):
+        u, h = rng.random(), float(rng.choice([0.0, 48.0]))
+        score = (u - (0.2 if h == 0 else 0.8)) ** 2 + 0.002 * rng.standard_normal()
+        recipes.append(space.to_recipe(space.from_unit_cube(np.array([[u]]))[0]))
+        outs.append(Outcome(10**score, score, False, context={"hours_since_vent": h}, state={"hours_since_vent": h}))
+    grid_u = np.linspace(0, 1, 41)
+    grid = [space.to_recipe(p) for p in space.from_unit_cube(grid_u[:, None])]
+    best = {}
+    for setting in ("auto", "none"):
+        for h in (0.0, 48.0):
+            ctx = dataclasses.replace(context(config, Chamber(), {"hours_since_vent": h}),
+                                      settings={"context": setting, "n_samples": 32, "n_members": 4, "n_search": 200})
+            s = make_strategy("twin-prior", ctx)
+            s.tell(recipes, outs)
+            assert s.diagnostics()["twin_weight"] == 0.0
+            best[setting, h] = float(grid_u[int(np.argmin(s.predict(grid)[0]))])
+    assert abs(best["auto", 0.0] - 0.2) <= 0.1 and abs(best["auto", 48.0] - 0.8) <= 0.1
+    assert best["none", 0.0] == best["none", 48.0]  # context-blind: one answer, wrong for one of the states
+
+
 def test_status_says_the_recommendation_is_for_the_chamber_as_it_is_now(tmp_path, capsys):
     from sputter_twin.cli.main import main
 
