@@ -301,6 +301,8 @@ def _med(values: list[float], budget: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1 (develop on "
+                   "other seeds than the ones reported)")
     p.add_argument("--budget", type=int, default=40)
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--optimum-search", type=int, default=20000)
@@ -337,14 +339,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{n:18s} {r.kind:12s} {r_opt:10.3f} {there:16.3f} {move:+7.1%} {share:10.2%}  {r.mechanism}{flag}")
     print(f"(optimum searches took {time.perf_counter() - t0:.0f} s)")
     jobs = [(n, s, seed, a.budget, optima[n], a.campaign) for n in names for s in strategies
-            for seed in range(a.seeds)]
+            for seed in range(a.first_seed, a.first_seed + a.seeds)]
     if a.jobs > 1:
         with ProcessPoolExecutor(a.jobs) as ex:
             rows = list(ex.map(run_campaign, jobs, chunksize=1))
     else:
         rows = [run_campaign(j) for j in jobs]
     print()
-    print(f"runs until the recommended recipe is within 10 % of the reality's optimum (median over {a.seeds} seeds; "
+    print(f"runs until the recommended recipe is within 10 % of the reality's optimum (median over {a.seeds} seeds, "
+          f"{a.first_seed}..{a.first_seed + a.seeds - 1}; "
           f"budget {a.budget}, '>B' = not reached)")
     print(f"{'reality':18s} {'kind':12s} " + " ".join(f"{s:>10s}" for s in strategies) + "  twin-prior/gp")
     by_kind: dict[str, dict[str, list[int]]] = {}

@@ -75,8 +75,9 @@ def test_proposal_latency_prints_ours_and_skopts_for_one_and_a_batch():
 
 
 def test_mismatch_prints_the_move_the_share_and_runs_per_strategy():
-    out = _run("mismatch.py", "--seeds", "1", "--budget", "3", "--optimum-search", "1000", "--polish", "1",
-               "--realities", "plasma heating,clean R x1.3", "--strategies", "twin-prior,gp,random")
+    out = _run("mismatch.py", "--seeds", "1", "--first-seed", "3", "--budget", "3", "--optimum-search", "1000",
+               "--polish", "1", "--realities", "plasma heating,clean R x1.3", "--strategies", "twin-prior,gp,random")
+    assert re.search(r"median over 1 seeds, 3\.\.3;", out), out
     assert re.search(rf"^plasma heating\s+structural\s+{NUMBER}\s+{NUMBER}\s+[+-]{NUMBER}%\s+{NUMBER}%", out,
                      re.M), out
     assert re.search(r"^clean R x1.3\s+close(\s+>?\d+){3}", out, re.M), out
