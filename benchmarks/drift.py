@@ -36,8 +36,8 @@ in that state, against that state's optimum (a dense vectorised search of :func:
   cycle (so that where the budget ends in the cycle does not decide it);
 * *held*: the share of the last cycle's steps at which the recommendation is within 10 %;
 * *best run*: the excess of the best recipe already run (scored on the truth in the current state, the strategy
-  does not know which it is), averaged over the last cycle: the floor of any recommendation among the runs, so what
-  is left above it is the model's pick and what is below the target is the search's.
+  does not know which it is), averaged over the last cycle: the floor of any recommendation among the runs. The gap
+  from the recommendation down to it is what the model's pick costs; the floor itself is what the search found.
 
 **How hard**: the share of the space within 10 % of the optimum, in three typical states (just vented; 10 h after;
 48 h after), on 20 000 uniform points; and how much worse the late-cycle optimum is right after a vent.
